@@ -1,0 +1,108 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace AdaRas.Model;
+
+/// <summary>Name, element type and shape of one graph input or output. Symbolic dims are strings, fixed dims numbers.</summary>
+public sealed record TensorSpec(string Name, string DType, object[] Shape, string Description);
+
+/// <summary>
+/// <c>manifest.json</c> of an exported model folder: what the graph is and the names of its steering inputs and
+/// activation taps. Written by the exporter, read (and checked against the graph) by the engine.
+/// </summary>
+public sealed record ModelManifest
+{
+    public const string FileName = "manifest.json";
+    public const string CurrentFormat = "adaras-qwen3-onnx";
+    public const int CurrentVersion = 1;
+
+    public string Format { get; init; } = CurrentFormat;
+    public int FormatVersion { get; init; } = CurrentVersion;
+    /// <summary>Stable identity of the source weights (hash of config and tensor bytes); patterns and gates record it.</summary>
+    public required string ModelId { get; init; }
+    public required string Precision { get; init; }
+    public required bool Steerable { get; init; }
+    public required string GraphFile { get; init; }
+    public string? ExternalDataFile { get; init; }
+    public required string SourceDType { get; init; }
+
+    public required int NumLayers { get; init; }
+    public required int HiddenSize { get; init; }
+    public required int IntermediateSize { get; init; }
+    public required int NumAttentionHeads { get; init; }
+    public required int NumKeyValueHeads { get; init; }
+    public required int HeadDim { get; init; }
+    public required int VocabSize { get; init; }
+    public required double RopeTheta { get; init; }
+    public required double RmsNormEps { get; init; }
+    public required int ContextLength { get; init; }
+    public required bool TieWordEmbeddings { get; init; }
+
+    public required TensorSpec[] Inputs { get; init; }
+    public required TensorSpec[] Outputs { get; init; }
+
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static ModelManifest Load(string path)
+    {
+        if (!File.Exists(path)) throw new ModelFormatException(path, "file not found");
+        ModelManifest? m;
+        try { m = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(path), JsonOptions); }
+        catch (JsonException e) { throw new ModelFormatException(path, $"cannot parse: {e.Message}", inner: e); }
+        if (m is null) throw new ModelFormatException(path, "empty manifest");
+        if (m.Format != CurrentFormat || m.FormatVersion != CurrentVersion)
+            throw new ModelFormatException(path, $"format '{m.Format}' v{m.FormatVersion} is not '{CurrentFormat}' v{CurrentVersion}");
+        if (m.NumLayers <= 0 || m.IntermediateSize <= 0 || m.HiddenSize <= 0 || m.VocabSize <= 0)
+            throw new ModelFormatException(path, "layer count and sizes must be positive");
+        return m;
+    }
+
+    public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, JsonOptions));
+
+    /// <summary>Neuron id as the paper numbers it: layer * intermediate_size + index.</summary>
+    public long NeuronId(int layer, int index) => (long)layer * IntermediateSize + index;
+}
+
+/// <summary>
+/// The graph contract: names of the standard decoder I/O (as ONNX Runtime GenAI expects them) and of the
+/// steering inputs and taps. Everything that talks to an exported graph uses these, never string literals.
+/// </summary>
+public static class GraphNames
+{
+    public const string InputIds = "input_ids";
+    public const string AttentionMask = "attention_mask";
+    public const string Logits = "logits";
+    public static string PastKey(int layer) => $"past_key_values.{layer}.key";
+    public static string PastValue(int layer) => $"past_key_values.{layer}.value";
+    public static string PresentKey(int layer) => $"present.{layer}.key";
+    public static string PresentValue(int layer) => $"present.{layer}.value";
+
+    /// <summary>Per-layer multiplier on the MLP intermediate, float32 [steer_batch, 1, I]; identity default 1.</summary>
+    public static string SteeringScale(int layer) => $"steering.{layer}.scale";
+    /// <summary>Per-layer offset on the MLP intermediate, float32 [steer_batch, 1, I]; identity default 0.</summary>
+    public static string SteeringShift(int layer) => $"steering.{layer}.shift";
+    /// <summary>
+    /// int64 [1]: first steered position of the call, Python-style (negative counts from the end).
+    /// Default -1 steers the last position only; 0 steers every position.
+    /// </summary>
+    public const string SteeringFrom = "steering_from";
+    /// <summary>
+    /// int64 [1]: first position whose logits are computed, Python-style. Default 0 (all positions, as GenAI
+    /// expects); -1 computes only the last; a value past the end computes none (teacher forcing for taps).
+    /// </summary>
+    public const string LogitsFrom = "logits_from";
+    /// <summary>Per-layer int64 [n_l] local neuron indices to gather per token; default empty.</summary>
+    public static string FeatureIndices(int layer) => $"features.{layer}.indices";
+
+    /// <summary>float32 [batch, layers, I]: pre-steering MLP intermediate at the call's last position.</summary>
+    public const string TapLast = "mlp.last";
+    /// <summary>float32 [batch, layers, I]: pre-steering MLP intermediate summed over the call's positions.</summary>
+    public const string TapSum = "mlp.sum";
+    /// <summary>float32 [batch, seq, n]: pre-steering activations at the feature indices, layers in order.</summary>
+    public const string TapFeatures = "mlp.features";
+}
