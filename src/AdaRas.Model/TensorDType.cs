@@ -70,22 +70,30 @@ public static class TensorDTypes
     public static byte[] FromFloat32(TensorDType dtype, ReadOnlySpan<float> src)
     {
         var bytes = new byte[src.Length * dtype.SizeOf()];
+        FromFloat32(dtype, src, bytes);
+        return bytes;
+    }
+
+    /// <summary>Encodes float32 values into <paramref name="dst"/>, which must hold exactly their encoded size.</summary>
+    public static void FromFloat32(TensorDType dtype, ReadOnlySpan<float> src, Span<byte> dst)
+    {
+        if (dst.Length != src.Length * dtype.SizeOf())
+            throw new ArgumentException($"{src.Length} {dtype} values need {src.Length * dtype.SizeOf()} bytes, destination has {dst.Length}");
         switch (dtype)
         {
             case TensorDType.F32:
-                MemoryMarshal.AsBytes(src).CopyTo(bytes);
+                MemoryMarshal.AsBytes(src).CopyTo(dst);
                 break;
             case TensorDType.F16:
                 for (int i = 0; i < src.Length; i++)
-                    BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(2 * i), (Half)src[i]);
+                    BinaryPrimitives.WriteHalfLittleEndian(dst.Slice(2 * i), (Half)src[i]);
                 break;
             case TensorDType.BF16:
                 for (int i = 0; i < src.Length; i++)
-                    BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(2 * i), SingleToBFloat16(src[i]));
+                    BinaryPrimitives.WriteUInt16LittleEndian(dst.Slice(2 * i), SingleToBFloat16(src[i]));
                 break;
             default:
                 throw new NotSupportedException($"{dtype} is not a floating-point type");
         }
-        return bytes;
     }
 }

@@ -1,0 +1,17 @@
+namespace AdaRas.Engine;
+
+public enum ExecutionProvider
+{
+    /// <summary>ONNX Runtime's CPU provider (the default build).</summary>
+    Cpu,
+    /// <summary>ONNX Runtime's CUDA provider; needs the CUDA build (<c>-p:AdaRasCuda=true</c>) and an NVIDIA GPU.</summary>
+    Cuda,
+}
+
+public sealed record ModelOptions
+{
+    public ExecutionProvider Provider { get; init; } = ExecutionProvider.Cpu;
+    public int CudaDeviceId { get; init; }
+    /// <summary>Threads for ONNX Runtime's intra-op pool; 0 lets ONNX Runtime decide (one per physical core).</summary>
+    public int IntraOpThreads { get; init; }
+}
