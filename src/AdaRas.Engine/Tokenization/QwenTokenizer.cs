@@ -83,7 +83,7 @@ public sealed class QwenTokenizer
     public static QwenTokenizer FromFolder(string folder)
     {
         if (!Directory.Exists(folder)) throw new ModelFormatException(folder, "model folder not found");
-        return FromFile(Path.Combine(folder, "tokenizer.json"));
+        return FromFile(Path.Combine(folder, Checkpoint.TokenizerFile));
     }
 
     /// <summary>Reads a Hugging Face <c>tokenizer.json</c> file.</summary>
@@ -111,6 +111,7 @@ public sealed class QwenTokenizer
     /// The text of <paramref name="ids"/>. Invalid UTF-8 (a sequence cut inside a character) becomes U+FFFD.
     /// Ids the tokenizer lacks (beyond <see cref="VocabCount"/>, from a padded model vocabulary) decode to nothing.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative id (no model emits one: a caller bug).</exception>
     /// <param name="skipSpecialTokens">Leave out added tokens marked "special" in tokenizer.json
     /// (<c>&lt;|im_end|&gt;</c>, <c>&lt;|endoftext|&gt;</c>, ...); <c>&lt;think&gt;</c> and <c>&lt;/think&gt;</c> are not special and stay.</param>
     public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = false)

@@ -252,3 +252,87 @@ public class TinyTokenizerTests
         LoadFails(Write(j), "added_tokens[0].id", "id 7");
     }
 }
+
+/// <summary>
+/// The project's own tiny tokenizer (AdaRas.Tools.TinyTokenizer, used by the tiny test checkpoints), read by the
+/// engine and compared with a naive reference BPE written here: split by the regex, bytes to symbols, then
+/// repeatedly merge the adjacent pair of lowest rank (leftmost on ties).
+/// </summary>
+[TestFixture]
+public class ProjectTinyTokenizerTests
+{
+    QwenTokenizer _tok = null!;
+
+    [OneTimeSetUp]
+    public void Load()
+    {
+        string dir = Directory.CreateTempSubdirectory("adaras-tiny-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), AdaRas.Tools.TinyTokenizer.TokenizerJson());
+            _tok = QwenTokenizer.FromFolder(dir);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    static int[] ReferenceEncode(string text)
+    {
+        var rank = AdaRas.Tools.TinyTokenizer.Merges.Select((m, i) => (m, i)).ToDictionary(x => x.m, x => x.i);
+        var vocab = AdaRas.Tools.TinyTokenizer.Vocab;
+        var ids = new List<int>();
+        // .NET's regex is exact for text inside the BMP, which is all this test feeds it.
+        foreach (System.Text.RegularExpressions.Match piece in System.Text.RegularExpressions.Regex.Matches(text, QwenPreTokenizer.Pattern))
+        {
+            var symbols = Encoding.UTF8.GetBytes(piece.Value).Select(b => AdaRas.Tools.TinyTokenizer.ByteToChar(b).ToString()).ToList();
+            while (true)
+            {
+                int best = -1, bestRank = int.MaxValue;
+                for (int i = 0; i + 1 < symbols.Count; i++)
+                {
+                    if (rank.TryGetValue((symbols[i], symbols[i + 1]), out int r) && r < bestRank) (best, bestRank) = (i, r);
+                }
+                if (best < 0) break;
+                symbols[best] += symbols[best + 1];
+                symbols.RemoveAt(best + 1);
+            }
+            ids.AddRange(symbols.Select(s => vocab[s]));
+        }
+        return ids.ToArray();
+    }
+
+    [Test]
+    public void EncodesAsTheNaiveReferenceAndRoundTrips()
+    {
+        string[] texts =
+        [
+            "Question: Natalie has 12 apples. She gives 5 apples to her friend.\nThinking process: 12 - 5 = 7.",
+            "The final answer is \\boxed{15}.", "def add(a, b):\n    return a + b\n", "  leading and trailing  ",
+            "I'm sure they're right, aren't they?", "$\\frac{1}{2} + x^2$", "tabs\tand\r\nCRLF", "café naïve", "中文 ✓",
+            "", " ", "\n\n\n", "zzzz qqqq 0000",
+        ];
+        foreach (string text in texts)
+        {
+            Assert.That(_tok.Encode(text), Is.EqualTo(ReferenceEncode(text)), text);
+            Assert.That(_tok.Decode(_tok.Encode(text)), Is.EqualTo(text), text);
+        }
+        Assert.That(_tok.Encode("Question: apples").Length, Is.LessThan("Question: apples".Length), "merges should apply");
+    }
+
+    [Test]
+    public void SpecialTokensMatchTheTinyTokenizer()
+    {
+        Assert.That(_tok.VocabCount, Is.EqualTo(AdaRas.Tools.TinyTokenizer.TokenCount));
+        foreach (string special in AdaRas.Tools.TinyTokenizer.SpecialTokens)
+        {
+            int id = AdaRas.Tools.TinyTokenizer.IdOf(special);
+            Assert.That(_tok.Encode(special), Is.EqualTo(new[] { id }), special);
+            Assert.That(_tok.SpecialTokens[special], Is.EqualTo(id));
+            Assert.That(_tok.IsSpecial(id), Is.EqualTo(AdaRas.Tools.TinyTokenizer.IsSpecial(special)), special);
+        }
+        string prompt = Qwen3ChatTemplate.Render("What is 2+2?", enableThinking: false);
+        int[] ids = _tok.Encode(prompt);
+        Assert.That(ids[0], Is.EqualTo(AdaRas.Tools.TinyTokenizer.IdOf(AdaRas.Tools.TinyTokenizer.ImStart)));
+        Assert.That(_tok.Decode(ids), Is.EqualTo(prompt));
+        Assert.That(_tok.Decode(ids, skipSpecialTokens: true), Is.EqualTo("user\nWhat is 2+2?\nassistant\n<think>\n\n</think>\n\n"));
+    }
+}
