@@ -1,3 +1,4 @@
+using AdaRas.Engine.Tokenization;
 using AdaRas.Model;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -15,12 +16,16 @@ public sealed class Model : IDisposable
     public GenerationConfig Generation { get; }
     public ModelOptions Options { get; }
     internal InferenceSession Session { get; }
+    readonly Lazy<QwenTokenizer> _tokenizer;
+    /// <summary>The folder's tokenizer, loaded on first use.</summary>
+    public QwenTokenizer Tokenizer => _tokenizer.Value;
     internal TensorElementType CacheElementType { get; }
     internal OrtMemoryInfo DeviceMemory { get; }
 
     Model(string folder, ModelManifest manifest, GenerationConfig generation, ModelOptions options, InferenceSession session)
     {
         Folder = folder; Manifest = manifest; Generation = generation; Options = options; Session = session;
+        _tokenizer = new Lazy<QwenTokenizer>(() => QwenTokenizer.FromFolder(folder));
         CacheElementType = manifest.Precision == "fp16" ? TensorElementType.Float16 : TensorElementType.Float;
         DeviceMemory = options.Provider == ExecutionProvider.Cuda
             ? new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, options.CudaDeviceId, OrtMemType.Default)

@@ -10,5 +10,8 @@ static class Verbs
         yield return ExportCommand.Create(console);
         yield return MakeCheckpointCommand.Create(console);
         yield return InfoCommand.Create(console);
+        yield return TokenizeCommand.Create(console);
+        yield return GenerateCommand.Create(console);
+        yield return ScoreCommand.Create(console);
     }
 }

@@ -1,0 +1,56 @@
+using System.Security.Cryptography;
+using System.Text;
+using AdaRas.Model;
+
+namespace AdaRas.Export;
+
+/// <summary>
+/// Lets every command take either an exported model folder or a Hugging Face checkpoint folder: a checkpoint is
+/// exported once into a cache keyed by its files (path, sizes, modification times, export options) and reused.
+/// </summary>
+public static class ModelResolver
+{
+    /// <summary>Where exports of checkpoints are cached: $ADARAS_CACHE, else $XDG_CACHE_HOME/adaras, else ~/.cache/adaras.</summary>
+    public static string CacheRoot
+    {
+        get
+        {
+            var explicitRoot = Environment.GetEnvironmentVariable("ADARAS_CACHE");
+            if (!string.IsNullOrEmpty(explicitRoot)) return explicitRoot;
+            var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+            var baseDir = !string.IsNullOrEmpty(xdg) ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+            return Path.Combine(baseDir, "adaras");
+        }
+    }
+
+    public static bool IsExported(string folder) => File.Exists(Path.Combine(folder, ModelManifest.FileName));
+    public static bool IsCheckpoint(string folder) => File.Exists(Path.Combine(folder, Checkpoint.ConfigFile)) && !IsExported(folder);
+
+    /// <summary>The exported folder for <paramref name="folder"/>, exporting a checkpoint first if needed.</summary>
+    public static string Resolve(string folder, ExportOptions? options = null, IProgress<ExportProgress>? progress = null)
+    {
+        folder = Path.GetFullPath(folder);
+        if (IsExported(folder)) return folder;
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"{folder}: model folder not found");
+        if (!IsCheckpoint(folder))
+            throw new ModelFormatException(folder, $"neither an exported model (no {ModelManifest.FileName}) nor a Hugging Face checkpoint (no {Checkpoint.ConfigFile})");
+        options ??= new ExportOptions();
+        var target = Path.Combine(CacheRoot, "exports", CacheKey(folder, options));
+        if (IsExported(target)) return target;
+        Qwen3Exporter.Export(folder, target, options with { Overwrite = true }, progress);
+        return target;
+    }
+
+    static string CacheKey(string folder, ExportOptions options)
+    {
+        var text = new StringBuilder(folder).Append('|').Append(options.Precision).Append('|').Append(options.Steerable)
+            .Append('|').Append(options.ContextLength).Append('|').Append(typeof(Qwen3Exporter).Assembly.ManifestModule.ModuleVersionId);
+        foreach (var file in Directory.GetFiles(folder).Order(StringComparer.Ordinal))
+        {
+            var info = new FileInfo(file);
+            text.Append('|').Append(info.Name).Append(':').Append(info.Length).Append(':').Append(info.LastWriteTimeUtc.Ticks);
+        }
+        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString()))).ToLowerInvariant();
+        return $"{Path.GetFileName(folder)}-{hash[..12]}";
+    }
+}

@@ -1,0 +1,32 @@
+using System.CommandLine;
+using AdaRas.Engine;
+using AdaRas.Export;
+
+namespace AdaRas.Cli.Commands;
+
+/// <summary>
+/// The --model option every inference verb shares: an exported folder or a Hugging Face checkpoint (exported
+/// once into the cache); by default the embedded demo model shipped beside the executable.
+/// </summary>
+static class ModelOption
+{
+    public static string DefaultModelFolder => Path.Combine(AppContext.BaseDirectory, "models", "adaras-demo");
+
+    public static Option<string> Create() => new("--model", "-m")
+    {
+        Description = "exported model folder or Hugging Face Qwen3 checkpoint (default: the embedded demo model)",
+        DefaultValueFactory = _ => DefaultModelFolder,
+    };
+
+    public static AdaRas.Engine.Model Load(ParseResult parse, Option<string> option, CliConsole console)
+    {
+        bool reported = false;
+        var folder = ModelResolver.Resolve(parse.GetValue(option)!, progress: new ThrottledProgress<ExportProgress>(p =>
+        {
+            reported = true;
+            console.Error.Write($"\rexporting checkpoint: {p.Step,-16} {100.0 * p.BytesDone / Math.Max(1, p.BytesTotal),5:F1}%   ");
+        }));
+        if (reported) console.Error.WriteLine();
+        return AdaRas.Engine.Model.Load(folder);
+    }
+}

@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using AdaRas.Engine.Tokenization;
+
+namespace AdaRas.Engine;
+
+/// <summary>What one chat generation produced.</summary>
+public sealed record GenerationResult(
+    string Text, string Thinking, string Content, int[] TokenIds, int PromptTokens, bool StoppedOnStopToken,
+    double PrefillSeconds, double DecodeSeconds)
+{
+    public double DecodeTokensPerSecond => TokenIds.Length > 1 ? (TokenIds.Length - 1) / DecodeSeconds : 0;
+}
+
+/// <summary>A chat request: the user message rendered with Qwen3's chat template.</summary>
+public sealed record ChatRequest(string UserMessage)
+{
+    public string? SystemMessage { get; init; }
+    public bool EnableThinking { get; init; } = true;
+    /// <summary>Feed <see cref="UserMessage"/> as-is, without the chat template.</summary>
+    public bool Raw { get; init; }
+
+    public string Render() => Raw ? UserMessage : Qwen3ChatTemplate.Render(UserMessage, SystemMessage, EnableThinking);
+}
+
+/// <summary>
+/// Text in, text out: renders the chat template, tokenizes, generates with optional steering, streams
+/// decoded text and splits the answer into thinking and final content.
+/// </summary>
+public static class TextGeneration
+{
+    /// <param name="configure">Called once the generator exists and before the prompt runs (bind steering, feature taps...).</param>
+    /// <param name="onStep">Called after each generated token, before the next forward pass (e.g. to switch steering mid-generation).</param>
+    public static GenerationResult Generate(Model model, ChatRequest request, GeneratorParams parameters,
+        Action<Generator>? configure = null, Action<string>? onText = null, Action<Generator>? onStep = null,
+        CancellationToken cancellation = default)
+    {
+        var tokenizer = model.Tokenizer;
+        var prompt = tokenizer.Encode(request.Render());
+        using var generator = new Generator(model, parameters);
+        configure?.Invoke(generator);
+        var stream = tokenizer.CreateStream();
+        var clock = Stopwatch.StartNew();
+        generator.AppendTokens(prompt);
+        double prefill = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        while (!generator.IsDone)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            generator.GenerateNextToken();
+            if (!generator.StoppedOnStopToken) onText?.Invoke(stream.Decode(generator.LastToken));
+            onStep?.Invoke(generator);
+        }
+        onText?.Invoke(stream.Flush());
+        var ids = generator.Sequence.Skip(prompt.Length).ToArray();
+        // Keep special tokens such as </think> so the split below sees them; drop only the final stop token.
+        var text = tokenizer.Decode(generator.StoppedOnStopToken ? ids[..^1] : ids);
+        var split = Qwen3ChatTemplate.SplitThinking(text);
+        return new GenerationResult(text, split.Thinking, split.Content, ids, prompt.Length, generator.StoppedOnStopToken,
+            prefill, clock.Elapsed.TotalSeconds);
+    }
+}
