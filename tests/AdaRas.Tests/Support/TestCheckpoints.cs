@@ -5,8 +5,8 @@ using AdaRas.Tools;
 namespace AdaRas.Tests.Support;
 
 /// <summary>
-/// Tiny random checkpoints for tests, written once per test run under a private temporary folder (deleted when
-/// the process exits). Tests that edit files must use <see cref="CopyOf"/> or <see cref="NewFolder"/>.
+/// Tiny random checkpoints for tests, written once per test run under a private temporary folder (deleted after
+/// the run). Tests that edit files must use <see cref="CopyOf"/> or <see cref="NewFolder"/>.
 /// </summary>
 public static class TestCheckpoints
 {
@@ -14,12 +14,16 @@ public static class TestCheckpoints
     {
         var root = Path.Combine(Path.GetTempPath(), $"adaras-tests-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(root);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try { Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        };
         return root;
     });
+
+    /// <summary>Removes everything this run wrote (called once after all tests, by <see cref="TestRunCleanup"/>).</summary>
+    internal static void DeleteAll()
+    {
+        if (!RootFolder.IsValueCreated) return;
+        try { Directory.Delete(RootFolder.Value, recursive: true); }
+        catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
 
     static readonly ConcurrentDictionary<string, Lazy<string>> Made = new();
 
