@@ -37,6 +37,9 @@ public static class Qwen3Exporter
         var c = checkpoint.Config;
         if (!File.Exists(checkpoint.PathOf(Checkpoint.TokenizerFile)))
             throw new ModelFormatException(checkpoint.PathOf(Checkpoint.TokenizerFile), "file not found (the model folder needs the tokenizer)");
+        // ONNX Runtime's GroupQueryAttention kernels only take head sizes that are multiples of 16 (Qwen3 uses 128).
+        if (c.HeadDim % 16 != 0)
+            throw new ModelFormatException(checkpoint.PathOf(Checkpoint.ConfigFile), $"head_dim {c.HeadDim} is not a multiple of 16, which ONNX Runtime's GroupQueryAttention requires");
         int contextLength = options.ContextLength ?? c.MaxPositionEmbeddings;
         if (contextLength <= 0) throw new ArgumentException($"context length must be positive, got {contextLength}");
 

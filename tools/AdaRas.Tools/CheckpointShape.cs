@@ -41,7 +41,7 @@ public sealed record CheckpointShape(
 }
 
 /// <summary>
-/// Named shapes. The tiny ones are built to catch the usual mistakes: head_dim that is not hidden/heads,
+/// Named shapes. Head sizes are multiples of 16, which ONNX Runtime's GroupQueryAttention requires. The tiny ones are built to catch the usual mistakes: head_dim that is not hidden/heads,
 /// several query heads per KV head (2, 3) and one KV head for all, tied and untied output heads, a
 /// rope_theta and rms_norm_eps other than the defaults, and a vocabulary with ids that have no token.
 /// </summary>
@@ -54,13 +54,13 @@ public static class CheckpointShapes
     public static CheckpointShape Tiny => new("tiny", TinyVocab, Hidden: 48, Intermediate: 96, Layers: 2,
         Heads: 4, KvHeads: 2, HeadDim: 16, Tied: true, MaxPositions: 256, RopeTheta: 10_000, RmsEps: 1e-6);
 
-    /// <summary>Untied lm_head; 6 query heads over 2 KV heads (3 per group); head_dim 12 while hidden/heads = 6.67; eps 1e-5.</summary>
+    /// <summary>Untied lm_head; 6 query heads over 2 KV heads (3 per group); head_dim 16 while hidden/heads = 6.67; eps 1e-5.</summary>
     public static CheckpointShape TinyUntied => new("tiny-untied", TinyVocab, Hidden: 40, Intermediate: 80, Layers: 3,
-        Heads: 6, KvHeads: 2, HeadDim: 12, Tied: false, MaxPositions: 256, RopeTheta: 1e6, RmsEps: 1e-5);
+        Heads: 6, KvHeads: 2, HeadDim: 16, Tied: false, MaxPositions: 256, RopeTheta: 1e6, RmsEps: 1e-5);
 
-    /// <summary>Multi-query attention: 4 query heads share 1 KV head; head_dim 8 while hidden/heads = 8 (the common case).</summary>
-    public static CheckpointShape TinyMqa => new("tiny-mqa", TinyVocab, Hidden: 32, Intermediate: 64, Layers: 2,
-        Heads: 4, KvHeads: 1, HeadDim: 8, Tied: true, MaxPositions: 256, RopeTheta: 10_000, RmsEps: 1e-6);
+    /// <summary>Multi-query attention: 4 query heads share 1 KV head; head_dim 16 = hidden/heads (the common case).</summary>
+    public static CheckpointShape TinyMqa => new("tiny-mqa", TinyVocab, Hidden: 64, Intermediate: 64, Layers: 2,
+        Heads: 4, KvHeads: 1, HeadDim: 16, Tied: true, MaxPositions: 256, RopeTheta: 10_000, RmsEps: 1e-6);
 
     /// <summary>Qwen3-0.6B's real shapes (about 596M parameters).</summary>
     public static CheckpointShape Qwen3_0_6B => new("qwen3-0.6b", 151936, Hidden: 1024, Intermediate: 3072, Layers: 28,

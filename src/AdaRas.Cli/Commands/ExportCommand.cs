@@ -1,0 +1,46 @@
+using System.CommandLine;
+using System.Diagnostics;
+using AdaRas.Export;
+
+namespace AdaRas.Cli.Commands;
+
+static class ExportCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var checkpoint = new Argument<string>("checkpoint") { Description = "Hugging Face Qwen3 checkpoint folder" };
+        var output = new Option<string>("--out", "-o") { Description = "output model folder", Required = true };
+        var precision = new Option<string>("--precision") { Description = "fp32 (CPU) or fp16 (CUDA)", DefaultValueFactory = _ => "fp32" };
+        precision.AcceptOnlyFromAmong("fp32", "fp16");
+        var plain = new Option<bool>("--plain") { Description = "export without steering inputs and taps (to measure their cost)" };
+        var external = new Option<string>("--external-data") { Description = "auto, always or never", DefaultValueFactory = _ => "auto" };
+        external.AcceptOnlyFromAmong("auto", "always", "never");
+        var context = new Option<int?>("--context-length") { Description = "longest sequence (default: max_position_embeddings)" };
+        var force = new Option<bool>("--force") { Description = "replace an existing output folder" };
+
+        var command = new Command("export", "Export a Hugging Face Qwen3 checkpoint to a steerable ONNX model folder")
+        {
+            checkpoint, output, precision, plain, external, context, force,
+        };
+        command.SetAction(parse => CommandRunner.Run(console, () =>
+        {
+            var options = new ExportOptions
+            {
+                Precision = parse.GetValue(precision) == "fp16" ? ExportPrecision.Fp16 : ExportPrecision.Fp32,
+                Steerable = !parse.GetValue(plain),
+                ExternalData = Enum.Parse<ExternalDataMode>(parse.GetValue(external)!, ignoreCase: true),
+                ContextLength = parse.GetValue(context),
+                Overwrite = parse.GetValue(force),
+            };
+            var progress = new ThrottledProgress<ExportProgress>(p =>
+                console.Error.Write($"\r{p.Step,-16} {p.BytesDone / 1e6,9:F1} / {p.BytesTotal / 1e6:F1} MB   "));
+            var result = Qwen3Exporter.Export(parse.GetValue(checkpoint)!, parse.GetValue(output)!, options, progress);
+            console.Error.WriteLine();
+            long peak = Process.GetCurrentProcess().PeakWorkingSet64;
+            console.Out.WriteLine($"exported {result.Manifest.ModelId} ({result.Manifest.Precision}, {(result.Manifest.Steerable ? "steerable" : "plain")}) " +
+                $"to {result.Folder}: {result.WeightBytes / 1e6:F1} MB of weights in {result.Elapsed.TotalSeconds:F1} s, peak memory {peak / 1e6:F0} MB");
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,14 @@
+using System.CommandLine;
+
+namespace AdaRas.Cli.Commands;
+
+/// <summary>Every verb of the `adaras` command, in the order `--help` lists them.</summary>
+static class Verbs
+{
+    public static IEnumerable<Command> All(CliConsole console)
+    {
+        yield return ExportCommand.Create(console);
+        yield return MakeCheckpointCommand.Create(console);
+        yield return InfoCommand.Create(console);
+    }
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The project's test command: installs what the tests need (npm oracles; PyTorch where apt is usable),
+# builds, runs every NUnit test and prints a final "N passed, N failed[, N skipped]" line.
+# Usage: tools/test.sh [extra `dotnet test` arguments, e.g. --filter "TestCategory!=Performance"]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+log() { echo "[test.sh] $*" >&2; }
+
+# PyTorch (Debian's python3-torch) runs the demo trainer's forward for the ONNX parity test.
+if ! /usr/bin/python3 -c "import torch" >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing python3-torch and libopenblas0-pthread with apt-get"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch libopenblas0-pthread) >/dev/null 2>&1 \
+      || log "apt-get could not install python3-torch; the PyTorch parity test will be skipped"
+  else
+    log "python3-torch is not installed and apt-get needs root; the PyTorch parity test will be skipped"
+  fi
+fi
+
+# Independent JavaScript oracles from npm (pinned by package-lock.json, integrity-checked by npm ci).
+for setup in tools/*/setup.sh; do
+  [ -x "$setup" ] && { log "running $setup"; "$setup" >&2 || { log "$setup failed"; exit 1; }; }
+done
+
+results="$(mktemp -d)"
+trap 'rm -rf "$results"' EXIT
+dotnet test AdaRas.sln -c Release --logger "trx;LogFileName=results.trx" --results-directory "$results" "$@" 2>&1 | tee "$results/console.log"
+status=${PIPESTATUS[0]}
+
+# Sum the counters of every TRX file (one per test assembly).
+read -r passed failed skipped < <(python3 - "$results" <<'PY'
+import sys, glob, xml.etree.ElementTree as ET
+p = f = s = 0
+for path in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
+    c = ET.parse(path).getroot().find(".//{*}Counters")
+    if c is None: continue
+    p += int(c.get("passed", 0)); f += int(c.get("failed", 0)) + int(c.get("error", 0)) + int(c.get("timeout", 0)) + int(c.get("aborted", 0))
+    s += int(c.get("notExecuted", 0)) + int(c.get("inconclusive", 0))
+print(p, f, s)
+PY
+)
+if [ "${passed:-0}" = 0 ] && [ "${failed:-0}" = 0 ] && [ "$status" != 0 ]; then failed=1; fi
+line="$passed passed, $failed failed"
+[ "${skipped:-0}" != 0 ] && line="$line, $skipped skipped"
+echo "$line"
+[ "$status" = 0 ] && [ "${failed:-0}" = 0 ]
