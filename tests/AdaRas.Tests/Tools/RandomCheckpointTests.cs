@@ -93,7 +93,7 @@ public class RandomCheckpointTests
         {
             Assert.That((string?)config["model_type"], Is.EqualTo("qwen3"));
             Assert.That((string?)config["torch_dtype"], Is.EqualTo("bfloat16"));
-            Assert.That((int?)config["head_dim"], Is.EqualTo(12));
+            Assert.That((int?)config["head_dim"], Is.EqualTo(CheckpointShapes.TinyUntied.HeadDim));
             Assert.That((bool?)config["tie_word_embeddings"], Is.False);
             Assert.That((double?)config["rms_norm_eps"], Is.EqualTo(1e-5));
             Assert.That((int?)config["eos_token_id"], Is.EqualTo(TinyTokenizer.IdOf(TinyTokenizer.ImEnd)));
