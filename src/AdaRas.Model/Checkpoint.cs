@@ -43,8 +43,8 @@ public sealed class Checkpoint : IDisposable
         var files = new List<SafeTensorsFile>();
         try
         {
-            var owner = OpenWeights(folder, files);
-            var dtype = Validate(config, owner);
+            var owner = OpenWeights(folder, files, out var weightsPath);
+            var dtype = Validate(config, owner, weightsPath);
             return new Checkpoint(folder, config, generation, files, owner, dtype);
         }
         catch
@@ -54,16 +54,21 @@ public sealed class Checkpoint : IDisposable
         }
     }
 
-    static Dictionary<string, SafeTensorsFile> OpenWeights(string folder, List<SafeTensorsFile> files)
+    /// <param name="weightsPath">The file that says which tensors exist: the index when sharded, else the single file.</param>
+    static Dictionary<string, SafeTensorsFile> OpenWeights(string folder, List<SafeTensorsFile> files, out string weightsPath)
     {
         var owner = new Dictionary<string, SafeTensorsFile>(StringComparer.Ordinal);
         var indexPath = Path.Combine(folder, IndexFile);
         var singlePath = Path.Combine(folder, SingleWeightsFile);
         if (File.Exists(indexPath))
         {
+            weightsPath = indexPath;
             var weightMap = ReadIndex(indexPath);
             foreach (var shardName in weightMap.Values.Distinct().Order(StringComparer.Ordinal))
             {
+                // Shards live in the checkpoint folder itself; a path in the index could read any file on disk.
+                if (shardName.Length == 0 || shardName != Path.GetFileName(shardName) || shardName is "." or "..")
+                    throw new ModelFormatException(indexPath, $"names shard '{shardName}', which is not a plain file name in the checkpoint folder");
                 var shardPath = Path.Combine(folder, shardName);
                 if (!File.Exists(shardPath))
                     throw new ModelFormatException(indexPath, $"names shard '{shardName}', which is not in the folder");
@@ -85,6 +90,7 @@ public sealed class Checkpoint : IDisposable
         }
         else if (File.Exists(singlePath))
         {
+            weightsPath = singlePath;
             var file = SafeTensorsFile.Open(singlePath);
             files.Add(file);
             foreach (var name in file.Tensors.Keys) owner[name] = file;
@@ -103,7 +109,9 @@ public sealed class Checkpoint : IDisposable
             var root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
                 ?? throw new ModelFormatException(path, "not a JSON object");
             var map = root["weight_map"] as JsonObject ?? throw new ModelFormatException(path, "missing 'weight_map'");
-            return map.ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<string>(), StringComparer.Ordinal);
+            return map.ToDictionary(kv => kv.Key,
+                kv => kv.Value?.GetValue<string>() ?? throw new ModelFormatException(path, "weight_map entry is null instead of a shard file name", kv.Key),
+                StringComparer.Ordinal);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {
@@ -111,14 +119,14 @@ public sealed class Checkpoint : IDisposable
         }
     }
 
-    static TensorDType Validate(Qwen3Config config, Dictionary<string, SafeTensorsFile> owner)
+    static TensorDType Validate(Qwen3Config config, Dictionary<string, SafeTensorsFile> owner, string weightsPath)
     {
         var expected = Qwen3Weights.Expected(config).ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal);
         TensorDType? dtype = null;
         foreach (var (name, shape) in expected)
         {
             if (!owner.TryGetValue(name, out var file))
-                throw new ModelFormatException(owner.Values.FirstOrDefault()?.FilePath ?? "(weights)", "missing from the checkpoint", name);
+                throw new ModelFormatException(weightsPath, "missing from the checkpoint (config.json requires it)", name);
             var info = file.Tensors[name];
             if (!info.DType.IsFloat())
                 throw new ModelFormatException(file.FilePath, $"dtype {info.DType} is not a float type (F32, F16 or BF16)", name);

@@ -17,25 +17,35 @@ public sealed record GenerationConfig
     public static GenerationConfig Load(string path)
     {
         if (!File.Exists(path)) throw new ModelFormatException(path, "file not found");
+        JsonObject o;
         try
         {
-            var o = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
+            o = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
                 ?? throw new ModelFormatException(path, "not a JSON object");
-            return new GenerationConfig
-            {
-                BosTokenId = o["bos_token_id"]?.GetValue<int>(),
-                EosTokenIds = Qwen3Config.ReadIds(o["eos_token_id"]),
-                PadTokenId = o["pad_token_id"] is JsonValue p ? p.GetValue<int>() : null,
-                DoSample = o["do_sample"]?.GetValue<bool>() ?? false,
-                Temperature = o["temperature"]?.GetValue<double>() ?? 1.0,
-                TopK = o["top_k"]?.GetValue<int>() ?? 50,
-                TopP = o["top_p"]?.GetValue<double>() ?? 1.0,
-            };
         }
-        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+        catch (JsonException e)
         {
             throw new ModelFormatException(path, $"cannot parse: {e.Message}", inner: e);
         }
+        // Each field is read on its own so that a value of the wrong type is reported by name.
+        T? Field<T>(string key, string expected, Func<JsonNode, T> read)
+        {
+            var node = o[key];
+            if (node is null) return default;
+            try { return read(node); }
+            catch (Exception e) when (e is FormatException or InvalidOperationException)
+            { throw new ModelFormatException(path, $"field '{key}' must be {expected}, got {node.ToJsonString(Qwen3Config.MessageJson)}", inner: e); }
+        }
+        return new GenerationConfig
+        {
+            BosTokenId = Field<int?>("bos_token_id", "an integer or null", n => n.GetValue<int>()),
+            EosTokenIds = Field("eos_token_id", "an integer or a list of integers", Qwen3Config.ReadIds) ?? [],
+            PadTokenId = Field<int?>("pad_token_id", "an integer or null", n => n.GetValue<int>()),
+            DoSample = Field<bool?>("do_sample", "true or false", n => n.GetValue<bool>()) ?? false,
+            Temperature = Field<double?>("temperature", "a number", n => n.GetValue<double>()) ?? 1.0,
+            TopK = Field<int?>("top_k", "an integer", n => n.GetValue<int>()) ?? 50,
+            TopP = Field<double?>("top_p", "a number", n => n.GetValue<double>()) ?? 1.0,
+        };
     }
 
     public JsonObject ToJson() => new()

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -39,33 +40,33 @@ public sealed record Qwen3Config
 
     public static Qwen3Config Parse(JsonObject o, string path)
     {
-        string modelType = o["model_type"]?.GetValue<string>() ?? "(missing)";
+        // Every read goes through Field, so a value of the wrong JSON type is reported with its field name.
+        T? Field<T>(string key, string expected, Func<JsonNode, T> read)
+        {
+            var node = o[key];
+            if (node is null) return default;
+            try { return read(node); }
+            catch (Exception e) when (e is FormatException or InvalidOperationException)
+            { throw new ModelFormatException(path, $"field '{key}' must be {expected}, got {node.ToJsonString(MessageJson)}", inner: e); }
+        }
+        string? Str(string key) => Field(key, "a string", n => n.GetValue<string>());
+        bool? Bool(string key) => Field<bool?>(key, "true or false", n => n.GetValue<bool>());
+        int Int(string key, int? fallback = null) =>
+            Field<int?>(key, "an integer", n => n.GetValue<int>())
+            ?? fallback ?? throw new ModelFormatException(path, $"missing required field '{key}'");
+        double Dbl(string key, double fallback) => Field<double?>(key, "a number", n => n.GetValue<double>()) ?? fallback;
+
+        string modelType = Str("model_type") ?? "(missing)";
         if (modelType != ModelType)
             throw new ModelFormatException(path, $"unsupported model_type '{modelType}' (this engine runs '{ModelType}')");
 
-        int Int(string key, int? fallback = null)
-        {
-            var node = o[key];
-            if (node is null)
-                return fallback ?? throw new ModelFormatException(path, $"missing required field '{key}'");
-            try { return node.GetValue<int>(); }
-            catch (Exception e) when (e is FormatException or InvalidOperationException)
-            { throw new ModelFormatException(path, $"field '{key}' must be an integer, got {node.ToJsonString()}", inner: e); }
-        }
-        double Dbl(string key, double fallback)
-        {
-            var node = o[key];
-            if (node is null) return fallback;
-            try { return node.GetValue<double>(); }
-            catch (Exception e) when (e is FormatException or InvalidOperationException)
-            { throw new ModelFormatException(path, $"field '{key}' must be a number, got {node.ToJsonString()}", inner: e); }
-        }
-
-        if (o["attention_bias"] is JsonNode ab && ab.GetValue<bool>())
+        if (Bool("attention_bias") == true)
             throw new ModelFormatException(path, "attention_bias=true is not supported (Qwen3 checkpoints use false)");
-        if (o["rope_scaling"] is JsonObject rs && rs["rope_type"]?.GetValue<string>() is string rt && rt != "default")
-            throw new ModelFormatException(path, $"rope_scaling type '{rt}' is not supported");
-        if (o["hidden_act"]?.GetValue<string>() is string act && act != "silu")
+        string? ropeType = Field("rope_scaling", "null or an object with a string 'rope_type'",
+            n => (n.AsObject()["rope_type"] ?? n.AsObject()["type"])?.GetValue<string>());
+        if (ropeType is not null && ropeType != "default")
+            throw new ModelFormatException(path, $"rope_scaling type '{ropeType}' is not supported");
+        if (Str("hidden_act") is string act && act != "silu")
             throw new ModelFormatException(path, $"hidden_act '{act}' is not supported (Qwen3 uses silu)");
 
         int heads = Int("num_attention_heads");
@@ -78,25 +79,28 @@ public sealed record Qwen3Config
             NumHiddenLayers = Int("num_hidden_layers"),
             NumAttentionHeads = heads,
             NumKeyValueHeads = Int("num_key_value_heads", heads),
-            HeadDim = o["head_dim"] is null ? hidden / Math.Max(heads, 1) : Int("head_dim"),
+            HeadDim = Int("head_dim", hidden / Math.Max(heads, 1)),
             RopeTheta = Dbl("rope_theta", 10000),
             RmsNormEps = Dbl("rms_norm_eps", 1e-6),
             MaxPositionEmbeddings = Int("max_position_embeddings", 32768),
-            TieWordEmbeddings = o["tie_word_embeddings"]?.GetValue<bool>() ?? false,
-            TorchDtype = o["torch_dtype"]?.GetValue<string>() ?? o["dtype"]?.GetValue<string>() ?? "float32",
-            BosTokenId = o["bos_token_id"] is JsonValue b ? b.GetValue<int>() : null,
-            EosTokenIds = ReadIds(o["eos_token_id"]),
+            TieWordEmbeddings = Bool("tie_word_embeddings") ?? false,
+            TorchDtype = Str("torch_dtype") ?? Str("dtype") ?? "float32",
+            BosTokenId = Field<int?>("bos_token_id", "an integer or null", n => n.GetValue<int>()),
+            EosTokenIds = Field("eos_token_id", "an integer or a list of integers", ReadIds) ?? [],
         };
         config.Validate(path);
         return config;
     }
+
+    /// <summary>Shows offending values in error messages as written (no \u003C escapes).</summary>
+    internal static readonly JsonSerializerOptions MessageJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     internal static int[] ReadIds(JsonNode? node) => node switch
     {
         null => [],
         JsonArray a => a.Select(x => x!.GetValue<int>()).ToArray(),
         JsonValue v => [v.GetValue<int>()],
-        _ => [],
+        _ => throw new FormatException($"expected an integer or a list of integers, got {node.ToJsonString(MessageJson)}"),
     };
 
     public void Validate(string path)

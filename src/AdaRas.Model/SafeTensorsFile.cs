@@ -85,6 +85,8 @@ public sealed unsafe class SafeTensorsFile : IDisposable
                         foreach (var m in prop.Value.EnumerateObject()) metadata[m.Name] = m.Value.ToString();
                     continue;
                 }
+                if (tensors.ContainsKey(prop.Name))
+                    throw new ModelFormatException(path, "appears twice in the header", prop.Name);
                 tensors[prop.Name] = ParseEntry(path, prop.Name, prop.Value, dataLength);
             }
         }
@@ -102,14 +104,17 @@ public sealed unsafe class SafeTensorsFile : IDisposable
 
     static TensorInfo ParseEntry(string path, string name, JsonElement e, long dataLength)
     {
+        JsonElement Field(string key) =>
+            e.ValueKind == JsonValueKind.Object && e.TryGetProperty(key, out var value) ? value
+            : throw new ModelFormatException(path, $"header entry has no '{key}' (it needs dtype, shape and data_offsets)", name);
         try
         {
-            string dtypeName = e.GetProperty("dtype").GetString() ?? "";
+            string dtypeName = Field("dtype").GetString() ?? "";
             if (!TensorDTypes.TryParse(dtypeName, out var dtype))
                 throw new ModelFormatException(path, $"unsupported dtype '{dtypeName}' (supported: F32, F16, BF16, I64, I32)", name);
-            var shape = e.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray();
+            var shape = Field("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray();
             if (shape.Any(d => d < 0)) throw new ModelFormatException(path, "negative dimension in shape", name);
-            var offsets = e.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt64()).ToArray();
+            var offsets = Field("data_offsets").EnumerateArray().Select(d => d.GetInt64()).ToArray();
             if (offsets.Length != 2) throw new ModelFormatException(path, "data_offsets must have two entries", name);
             long begin = offsets[0], end = offsets[1];
             if (begin < 0 || end < begin)
