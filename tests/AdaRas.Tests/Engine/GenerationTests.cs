@@ -34,9 +34,10 @@ public class GenerationTests
         var folder = TestExports.Folder(shape);
         using var model = AdaRas.Engine.Model.Load(folder);
         var engine = EngineGreedy(model, 64);
+        var generated = engine.Skip(Prompt.Length).ToArray();
         var reference = ReferenceGeneration.Greedy(Reference(shape), Prompt, 64);
-        Assert.That(engine, Is.EqualTo(reference), "engine vs managed reference");
-        Assert.That(engine.Skip(Prompt.Length).Distinct().Count(), Is.GreaterThan(3), "a non-degenerate continuation");
+        Assert.That(generated, Is.EqualTo(reference), "engine vs managed reference");
+        Assert.That(generated.Distinct().Count(), Is.GreaterThan(3), "a non-degenerate continuation");
 
         using var genai = new GenAiRunner("genai", folder);
         Assert.That(genai.Greedy(Prompt, 64), Is.EqualTo(engine), "engine vs ONNX Runtime GenAI on the same folder");
@@ -74,7 +75,7 @@ public class GenerationTests
         var steered = EngineGreedy(model, 32, steering);
         var expected = ReferenceGeneration.Greedy(reference, Prompt, 32,
             new ReferenceSteering { Shift = new Dictionary<int, float[]> { [1] = shift } });
-        Assert.That(steered, Is.EqualTo(expected));
+        Assert.That(steered.Skip(Prompt.Length), Is.EqualTo(expected));
         Assert.That(steered, Is.Not.EqualTo(EngineGreedy(model, 32)), "the shift changes the continuation");
     }
 
