@@ -13,5 +13,7 @@ static class Verbs
         yield return TokenizeCommand.Create(console);
         yield return GenerateCommand.Create(console);
         yield return ScoreCommand.Create(console);
+        yield return BenchCommand.Create(console);
+        yield return BenchCommand.CreateWorker(console);
     }
 }

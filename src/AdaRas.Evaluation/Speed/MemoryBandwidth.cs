@@ -1,0 +1,52 @@
+using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using AdaRas.Model;
+
+namespace AdaRas.Evaluation.Speed;
+
+/// <summary>
+/// The decode speed limit of a memory-bound model: every weight is read once per generated token, so
+/// tokens/s cannot exceed (read bandwidth) / (weight bytes per token).
+/// </summary>
+public static class MemoryBandwidth
+{
+    /// <summary>
+    /// Streaming read bandwidth in bytes/s: all cores sum a buffer far larger than the caches with independent
+    /// vector accumulators (so arithmetic is not the bottleneck); best of several passes.
+    /// </summary>
+    public static double MeasureReadBytesPerSecond(long bufferBytes = 1L << 30, int passes = 5)
+    {
+        var buffer = new float[bufferBytes / sizeof(float)];
+        for (long i = 0; i < buffer.LongLength; i += 1024) buffer[i] = 1; // touch every page
+        int threads = Environment.ProcessorCount;
+        double best = 0;
+        for (int pass = 0; pass < passes; pass++)
+        {
+            var clock = Stopwatch.StartNew();
+            var sums = new float[threads];
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            {
+                long per = buffer.LongLength / threads / Vector<float>.Count / 4 * Vector<float>.Count * 4;
+                var span = MemoryMarshal.Cast<float, Vector<float>>(buffer.AsSpan((int)(t * per), (int)per));
+                Vector<float> a = default, b = default, c = default, d = default;
+                for (int i = 0; i + 4 <= span.Length; i += 4) { a += span[i]; b += span[i + 1]; c += span[i + 2]; d += span[i + 3]; }
+                sums[t] = Vector.Sum(a + b + c + d);
+            });
+            double seconds = clock.Elapsed.TotalSeconds;
+            long read = buffer.LongLength / threads / Vector<float>.Count / 4 * Vector<float>.Count * 4 * threads * sizeof(float);
+            best = Math.Max(best, read / seconds);
+            GC.KeepAlive(sums);
+        }
+        return best;
+    }
+
+    /// <summary>Weight bytes one decode step reads: every layer's projections and norms, the final norm and the lm_head (the embedding row is negligible).</summary>
+    public static long WeightBytesPerToken(ModelManifest m)
+    {
+        long h = m.HiddenSize, i = m.IntermediateSize, q = (long)m.NumAttentionHeads * m.HeadDim, kv = (long)m.NumKeyValueHeads * m.HeadDim;
+        long perLayer = h * (q + 2 * kv) + q * h + 3 * h * i + 2 * h + 2 * m.HeadDim;
+        long elements = m.NumLayers * perLayer + h + h * m.VocabSize;
+        return elements * (m.Precision == "fp16" ? 2 : 4);
+    }
+}

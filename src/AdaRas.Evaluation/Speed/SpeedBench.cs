@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Text.Json;
+using AdaRas.Engine;
+
+namespace AdaRas.Evaluation.Speed;
+
+/// <summary>Which runtime a benchmark configuration measures.</summary>
+public enum BenchRuntime { Engine, GenAi }
+
+/// <summary>
+/// One configuration of the decode benchmark: a runtime on a model folder, optionally with steering on
+/// (<see cref="SteeredNeurons"/> neurons shifted at every step, as the paper's K), a prompt and a number of new tokens.
+/// </summary>
+public sealed record BenchConfig(string Name, BenchRuntime Runtime, string ModelFolder, int PromptTokens = 128, int NewTokens = 64,
+    int Repetitions = 3, int SteeredNeurons = 0);
+
+/// <summary>Medians over repetitions, and the worker's peak resident memory (0 when run in-process).</summary>
+public sealed record BenchResult(string Name, double PrefillTokensPerSecond, double DecodeTokensPerSecond, long PeakResidentBytes,
+    double[] DecodeSamples);
+
+/// <summary>
+/// The side-by-side decode benchmark behind <c>adaras bench</c>. Each configuration runs in its own worker
+/// process so its peak memory is its own; the Performance tests run configurations in-process.
+/// </summary>
+public static class SpeedBench
+{
+    public static BenchResult RunInProcess(BenchConfig config)
+    {
+        int vocabForPrompt;
+        IDecodeRunner runner;
+        SteeringTensors? steering = null;
+        AdaRas.Engine.Model? model = null;
+        switch (config.Runtime)
+        {
+            case BenchRuntime.Engine:
+                model = AdaRas.Engine.Model.Load(config.ModelFolder);
+                vocabForPrompt = Math.Min(model.Manifest.VocabSize, 500);
+                if (config.SteeredNeurons > 0) steering = RandomSteering(model, config.SteeredNeurons);
+                runner = new EngineRunner(config.Name, model, steering);
+                break;
+            case BenchRuntime.GenAi:
+#if ADARAS_CUDA
+                throw new NotSupportedException("the CUDA build has no ONNX Runtime GenAI");
+#else
+                if (config.SteeredNeurons > 0) throw new ArgumentException("steering is measured on the engine only");
+                runner = new GenAiRunner(config.Name, config.ModelFolder);
+                vocabForPrompt = 500;
+                break;
+#endif
+            default:
+                throw new ArgumentOutOfRangeException(nameof(config));
+        }
+        try
+        {
+            var random = new Random(1234);
+            var prompt = Enumerable.Range(0, config.PromptTokens).Select(_ => random.Next(vocabForPrompt)).ToArray();
+            runner.Run(prompt, Math.Min(8, config.NewTokens)); // warm-up: first-touch of weights, allocator growth
+            var timings = Enumerable.Range(0, config.Repetitions).Select(_ => runner.Run(prompt, config.NewTokens)).ToArray();
+            return new BenchResult(config.Name,
+                Median(timings.Select(t => t.PrefillTokensPerSecond)),
+                Median(timings.Select(t => t.DecodeTokensPerSecond)),
+                PeakResidentBytes(),
+                timings.Select(t => t.DecodeTokensPerSecond).ToArray());
+        }
+        finally
+        {
+            runner.Dispose();
+            steering?.Dispose();
+            model?.Dispose();
+        }
+    }
+
+    /// <summary>steering_add on <paramref name="neurons"/> random neurons, every layer eligible: the per-step cost is the same as a real pattern's.</summary>
+    static SteeringTensors RandomSteering(AdaRas.Engine.Model model, int neurons)
+    {
+        var steering = SteeringTensors.Create(model.Manifest);
+        var random = new Random(42);
+        for (int k = 0; k < neurons; k++)
+            steering.Shift(random.Next(model.Manifest.NumLayers))[random.Next(model.Manifest.IntermediateSize)] = (float)(random.NextDouble() - 0.5);
+        return steering;
+    }
+
+    /// <summary>Runs a configuration in a child process started by <paramref name="startWorker"/>, which must print <see cref="ToJson"/> of its result as its last stdout line.</summary>
+    public static BenchResult RunInWorker(BenchConfig config, Func<BenchConfig, ProcessStartInfo> startWorker)
+    {
+        var start = startWorker(config);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start the benchmark worker");
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"benchmark worker for '{config.Name}' failed ({process.ExitCode}): {stderr.Result.Trim()}");
+        var last = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last();
+        return JsonSerializer.Deserialize<BenchResult>(last, Json) ?? throw new InvalidDataException($"worker printed no result: {last}");
+    }
+
+    static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    public static string ToJson(BenchResult result) => JsonSerializer.Serialize(result, Json);
+    public static string ToJson(BenchConfig config) => JsonSerializer.Serialize(config, Json);
+    public static BenchConfig ConfigFromJson(string json) => JsonSerializer.Deserialize<BenchConfig>(json, Json)
+        ?? throw new InvalidDataException("empty benchmark configuration");
+
+    static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    /// <summary>Peak resident set size of this process (Linux VmHWM); 0 where /proc is unavailable.</summary>
+    public static long PeakResidentBytes()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("VmHWM:"))
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        }
+        catch (IOException) { }
+        return Process.GetCurrentProcess().PeakWorkingSet64;
+    }
+}
