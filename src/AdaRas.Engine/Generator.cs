@@ -142,6 +142,7 @@ public sealed class Generator : IDisposable
             Own(BindInput(GraphNames.FeatureIndices(l), OrtValue.CreateTensorValueFromMemory(_featureIndices[l], [_featureIndices[l].Length])));
         }
         _featureCount = sorted.Length;
+        _featuresValueLength = -1; // the features output changes width
         FeatureIds = sorted;
     }
 
@@ -251,7 +252,6 @@ public sealed class Generator : IDisposable
         }
         _mask = new long[capacity];
         Array.Fill(_mask, 1L);
-        _ids = new long[Math.Max(ChunkSize, 1)];
     }
 
     void BeginTapAccumulation()
@@ -262,14 +262,39 @@ public sealed class Generator : IDisposable
         _features.Clear();
     }
 
+    // Per-call tensors are cached by token count: a decode step (one token) then creates no ONNX values at all
+    // except the attention mask, whose length grows by one every step.
+    OrtValue? _idsValue, _featuresValue;
+    int _idsValueLength = -1, _featuresValueLength = -1;
+    float[] _featureBuffer = [];
+
+    OrtValue IdsValue(int n)
+    {
+        if (_idsValue is not null && _idsValueLength == n) return _idsValue;
+        _idsValue?.Dispose();
+        if (_ids.Length < n) _ids = new long[n];
+        _idsValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _ids.AsMemory(0, n), [1, n]);
+        _idsValueLength = n;
+        return _idsValue;
+    }
+
+    OrtValue FeaturesValue(int n)
+    {
+        if (_featuresValue is not null && _featuresValueLength == n && _featureBuffer.Length == n * _featureCount) return _featuresValue;
+        _featuresValue?.Dispose();
+        _featureBuffer = new float[(long)n * _featureCount];
+        _featuresValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _featureBuffer.AsMemory(), [1, n, _featureCount]);
+        _featuresValueLength = n;
+        return _featuresValue;
+    }
+
     void Forward(ReadOnlySpan<int> tokens, LogitsScope scope, int logitsOffset)
     {
         int n = tokens.Length;
-        if (_ids.Length < n) _ids = new long[n];
+        var ids = IdsValue(n);
         for (int i = 0; i < n; i++) _ids[i] = tokens[i];
         int total = _sequence.Count + n;
 
-        using var ids = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _ids.AsMemory(0, n), [1, n]);
         using var mask = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _mask.AsMemory(0, total), [1, total]);
         _binding.BindInput(GraphNames.InputIds, ids);
         _binding.BindInput(GraphNames.AttentionMask, mask);
@@ -292,15 +317,7 @@ public sealed class Generator : IDisposable
                 _binding.BindOutputToDevice(GraphNames.Logits, OrtMemoryInfo.DefaultInstance);
                 break;
         }
-
-        float[]? features = null;
-        OrtValue? featuresValue = null;
-        if (_m.Steerable)
-        {
-            features = new float[(long)n * _featureCount];
-            featuresValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, features.AsMemory(), [1, n, _featureCount]);
-            _binding.BindOutput(GraphNames.TapFeatures, featuresValue);
-        }
+        if (_m.Steerable) _binding.BindOutput(GraphNames.TapFeatures, FeaturesValue(n));
 
         try
         {
@@ -309,7 +326,6 @@ public sealed class Generator : IDisposable
         finally
         {
             logitsValue?.Dispose();
-            featuresValue?.Dispose();
         }
         if (scope == LogitsScope.All)
             _allLogits.AsSpan((logitsOffset + n - 1) * _m.VocabSize, _m.VocabSize).CopyTo(_lastLogits);
@@ -320,13 +336,15 @@ public sealed class Generator : IDisposable
             var call = _tapSumCall!;
             for (int i = 0; i < sum.Length; i++) sum[i] += call[i];
             MlpSumCount += n;
-            _features.AddRange(features!);
+            _features.AddRange(_featureBuffer);
         }
         foreach (var t in tokens) _sequence.Add(t);
     }
 
     public void Dispose()
     {
+        _idsValue?.Dispose();
+        _featuresValue?.Dispose();
         _binding.Dispose();
         _runOptions.Dispose();
         foreach (var d in _owned) d.Dispose();
