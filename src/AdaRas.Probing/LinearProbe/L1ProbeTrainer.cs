@@ -14,10 +14,23 @@ public sealed record L1ProbeOptions
     public double? LambdaMinRatio { get; init; }
     /// <summary>Optimality tolerance on the standardised gradient (KKT conditions).</summary>
     public double Tolerance { get; init; } = 1e-7;
+    /// <summary>How the cross-validated path picks lambda.</summary>
+    public L1LambdaRule LambdaRule { get; init; } = L1LambdaRule.OneStandardError;
 }
 
-/// <summary>One lambda of the path: sparsity of the full-data fit and the cross-validated quality.</summary>
-public sealed record L1PathPoint(double Lambda, int NonZeroCount, double CrossValidatedDeviance, double CrossValidatedAuroc);
+public enum L1LambdaRule
+{
+    /// <summary>The lambda with the lowest cross-validated deviance (glmnet's lambda.min).</summary>
+    MinimumDeviance,
+    /// <summary>
+    /// The largest lambda whose deviance is within one standard error of the minimum (glmnet's lambda.1se): the
+    /// sparsest probe that is statistically as good, since the minimum-deviance lasso also admits noise features.
+    /// </summary>
+    OneStandardError,
+}
+
+/// <summary>One lambda of the path: sparsity of the all-questions fit and the cross-validated quality (deviance per question, with its standard error over folds).</summary>
+public sealed record L1PathPoint(double Lambda, int NonZeroCount, double CrossValidatedDeviance, double CrossValidatedDevianceError, double CrossValidatedAuroc);
 
 public sealed record L1ProbeTrainingResult(
     L1Probe Probe,
@@ -28,12 +41,17 @@ public sealed record L1ProbeTrainingResult(
 /// <summary>
 /// Trains the paper's preliminary probe: L1-regularised logistic regression predicting correctness from last-token
 /// activations. A lambda path is fitted (warm starts, see <see cref="L1LogisticRegression"/>) on each of k
-/// stratified folds and on all questions; the lambda with the lowest out-of-fold binomial deviance is chosen
-/// (ties: the larger lambda); the probe is the all-questions fit at that lambda; its threshold is Youden's J on
-/// the pooled out-of-fold predictions at that lambda, and the report (AUROC, accuracy, ...) is out-of-fold too.
+/// stratified folds and on all questions; lambda is chosen on the out-of-fold binomial deviance, by default the
+/// largest lambda within one standard error of the minimum (see <see cref="L1LambdaRule"/>; the path ends 10 lambdas
+/// past the minimum, or when a fit explains 99.9% of the null deviance); the probe is the all-questions fit at that
+/// lambda; its threshold is Youden's J on the pooled out-of-fold predictions at that lambda, and the report
+/// (AUROC, accuracy, ...) is out-of-fold too.
 /// </summary>
 public static class L1ProbeTrainer
 {
+    /// <summary>The path ends this many lambdas after the cross-validated deviance minimum.</summary>
+    const int PastMinimum = 10;
+
     /// <param name="model">The model the activations come from.</param>
     /// <param name="lastToken">Questions x features, row-major.</param>
     /// <param name="neuronIds">Global neuron id of each column; null when the columns are all neurons in order.</param>
@@ -55,54 +73,75 @@ public static class L1ProbeTrainer
         var folds = StratifiedFolds.Assign(isGood, options.Folds, options.Seed); // also rejects one-class labels
         lastToken.EnsureFinite("L1 probe activations");
 
+        var labels = isGood.ToArray();
         var all = new L1LogisticRegression(lastToken, isGood, Enumerable.Range(0, n).ToArray(), options.Tolerance);
-        double minRatio = options.LambdaMinRatio ?? (n > p ? 1e-4 : 0.01);
-        var lambdas = L1LogisticRegression.LambdaPath(all.LambdaMax, options.LambdaCount, minRatio);
-        var fullFits = all.FitPath(lambdas);
-
-        // Out-of-fold p(correct) for every lambda and question.
-        var outOfFold = new double[lambdas.Length][];
-        for (int k = 0; k < lambdas.Length; k++) outOfFold[k] = new double[n];
-        int usable = fullFits.Count;
+        var heldOut = new int[options.Folds][];
+        var foldSolvers = new L1LogisticRegression[options.Folds];
         for (int f = 0; f < options.Folds; f++)
         {
-            var trainRows = Enumerable.Range(0, n).Where(i => folds[i] != f).ToArray();
-            var heldOut = Enumerable.Range(0, n).Where(i => folds[i] == f).ToArray();
-            var solver = new L1LogisticRegression(lastToken, isGood, trainRows, options.Tolerance);
-            var fits = solver.FitPath(lambdas.Take(usable).ToArray());
-            usable = Math.Min(usable, fits.Count);
-            for (int k = 0; k < fits.Count; k++)
+            heldOut[f] = Enumerable.Range(0, n).Where(i => folds[i] == f).ToArray();
+            foldSolvers[f] = new L1LogisticRegression(lastToken, isGood, Enumerable.Range(0, n).Where(i => folds[i] != f).ToArray(), options.Tolerance);
+        }
+        double minRatio = options.LambdaMinRatio ?? (n > p ? 1e-4 : 0.01);
+        var lambdas = L1LogisticRegression.LambdaPath(all.LambdaMax, options.LambdaCount, minRatio);
+
+        // Walk the path with all solvers in step, so it can end once the cross-validated deviance has risen for
+        // PastMinimum lambdas: near the end of a path the data become separable and fits get slow and useless.
+        var path = new List<L1PathPoint>();
+        var fullFits = new List<L1Fit>();
+        var outOfFoldByLambda = new List<double[]>();
+        int minimum = 0;
+        for (int k = 0; k < lambdas.Length && k - minimum <= PastMinimum; k++)
+        {
+            var fit = all.Fit(lambdas[k]);
+            if (!fit.Converged) break;
+            var outOfFold = new double[n];
+            bool foldsConverged = true;
+            for (int f = 0; f < options.Folds && foldsConverged; f++)
             {
-                var (w, b) = OriginalScale(fits[k], solver);
-                foreach (int i in heldOut)
+                var foldFit = foldSolvers[f].Fit(lambdas[k]);
+                foldsConverged = foldFit.Converged;
+                var (w, b) = OriginalScale(foldFit, foldSolvers[f]);
+                foreach (int i in heldOut[f])
                 {
                     var row = lastToken.Row(i);
                     double eta = b;
-                    for (int c = 0; c < w.Length; c++) eta += w[c].Weight * row[w[c].Column];
-                    outOfFold[k][i] = L1LogisticRegression.Sigmoid(eta);
+                    foreach (var (column, weight) in w) eta += weight * row[column];
+                    outOfFold[i] = L1LogisticRegression.Sigmoid(eta);
                 }
             }
-        }
-        if (usable == 0) throw new InvalidOperationException("the L1 path produced no converged fit");
-
-        var labels = isGood.ToArray();
-        var path = new List<L1PathPoint>();
-        int chosen = 0;
-        for (int k = 0; k < usable; k++)
-        {
+            if (!foldsConverged) break;
+            // Deviance per question, per fold; the mean over all questions and its standard error as glmnet's cv.
+            var foldDeviance = new double[options.Folds];
             double deviance = 0;
-            for (int i = 0; i < n; i++)
+            for (int f = 0; f < options.Folds; f++)
             {
-                double pr = Math.Clamp(outOfFold[k][i], 1e-15, 1 - 1e-15);
-                deviance -= 2 * (labels[i] ? Math.Log(pr) : Math.Log(1 - pr));
+                foreach (int i in heldOut[f])
+                {
+                    double pr = Math.Clamp(outOfFold[i], 1e-15, 1 - 1e-15);
+                    foldDeviance[f] -= 2 * (labels[i] ? Math.Log(pr) : Math.Log(1 - pr));
+                }
+                deviance += foldDeviance[f];
+                foldDeviance[f] /= heldOut[f].Length;
             }
             deviance /= n;
-            path.Add(new L1PathPoint(lambdas[k], fullFits[k].Columns.Length, deviance, BinaryMetrics.Auroc(outOfFold[k], labels)));
-            if (deviance < path[chosen].CrossValidatedDeviance) chosen = k;
+            double spread = 0;
+            for (int f = 0; f < options.Folds; f++) spread += heldOut[f].Length * Math.Pow(foldDeviance[f] - deviance, 2);
+            double error = Math.Sqrt(spread / n / (options.Folds - 1));
+            fullFits.Add(fit);
+            outOfFoldByLambda.Add(outOfFold);
+            path.Add(new L1PathPoint(lambdas[k], fit.Columns.Length, deviance, error, BinaryMetrics.Auroc(outOfFold, labels)));
+            if (deviance < path[minimum].CrossValidatedDeviance) minimum = k;
+            if (fit.DevianceRatio > 0.999) break; // (nearly) separable: smaller lambdas only inflate the weights
         }
+        if (path.Count == 0) throw new InvalidOperationException("the L1 path produced no converged fit");
+        int chosen = options.LambdaRule == L1LambdaRule.MinimumDeviance
+            ? minimum
+            : path.FindIndex(pt => pt.CrossValidatedDeviance <= path[minimum].CrossValidatedDeviance + path[minimum].CrossValidatedDevianceError);
+        var chosenOutOfFold = outOfFoldByLambda[chosen];
 
-        double threshold = BinaryMetrics.YoudenThreshold(outOfFold[chosen], labels).Threshold;
-        var report = ClassifierReport.Evaluate(L1Probe.Kind, "cross-validation (out-of-fold)", outOfFold[chosen], labels, threshold);
+        double threshold = BinaryMetrics.YoudenThreshold(chosenOutOfFold, labels).Threshold;
+        var report = ClassifierReport.Evaluate(L1Probe.Kind, "cross-validation (out-of-fold)", chosenOutOfFold, labels, threshold);
 
         var (weights, intercept) = OriginalScale(fullFits[chosen], all);
         var byNeuron = weights.Select(w => (Id: ids[w.Column], w.Weight)).OrderBy(t => t.Id).ToArray();
