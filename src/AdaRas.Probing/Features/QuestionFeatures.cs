@@ -1,0 +1,49 @@
+using AdaRas.Engine;
+
+namespace AdaRas.Probing.Features;
+
+/// <summary>
+/// What the gate and the F-score see of a question: its raw text (no chat template, as in the paper) run once
+/// through the model, with the MLP activations read from the graph's taps. One pass gives both the token-mean
+/// pooled vector over every neuron (from the sum tap) and the per-token values at chosen neurons (the feature tap).
+/// </summary>
+public sealed class QuestionFeatures
+{
+    readonly AdaRas.Engine.Model _model;
+    readonly long[] _featureIds;
+
+    public ModelShape Shape { get; }
+
+    /// <param name="featureIds">Global neuron ids (layer * I + index) to gather per token; empty for pooled vectors only.</param>
+    public QuestionFeatures(AdaRas.Engine.Model model, IReadOnlyCollection<int>? featureIds = null)
+    {
+        _model = model;
+        Shape = ModelShape.FromManifest(model.Manifest);
+        var ids = (featureIds ?? []).Select(i => (int)i).ToArray();
+        Shape.ValidateNeuronIds(ids, requireAscending: true, "feature ids");
+        _featureIds = ids.Select(i => (long)i).ToArray();
+    }
+
+    /// <summary>Activations of one question.</summary>
+    public sealed record Result(float[] MeanPooled, ActivationMatrix? Tokens, int TokenCount);
+
+    public Result Extract(string question)
+    {
+        var ids = _model.Tokenizer.Encode(question);
+        if (ids.Length == 0) throw new ArgumentException("the question is empty after tokenization");
+        using var generator = new Generator(_model, new GeneratorParams { MaxNewTokens = 0, MaxLength = ids.Length });
+        if (_featureIds.Length > 0) generator.SetFeatureIndices(_featureIds);
+        generator.AppendTokens(ids, LogitsScope.None);
+
+        var pooled = generator.MlpSum.ToArray();
+        float inverse = 1f / generator.MlpSumCount;
+        for (int i = 0; i < pooled.Length; i++) pooled[i] *= inverse;
+        ActivationMatrix? tokens = _featureIds.Length > 0
+            ? new ActivationMatrix(generator.Features.ToArray(), ids.Length, _featureIds.Length)
+            : null;
+        var check = new ActivationMatrix(pooled, 1, pooled.Length);
+        check.EnsureFinite($"question activations ({ids.Length} tokens)");
+        tokens?.EnsureFinite($"question features ({ids.Length} tokens)");
+        return new Result(pooled, tokens, ids.Length);
+    }
+}
