@@ -37,11 +37,13 @@ public static class MathEquivalence
         ("\u2212", "-"), ("\u2013", "-"), ("\u00d7", "\\times"), ("\u22c5", "\\cdot"), ("\u00b7", "\\cdot"),
         ("\u03c0", "\\pi"), ("\u221e", "\\infty"), ("\u221a", "\\sqrt"), ("\u2264", "\\le"), ("\u2265", "\\ge"),
         ("\\leq", "\\le"), ("\\geq", "\\ge"), ("\\dfrac", "\\frac"), ("\\tfrac", "\\frac"), ("\\cfrac", "\\frac"),
-        ("\\displaystyle", ""), ("\\!", ""), ("\\,", " "), ("\\;", " "), ("\\:", " "), ("\\ ", " "), ("~", " "),
+        ("\\displaystyle", ""), ("~", " "),
         ("\\$", ""), ("$", ""), ("\\%", ""), ("%", ""),
         ("^{\\circ}", ""), ("^\\circ", ""), ("\\circ", ""), ("\u00b0", ""), ("^{\\degree}", ""), ("\\degree", ""),
     ];
 
+    // Thin spaces \, \; \: \! and "\ ", but not the second backslash of a matrix row break "\\ ".
+    static readonly Regex SpacingCommand = new(@"(?<!\\)\\[,;:! ]", RegexOptions.CultureInvariant);
     static readonly Regex LeftRight = new(@"\\(left|right|bigl|bigr|Bigl|Bigr|big|Big)(?![A-Za-z])", RegexOptions.CultureInvariant);
     static readonly Regex TrailingUnit = new(@"\\(text|mbox|mathrm|textrm|textnormal)\{\s*[A-Za-z][A-Za-z\s./]*\}(\^\{?[23]\}?)?\s*$", RegexOptions.CultureInvariant);
     static readonly Regex TextWrapper = new(@"\\(text|textbf|textit|textrm|textnormal|mbox|mathrm|mathbf|mathit|operatorname)\{([^{}]*)\}", RegexOptions.CultureInvariant);
@@ -59,6 +61,7 @@ public static class MathEquivalence
     {
         var s = answer.Replace("\r", " ").Replace("\n", " ").Trim();
         s = UnwrapBoxes(s);
+        s = SpacingCommand.Replace(s, "");
         foreach (var (from, to) in Symbols) s = s.Replace(from, to, StringComparison.Ordinal);
         s = LeftRight.Replace(s, "");
 

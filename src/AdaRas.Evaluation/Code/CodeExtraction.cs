@@ -13,8 +13,11 @@ public static class CodeExtraction
 
     /// <summary>
     /// The solution: of the fenced Python (or unlabelled) blocks, the last one that defines
-    /// <paramref name="entryPoint"/>, else the last one; with no fences, the top-level <c>import</c>,
-    /// <c>def</c>, <c>class</c> and decorator blocks of the text, if it defines the entry point. Null if none.
+    /// <paramref name="entryPoint"/>, else the last one that defines any function or class (a later block is
+    /// often just usage or the test), else the last one. With no fences, the top-level <c>import</c>,
+    /// <c>def</c>, <c>class</c> and decorator blocks of the text, if it defines something. Null if none.
+    /// (The paper's <c>extract_code</c> is the first fenced block, which is often an explanatory fragment;
+    /// some MBPP splits also name a helper as entry point, e.g. Mbpp/630 'adjac' for get_coordinates.)
     /// </summary>
     public static string? ExtractSolution(string modelText, string? entryPoint, bool unfinishedThoughtCounts = false)
     {
@@ -26,15 +29,19 @@ public static class CodeExtraction
             .ToList();
         if (blocks.Count > 0)
         {
-            var defining = entryPoint is null ? null : blocks.LastOrDefault(b => Defines(b, entryPoint));
-            return (defining ?? blocks[^1]).TrimEnd() + "\n";
+            var chosen = (entryPoint is null ? null : blocks.LastOrDefault(b => Defines(b, entryPoint)))
+                ?? blocks.LastOrDefault(DefinesAnything) ?? blocks[^1];
+            return chosen.TrimEnd() + "\n";
         }
-        if (entryPoint is null || !Defines(content, entryPoint)) return null;
-        return TopLevelCode(content);
+        bool hasCode = entryPoint is not null && Defines(content, entryPoint) || DefinesAnything(content);
+        return hasCode ? TopLevelCode(content) : null;
     }
 
     public static bool Defines(string code, string entryPoint) =>
         Regex.IsMatch(code, @"^[ \t]*(async[ \t]+)?def[ \t]+" + Regex.Escape(entryPoint) + @"[ \t]*\(", RegexOptions.Multiline);
+
+    static bool DefinesAnything(string code) =>
+        Regex.IsMatch(code, @"^[ \t]*((async[ \t]+)?def|class)[ \t]+\w+", RegexOptions.Multiline);
 
     /// <summary>Keeps top-level code blocks (imports, defs, classes, decorators and their indented bodies), drops prose.</summary>
     static string TopLevelCode(string text)
