@@ -339,23 +339,21 @@ public static class MathEquivalence
         return parts;
     }
 
+    /// <summary>
+    /// Same items in any order. Greedy matching is exact because <see cref="Same"/> behaves as an equivalence
+    /// relation, and it stays quadratic (a backtracking search is factorial on long lists of near-equal items).
+    /// </summary>
     static bool SameMultiset(IReadOnlyList<string> a, IReadOnlyList<string> b, int depth)
     {
-        if (a.Count > 12) return a.Order(StringComparer.Ordinal).SequenceEqual(b.Order(StringComparer.Ordinal));
+        if (a.Count > 64) return a.Order(StringComparer.Ordinal).SequenceEqual(b.Order(StringComparer.Ordinal));
         var used = new bool[b.Count];
-        return Match(0);
-
-        bool Match(int i)
+        foreach (var item in a)
         {
-            if (i == a.Count) return true;
-            for (int j = 0; j < b.Count; j++)
-            {
-                if (used[j] || !Same(a[i], b[j], depth)) continue;
-                used[j] = true;
-                if (Match(i + 1)) return true;
-                used[j] = false;
-            }
-            return false;
+            int j = 0;
+            while (j < b.Count && (used[j] || !Same(item, b[j], depth))) j++;
+            if (j == b.Count) return false;
+            used[j] = true;
         }
+        return true;
     }
 }

@@ -156,9 +156,17 @@ public class BenchmarkTests
         Assert.That(PromptBuilder.UserMessage(code, BenchmarkTask.Code), Is.EqualTo(code.Question));
     }
 
+    static readonly string Scratch = Path.Combine(Path.GetTempPath(), $"adaras-bench-{Guid.NewGuid():N}");
+
+    [OneTimeTearDown]
+    public void RemoveScratch()
+    {
+        if (Directory.Exists(Scratch)) Directory.Delete(Scratch, recursive: true);
+    }
+
     static string Write(string content)
     {
-        var path = Path.Combine(TestContext.CurrentContext.WorkDirectory, "bench-tmp", $"{Guid.NewGuid():N}.jsonl");
+        var path = Path.Combine(Scratch, $"{Guid.NewGuid():N}.jsonl");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, content);
         return path;

@@ -151,6 +151,17 @@ public class MathAnswerTests
         Assert.That(MathEquivalence.AreEquivalent(reference, predicted), Is.EqualTo(expected), "equivalence must be symmetric");
     }
 
+    [Test]
+    public void LongNearlyEqualListsStayFast()
+    {
+        var many = string.Join(",", Enumerable.Repeat("1", 40));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.That(MathEquivalence.AreEquivalent(many + ",2", many + ",3"), Is.False);
+        Assert.That(MathEquivalence.AreEquivalent(many + ",2", "2," + many), Is.True);
+        Assert.That(MathEquivalence.AreEquivalent(new string('(', 2000) + "1" + new string(')', 2000), "1"), Is.False);
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)));
+    }
+
     // ------------------------------------------------------------ box extraction
 
     [TestCase(@"so \boxed{216}.", "216")]
