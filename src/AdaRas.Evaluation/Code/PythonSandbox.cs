@@ -29,7 +29,10 @@ public sealed record SandboxLimits
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>RLIMIT_AS: address space of each process.</summary>
     public long MemoryBytes { get; init; } = 1L << 30;
-    /// <summary>RLIMIT_NPROC for the sandbox's own uid (threads count too). Not enforced for root, hence the uid drop.</summary>
+    /// <summary>
+    /// RLIMIT_NPROC for the sandbox's own uid (threads count too). Root ignores it, hence the uid drop; a
+    /// non-root harness shares its uid's count with the sandbox, which then can hardly start anything.
+    /// </summary>
     public int MaxProcesses { get; init; } = 16;
     /// <summary>RLIMIT_FSIZE: largest file the program may write.</summary>
     public long MaxFileBytes { get; init; } = 16L << 20;
@@ -102,6 +105,9 @@ public sealed class PythonSandbox
         string? pythonPath = null, bool pythonGuard = true)
     {
         Limits = limits ?? new SandboxLimits();
+        if (Limits.Timeout <= TimeSpan.Zero || Limits.MemoryBytes <= 0 || Limits.MaxProcesses < 1 || Limits.MaxFileBytes <= 0
+            || Limits.MaxOpenFiles < 16 || Limits.MaxOutputBytes < 0)
+            throw new ArgumentException($"sandbox limits must be positive (open files >= 16): {Limits}", nameof(limits));
         PythonPath = pythonPath ?? FindPython();
         PythonGuard = pythonGuard;
         Isolation = isolation switch

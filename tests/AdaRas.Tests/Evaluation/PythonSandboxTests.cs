@@ -173,6 +173,13 @@ public class PythonSandboxTests
         Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
     }
 
+    [Test]
+    public void NonsenseLimitsAreRefused()
+    {
+        Assert.That(() => new PythonSandbox(new SandboxLimits { Timeout = TimeSpan.Zero }), Throws.ArgumentException);
+        Assert.That(() => new PythonSandbox(new SandboxLimits { MemoryBytes = -1 }), Throws.ArgumentException);
+    }
+
     static string PyString(string s) => "'" + s.Replace("\\", "\\\\").Replace("'", "\\'") + "'";
 
     /// <summary>Live processes owned by the uid range the sandbox draws from.</summary>
