@@ -1,0 +1,29 @@
+using AdaRas.Evaluation.Benchmarks;
+
+namespace AdaRas.Evaluation.Answers;
+
+/// <summary>
+/// The verdict on one model output: what was extracted from it (the boxed answer, or the program run),
+/// whether it is correct, and a short reason when it is not (e.g. "no \boxed{}", "timeout", "AssertionError").
+/// </summary>
+public sealed record AnswerCheck(string? Extracted, bool Correct, string? Detail = null);
+
+/// <summary>Scores a model's whole generated text against a benchmark sample.</summary>
+public interface IAnswerChecker
+{
+    AnswerCheck Check(BenchmarkSample sample, string modelText, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Math: the last box of the final content, compared with <see cref="MathEquivalence"/>.</summary>
+public sealed class MathAnswerChecker(bool unfinishedThoughtCounts = false) : IAnswerChecker
+{
+    public AnswerCheck Check(BenchmarkSample sample, string modelText, CancellationToken cancellationToken = default)
+    {
+        if (sample.Answer is null) throw new ArgumentException($"sample {sample.Id} has no reference answer", nameof(sample));
+        var content = ModelOutput.FinalContent(modelText, unfinishedThoughtCounts);
+        var boxed = BoxedAnswer.ExtractLast(content);
+        if (boxed is null)
+            return new AnswerCheck(null, false, content.Length == 0 && modelText.Length > 0 ? "unfinished thinking" : "no \\boxed{} answer");
+        return new AnswerCheck(boxed, MathEquivalence.AreEquivalent(boxed, sample.Answer));
+    }
+}

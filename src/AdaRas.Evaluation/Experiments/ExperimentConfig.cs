@@ -1,0 +1,265 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+using AdaRas.Evaluation.Benchmarks;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace AdaRas.Evaluation.Experiments;
+
+public enum SteeringMethod { SteeringAdd, LinearBlend, SoftplusAdd }
+
+public enum SteeringPositions { Last, All }
+
+/// <summary>Decoding settings (the paper: greedy, thinking on).</summary>
+public sealed record GenerationSettings
+{
+    public int MaxNewTokens { get; init; } = 32768;
+    public bool DoSample { get; init; }
+    public double Temperature { get; init; } = 0.6;
+    public double TopP { get; init; } = 0.95;
+    public int TopK { get; init; } = 20;
+    public int Seed { get; init; } = 42;
+}
+
+/// <summary>Steering of the RCN pattern's top <see cref="NumNeurons"/> neurons with strength alpha.</summary>
+public sealed record InterventionSettings
+{
+    public bool Enabled { get; init; }
+    public SteeringMethod Method { get; init; } = SteeringMethod.SteeringAdd;
+    public double Strength { get; init; } = 0.3;
+    public int NumNeurons { get; init; } = 50;
+    public string? PatternPath { get; init; }
+    public SteeringPositions Positions { get; init; } = SteeringPositions.Last;
+}
+
+/// <summary>The adaptive gate: steer only questions it predicts will go wrong.</summary>
+public sealed record GateSettings
+{
+    public required string File { get; init; }
+    /// <summary>Overrides the threshold stored in the gate file (Youden's J on validation).</summary>
+    public double? Threshold { get; init; }
+}
+
+/// <summary>Bad experiment config: the message starts with <c>file:line:</c>.</summary>
+public sealed class ExperimentConfigException(string file, int line, string problem)
+    : FormatException(line > 0 ? $"{file}:{line}: {problem}" : $"{file}: {problem}")
+{
+    public string File { get; } = file;
+    public int Line { get; } = line;
+}
+
+/// <summary>
+/// One experiment, in the paper's config fields (YAML; JSON is accepted too, being YAML):
+/// <code>
+/// name: aime24-adaptive          # results go to results/&lt;name&gt;/
+/// model: models/qwen3-1.7b
+/// sample_path: aime24            # a shipped benchmark name or a JSONL path
+/// task: math                     # math | code
+/// generation: {max_new_tokens: 32768, do_sample: false, temperature: 0.6, top_p: 0.95, top_k: 20, seed: 42}
+/// intervention: {enabled: true, method: steering_add, strength: 0.3, num_neurons: 50,
+///                pattern_path: patterns/aime.csv, positions: last}   # method: steering_add|linear_blend|softplus_add
+/// gate: {file: gates/aime.gate, threshold: 0.42}                     # optional; threshold optional
+/// </code>
+/// Unknown keys and wrong types are errors naming the file and line.
+/// </summary>
+public sealed record ExperimentConfig
+{
+    public required string Name { get; init; }
+    public required string Model { get; init; }
+    public required string SamplePath { get; init; }
+    public required BenchmarkTask Task { get; init; }
+    public GenerationSettings Generation { get; init; } = new();
+    public InterventionSettings Intervention { get; init; } = new();
+    public GateSettings? Gate { get; init; }
+
+    static readonly Regex SafeName = new(@"^[A-Za-z0-9][A-Za-z0-9._-]*$", RegexOptions.CultureInvariant);
+
+    public static ExperimentConfig Load(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (!System.IO.File.Exists(full)) throw new FileNotFoundException($"{full}: experiment config not found", full);
+        return Parse(System.IO.File.ReadAllText(full), full);
+    }
+
+    public static ExperimentConfig Parse(string text, string sourceName = "<config>")
+    {
+        var yaml = new YamlStream();
+        try { yaml.Load(new StringReader(text)); }
+        catch (YamlException e) { throw new ExperimentConfigException(sourceName, (int)e.Start.Line, e.Message); }
+        if (yaml.Documents.Count != 1 || yaml.Documents[0].RootNode is not YamlMappingNode root)
+            throw new ExperimentConfigException(sourceName, 0, "expected one YAML/JSON mapping");
+        var r = new Reader(sourceName);
+        var top = r.Fields(root, "name", "model", "sample_path", "task", "generation", "intervention", "gate");
+
+        var name = r.Text(top, root, "name", required: true)!;
+        if (!SafeName.IsMatch(name))
+            throw r.Error(top["name"], $"name '{name}' must be letters, digits, '.', '_' or '-' (it names the results folder)");
+        var taskText = r.Text(top, root, "task", required: true)!;
+        var task = taskText switch
+        {
+            "math" => BenchmarkTask.Math,
+            "code" => BenchmarkTask.Code,
+            _ => throw r.Error(top["task"], $"task must be math or code, not '{taskText}'"),
+        };
+
+        var generation = new GenerationSettings();
+        if (top.TryGetValue("generation", out var genNode))
+        {
+            var map = r.Mapping(genNode, "generation");
+            var g = r.Fields(map, "max_new_tokens", "do_sample", "temperature", "top_p", "top_k", "seed");
+            generation = new GenerationSettings
+            {
+                MaxNewTokens = r.Int(g, "max_new_tokens", generation.MaxNewTokens, min: 1),
+                DoSample = r.Bool(g, "do_sample", generation.DoSample),
+                Temperature = r.Double(g, "temperature", generation.Temperature, min: 0),
+                TopP = r.Double(g, "top_p", generation.TopP, min: 0, max: 1),
+                TopK = r.Int(g, "top_k", generation.TopK, min: 0),
+                Seed = r.Int(g, "seed", generation.Seed, min: int.MinValue),
+            };
+            if (generation.DoSample && generation.Temperature <= 0)
+                throw r.Error(g.GetValueOrDefault("temperature") ?? genNode, "do_sample needs a temperature above 0");
+        }
+
+        var intervention = new InterventionSettings();
+        if (top.TryGetValue("intervention", out var intNode))
+        {
+            var map = r.Mapping(intNode, "intervention");
+            var i = r.Fields(map, "enabled", "method", "strength", "num_neurons", "pattern_path", "positions");
+            var method = r.Text(i, map, "method", required: false) ?? "steering_add";
+            var positions = r.Text(i, map, "positions", required: false) ?? "last";
+            intervention = new InterventionSettings
+            {
+                Enabled = r.Bool(i, "enabled", false),
+                Method = method switch
+                {
+                    "steering_add" => SteeringMethod.SteeringAdd,
+                    "linear_blend" => SteeringMethod.LinearBlend,
+                    "softplus_add" => SteeringMethod.SoftplusAdd,
+                    _ => throw r.Error(i["method"], $"method must be steering_add, linear_blend or softplus_add, not '{method}'"),
+                },
+                Strength = r.Double(i, "strength", intervention.Strength, min: double.MinValue),
+                NumNeurons = r.Int(i, "num_neurons", intervention.NumNeurons, min: 1),
+                PatternPath = r.Text(i, map, "pattern_path", required: false),
+                Positions = positions switch
+                {
+                    "last" => SteeringPositions.Last,
+                    "all" => SteeringPositions.All,
+                    _ => throw r.Error(i["positions"], $"positions must be last or all, not '{positions}'"),
+                },
+            };
+            if (intervention.Enabled && intervention.PatternPath is null)
+                throw r.Error(intNode, "an enabled intervention needs pattern_path");
+        }
+
+        GateSettings? gate = null;
+        if (top.TryGetValue("gate", out var gateNode) && !IsNull(gateNode))
+        {
+            var map = r.Mapping(gateNode, "gate");
+            var g = r.Fields(map, "file", "threshold");
+            gate = new GateSettings
+            {
+                File = r.Text(g, map, "file", required: true)!,
+                Threshold = g.ContainsKey("threshold") && !IsNull(g["threshold"]) ? r.Double(g, "threshold", 0, min: 0, max: 1) : null,
+            };
+            if (!intervention.Enabled) throw r.Error(gateNode, "a gate decides when to steer: it needs intervention.enabled: true");
+        }
+
+        return new ExperimentConfig
+        {
+            Name = name,
+            Model = r.Text(top, root, "model", required: true)!,
+            SamplePath = r.Text(top, root, "sample_path", required: true)!,
+            Task = task,
+            Generation = generation,
+            Intervention = intervention,
+            Gate = gate,
+        };
+    }
+
+    static bool IsNull(YamlNode node) => node is YamlScalarNode { Value: null or "" or "~" or "null", Style: ScalarStyle.Plain };
+
+    // ------------------------------------------------------------ canonical form and hash
+
+    static readonly JsonSerializerOptions CanonicalJson = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        WriteIndented = true,
+    };
+
+    /// <summary>The config with every default filled in, as JSON (stored beside results).</summary>
+    public string ToCanonicalJson() => JsonSerializer.Serialize(this, CanonicalJson);
+
+    /// <summary>SHA-256 of <see cref="ToCanonicalJson"/>: comments, key order and spelling don't change it.</summary>
+    [JsonIgnore]
+    public string Hash => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ToCanonicalJson())));
+
+    /// <summary>Reads typed fields from YAML nodes, naming the line of anything wrong.</summary>
+    sealed class Reader(string file)
+    {
+        public ExperimentConfigException Error(YamlNode node, string problem) => new(file, (int)node.Start.Line, problem);
+
+        public YamlMappingNode Mapping(YamlNode node, string key) =>
+            node as YamlMappingNode ?? throw Error(node, $"'{key}' must be a mapping");
+
+        public Dictionary<string, YamlNode> Fields(YamlMappingNode map, params string[] allowed)
+        {
+            var result = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
+            foreach (var (keyNode, value) in map.Children)
+            {
+                var key = (keyNode as YamlScalarNode)?.Value ?? throw Error(keyNode, "keys must be plain names");
+                if (!allowed.Contains(key)) throw Error(keyNode, $"unknown key '{key}' (allowed: {string.Join(", ", allowed)})");
+                if (!result.TryAdd(key, value)) throw Error(keyNode, $"duplicate key '{key}'");
+            }
+            return result;
+        }
+
+        string? Scalar(Dictionary<string, YamlNode> fields, string key)
+        {
+            if (!fields.TryGetValue(key, out var node)) return null;
+            if (node is not YamlScalarNode s) throw Error(node, $"'{key}' must be a single value");
+            return IsNull(s) ? null : s.Value;
+        }
+
+        public string? Text(Dictionary<string, YamlNode> fields, YamlNode parent, string key, bool required)
+        {
+            var value = Scalar(fields, key);
+            if (value is null && required) throw Error(fields.GetValueOrDefault(key) ?? parent, $"missing '{key}'");
+            return value;
+        }
+
+        public int Int(Dictionary<string, YamlNode> fields, string key, int fallback, int min)
+        {
+            var s = Scalar(fields, key);
+            if (s is null) return fallback;
+            if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < min)
+                throw Error(fields[key], $"'{key}' must be an integer{(min > int.MinValue ? $" >= {min}" : "")}, not '{s}'");
+            return v;
+        }
+
+        public double Double(Dictionary<string, YamlNode> fields, string key, double fallback, double min, double max = double.MaxValue)
+        {
+            var s = Scalar(fields, key);
+            if (s is null) return fallback;
+            if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v) || v < min || v > max)
+                throw Error(fields[key], $"'{key}' must be a number{(min > double.MinValue ? $" in [{min}, {(max == double.MaxValue ? "inf" : max)}]" : "")}, not '{s}'");
+            return v;
+        }
+
+        public bool Bool(Dictionary<string, YamlNode> fields, string key, bool fallback)
+        {
+            var s = Scalar(fields, key);
+            if (s is null) return fallback;
+            return s.ToLowerInvariant() switch
+            {
+                "true" or "yes" or "on" => true,
+                "false" or "no" or "off" => false,
+                _ => throw Error(fields[key], $"'{key}' must be true or false, not '{s}'"),
+            };
+        }
+    }
+}

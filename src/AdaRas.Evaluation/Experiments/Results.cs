@@ -1,0 +1,189 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using AdaRas.Model;
+
+namespace AdaRas.Evaluation.Experiments;
+
+/// <summary>One line of <c>output.jsonl</c>: a finished sample.</summary>
+public sealed record ResultRecord
+{
+    /// <summary>Position in the benchmark file; orders results and pairs runs.</summary>
+    public required int Index { get; init; }
+    public required string Id { get; init; }
+    /// <summary>The model's whole generated text.</summary>
+    public required string Answer { get; init; }
+    /// <summary>The boxed answer, or the program that was run; null when none was found.</summary>
+    public string? Extracted { get; init; }
+    public required bool Correct { get; init; }
+    public string? Detail { get; init; }
+    public double? GateScore { get; init; }
+    /// <summary>Whether steering was applied to this sample (null when the run has no intervention).</summary>
+    public bool? Steered { get; init; }
+    public required int Tokens { get; init; }
+    public required double Seconds { get; init; }
+}
+
+/// <summary><c>summary.json</c>: totals over the finished samples of a run (or of merged shards).</summary>
+public sealed record ExperimentSummary
+{
+    public required string Name { get; init; }
+    public required string ConfigHash { get; init; }
+    public required string Benchmark { get; init; }
+    public required string Task { get; init; }
+    /// <summary>"i/n" for a shard, null for a whole run.</summary>
+    public string? Shard { get; init; }
+    public int? Limit { get; init; }
+    public required int Planned { get; init; }
+    public required int Finished { get; init; }
+    public required int Correct { get; init; }
+    public required double Accuracy { get; init; }
+    public required double MeanTokens { get; init; }
+    public required double MeanSeconds { get; init; }
+    /// <summary>Samples that were steered (null when no sample reported a decision).</summary>
+    public int? Steered { get; init; }
+    public required bool Complete { get; init; }
+}
+
+/// <summary><c>run.json</c>: what a results folder belongs to, checked before resuming or merging.</summary>
+public sealed record RunIdentity
+{
+    public required string ConfigHash { get; init; }
+    public required string Benchmark { get; init; }
+    public required int BenchmarkCount { get; init; }
+    public string? Shard { get; init; }
+    public int? Limit { get; init; }
+    public required JsonElement Config { get; init; }
+}
+
+/// <summary>The files of a results folder: <c>run.json</c>, <c>output.jsonl</c>, <c>summary.json</c>.</summary>
+public static class ResultsFolder
+{
+    public const string IdentityFile = "run.json";
+    public const string OutputFile = "output.jsonl";
+    public const string SummaryFile = "summary.json";
+
+    internal static readonly JsonSerializerOptions LineJson = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = false,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    internal static readonly JsonSerializerOptions FileJson = new(LineJson) { WriteIndented = true };
+
+    public static string Serialize(ResultRecord record) => JsonSerializer.Serialize(record, LineJson);
+
+    public static RunIdentity? ReadIdentity(string folder)
+    {
+        var path = Path.Combine(folder, IdentityFile);
+        if (!File.Exists(path)) return null;
+        try { return JsonSerializer.Deserialize<RunIdentity>(File.ReadAllText(path), FileJson) ?? throw new JsonException("empty"); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: unreadable run identity ({e.Message})", e); }
+    }
+
+    internal static void WriteIdentity(string folder, RunIdentity identity) =>
+        AtomicFile.WriteAllText(Path.Combine(folder, IdentityFile), JsonSerializer.Serialize(identity, FileJson) + "\n");
+
+    public static ExperimentSummary ReadSummary(string folder)
+    {
+        var path = Path.Combine(folder, SummaryFile);
+        try { return JsonSerializer.Deserialize<ExperimentSummary>(File.ReadAllText(path), FileJson) ?? throw new JsonException("empty"); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: unreadable summary ({e.Message})", e); }
+    }
+
+    internal static void WriteSummary(string folder, ExperimentSummary summary) =>
+        AtomicFile.WriteAllText(Path.Combine(folder, SummaryFile), JsonSerializer.Serialize(summary, FileJson) + "\n");
+
+    /// <summary>
+    /// The finished records of a folder, in file order. A last line without its newline is the trace of a
+    /// run killed while writing: with <paramref name="repairTruncatedTail"/> it is cut off the file (the
+    /// sample runs again), otherwise ignored. Any other bad line is an error naming file and line.
+    /// </summary>
+    public static List<ResultRecord> ReadRecords(string folder, bool repairTruncatedTail = false)
+    {
+        var path = Path.Combine(folder, OutputFile);
+        var records = new List<ResultRecord>();
+        if (!File.Exists(path)) return records;
+        var bytes = File.ReadAllBytes(path);
+        int lastNewline = Array.LastIndexOf(bytes, (byte)'\n');
+        int complete = lastNewline + 1;
+        if (complete < bytes.Length && repairTruncatedTail)
+            using (var f = new FileStream(path, FileMode.Open, FileAccess.Write)) { f.SetLength(complete); f.Flush(true); }
+
+        var text = Encoding.UTF8.GetString(bytes, 0, complete);
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        int lineNumber = 0;
+        foreach (var line in text.Split('\n'))
+        {
+            lineNumber++;
+            if (line.Length == 0) continue;
+            ResultRecord? record;
+            try { record = JsonSerializer.Deserialize<ResultRecord>(line, LineJson); }
+            catch (JsonException e) { throw new InvalidDataException($"{path}:{lineNumber}: bad result line ({e.Message})", e); }
+            if (record is null) throw new InvalidDataException($"{path}:{lineNumber}: bad result line (null)");
+            if (seen.TryGetValue(record.Id, out var first))
+                throw new InvalidDataException($"{path}:{lineNumber}: duplicate id {record.Id} (first at line {first})");
+            seen[record.Id] = lineNumber;
+            records.Add(record);
+        }
+        return records;
+    }
+
+    internal static ExperimentSummary Summarize(string name, string configHash, string benchmark, string task, string? shard,
+        int? limit, int planned, IReadOnlyCollection<ResultRecord> records)
+    {
+        int finished = records.Count;
+        int correct = records.Count(r => r.Correct);
+        var decisions = records.Where(r => r.Steered is not null).ToList();
+        return new ExperimentSummary
+        {
+            Name = name,
+            ConfigHash = configHash,
+            Benchmark = benchmark,
+            Task = task,
+            Shard = shard,
+            Limit = limit,
+            Planned = planned,
+            Finished = finished,
+            Correct = correct,
+            Accuracy = finished == 0 ? 0 : Math.Round((double)correct / finished, 6),
+            MeanTokens = finished == 0 ? 0 : Math.Round(records.Average(r => (double)r.Tokens), 3),
+            MeanSeconds = finished == 0 ? 0 : Math.Round(records.Average(r => r.Seconds), 6),
+            Steered = decisions.Count == 0 ? null : decisions.Count(r => r.Steered == true),
+            Complete = finished == planned,
+        };
+    }
+}
+
+/// <summary>Which part of a benchmark a run covers: shard <see cref="Index"/> of <see cref="Count"/> (1-based).</summary>
+public readonly record struct Shard
+{
+    public int Index { get; }
+    public int Count { get; }
+
+    public Shard(int index, int count)
+    {
+        if (count < 1 || index < 1 || index > count) throw new ArgumentException($"shard {index}/{count}: need 1 <= i <= n");
+        Index = index;
+        Count = count;
+    }
+
+    /// <summary>Parses "i/n", e.g. "2/4".</summary>
+    public static Shard Parse(string text)
+    {
+        var parts = text.Split('/');
+        if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var i)
+            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+            throw new FormatException($"shard '{text}' must look like i/n, e.g. 2/4");
+        return new Shard(i, n);
+    }
+
+    /// <summary>Samples are dealt round-robin so every shard gets a similar mix.</summary>
+    public bool Contains(int sampleIndex) => sampleIndex % Count == Index - 1;
+
+    public string FolderName => $"shard-{Index}-of-{Count}";
+
+    public override string ToString() => $"{Index}/{Count}";
+}

@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Text;
+using AdaRas.Evaluation.Experiments;
+
+namespace AdaRas.Evaluation.Reports;
+
+/// <summary>A finished results folder, read back.</summary>
+public sealed record RunResults(string Name, string Folder, ExperimentSummary Summary, IReadOnlyList<ResultRecord> Records)
+{
+    /// <summary>Reads <c>summary.json</c> and <c>output.jsonl</c>; <paramref name="name"/> defaults to the run's name.</summary>
+    public static RunResults Load(string folder, string? name = null)
+    {
+        var summary = ResultsFolder.ReadSummary(folder);
+        return new RunResults(name ?? summary.Name, Path.GetFullPath(folder), summary, ResultsFolder.ReadRecords(folder));
+    }
+}
+
+/// <summary>One run's totals in a comparison.</summary>
+public sealed record RunRow(string Name, int Samples, int Correct, double Accuracy, double MeanTokens, double MeanSeconds, int? Steered);
+
+/// <summary>
+/// A run against the baseline (the first run), on the samples both finished: how many answers flipped each
+/// way and the exact McNemar p-value of that difference.
+/// </summary>
+public sealed record PairedFlips(string Name, string Baseline, int Paired, int WrongToRight, int RightToWrong, double PValue)
+{
+    public int NetGain => WrongToRight - RightToWrong;
+}
+
+/// <summary>Runs side by side (e.g. control, steered, adaptive): totals, and flips against the first.</summary>
+public sealed record ComparisonReport(IReadOnlyList<RunRow> Rows, IReadOnlyList<PairedFlips> Flips)
+{
+    public static ComparisonReport Compare(IReadOnlyList<RunResults> runs)
+    {
+        if (runs.Count == 0) throw new ArgumentException("nothing to compare", nameof(runs));
+        var names = runs.Select(r => r.Name).ToList();
+        if (names.Distinct().Count() != names.Count) throw new ArgumentException($"run names must differ: {string.Join(", ", names)}");
+
+        var rows = runs.Select(r => new RunRow(r.Name, r.Records.Count, r.Records.Count(x => x.Correct),
+            r.Records.Count == 0 ? 0 : (double)r.Records.Count(x => x.Correct) / r.Records.Count,
+            r.Records.Count == 0 ? 0 : r.Records.Average(x => (double)x.Tokens),
+            r.Records.Count == 0 ? 0 : r.Records.Average(x => x.Seconds),
+            r.Records.Any(x => x.Steered is not null) ? r.Records.Count(x => x.Steered == true) : null)).ToList();
+
+        var baseline = runs[0];
+        var baseCorrect = baseline.Records.ToDictionary(r => r.Id, r => r.Correct, StringComparer.Ordinal);
+        var flips = new List<PairedFlips>();
+        foreach (var run in runs.Skip(1))
+        {
+            int paired = 0, up = 0, down = 0;
+            foreach (var r in run.Records)
+            {
+                if (!baseCorrect.TryGetValue(r.Id, out var before)) continue;
+                paired++;
+                if (!before && r.Correct) up++;
+                else if (before && !r.Correct) down++;
+            }
+            flips.Add(new PairedFlips(run.Name, baseline.Name, paired, up, down, McNemar.ExactPValue(up, down)));
+        }
+        return new ComparisonReport(rows, flips);
+    }
+
+    /// <summary>The table and the flips as Markdown.</summary>
+    public string ToMarkdown()
+    {
+        var c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine("| run | samples | correct | accuracy | mean tokens | mean seconds | steered |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in Rows)
+            sb.AppendLine(string.Create(c, $"| {r.Name} | {r.Samples} | {r.Correct} | {100 * r.Accuracy:F2}% | {r.MeanTokens:F1} | {r.MeanSeconds:F2} | {(r.Steered is { } s ? s.ToString(c) : "-")} |"));
+        if (Flips.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine($"Paired against **{Flips[0].Baseline}** (same sample ids):");
+            sb.AppendLine();
+            sb.AppendLine("| run | paired | wrong->right | right->wrong | net | McNemar exact p |");
+            sb.AppendLine("|---|---:|---:|---:|---:|---:|");
+            foreach (var f in Flips)
+                sb.AppendLine(string.Create(c, $"| {f.Name} | {f.Paired} | {f.WrongToRight} | {f.RightToWrong} | {f.NetGain:+0;-0;0} | {f.PValue:G4} |"));
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Writes <c>report.md</c>, <c>accuracy.png</c> and <c>tokens.png</c> into <paramref name="folder"/>.</summary>
+    public void Write(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        AdaRas.Model.AtomicFile.WriteAllText(Path.Combine(folder, "report.md"), "# Comparison\n\n" + ToMarkdown());
+        var names = Rows.Select(r => r.Name).ToList();
+        Plots.Bars(names, Rows.Select(r => 100 * r.Accuracy).ToList(), "Accuracy (%)", "Accuracy", Path.Combine(folder, "accuracy.png"), "F1");
+        Plots.Bars(names, Rows.Select(r => r.MeanTokens).ToList(), "Mean generated tokens", "Response length", Path.Combine(folder, "tokens.png"), "F0");
+    }
+}

@@ -1,0 +1,374 @@
+using AdaRas.Evaluation.Benchmarks;
+using AdaRas.Evaluation.Experiments;
+
+namespace AdaRas.Tests.Evaluation;
+
+[TestFixture]
+public class ExperimentConfigTests
+{
+    const string Full = """
+        # AIME-24, adaptive steering
+        name: aime24-adaptive
+        model: models/qwen3-1.7b
+        sample_path: aime24
+        task: math
+        generation:
+          max_new_tokens: 4096
+          do_sample: false
+          temperature: 0.7
+          top_p: 0.8
+          top_k: 10
+          seed: 7
+        intervention:
+          enabled: true
+          method: linear_blend
+          strength: 0.3
+          num_neurons: 50
+          pattern_path: patterns/AIME_Qwen3-1.7B.csv
+          positions: all
+        gate:
+          file: gates/aime.gate
+          threshold: 0.42
+        """;
+
+    [Test]
+    public void ParsesEveryField()
+    {
+        var c = ExperimentConfig.Parse(Full, "full.yaml");
+        Assert.That(c.Name, Is.EqualTo("aime24-adaptive"));
+        Assert.That(c.Model, Is.EqualTo("models/qwen3-1.7b"));
+        Assert.That(c.SamplePath, Is.EqualTo("aime24"));
+        Assert.That(c.Task, Is.EqualTo(BenchmarkTask.Math));
+        Assert.That(c.Generation, Is.EqualTo(new GenerationSettings { MaxNewTokens = 4096, DoSample = false, Temperature = 0.7, TopP = 0.8, TopK = 10, Seed = 7 }));
+        Assert.That(c.Intervention, Is.EqualTo(new InterventionSettings
+        {
+            Enabled = true, Method = SteeringMethod.LinearBlend, Strength = 0.3, NumNeurons = 50,
+            PatternPath = "patterns/AIME_Qwen3-1.7B.csv", Positions = SteeringPositions.All,
+        }));
+        Assert.That(c.Gate, Is.EqualTo(new GateSettings { File = "gates/aime.gate", Threshold = 0.42 }));
+    }
+
+    [Test]
+    public void DefaultsAreThePapersAndJsonWorksToo()
+    {
+        var c = ExperimentConfig.Parse("""{"name": "gsm8k-control", "model": "m", "sample_path": "gsm8k", "task": "math"}""");
+        Assert.That(c.Generation.DoSample, Is.False);
+        Assert.That(c.Generation.MaxNewTokens, Is.EqualTo(32768));
+        Assert.That(c.Intervention.Enabled, Is.False);
+        Assert.That(c.Intervention.NumNeurons, Is.EqualTo(50));
+        Assert.That(c.Intervention.Method, Is.EqualTo(SteeringMethod.SteeringAdd));
+        Assert.That(c.Gate, Is.Null);
+    }
+
+    [Test]
+    public void HashIgnoresFormattingButNotValues()
+    {
+        var a = ExperimentConfig.Parse(Full);
+        var reordered = ExperimentConfig.Parse("task: math\nsample_path: aime24\nmodel: models/qwen3-1.7b\nname: aime24-adaptive\n" +
+            "gate: {threshold: 0.420, file: gates/aime.gate}\n" +
+            "intervention: {positions: all, pattern_path: patterns/AIME_Qwen3-1.7B.csv, num_neurons: 50, strength: 0.30, method: linear_blend, enabled: yes}\n" +
+            "generation: {seed: 7, top_k: 10, top_p: 0.8, temperature: 0.7, do_sample: false, max_new_tokens: 4096}  # same\n");
+        Assert.That(reordered.Hash, Is.EqualTo(a.Hash));
+        Assert.That(a.Hash, Has.Length.EqualTo(64));
+        var stronger = ExperimentConfig.Parse(Full.Replace("strength: 0.3", "strength: 0.2"));
+        Assert.That(stronger.Hash, Is.Not.EqualTo(a.Hash));
+    }
+
+    [TestCase("name: a\nmodel: m\nsample_path: s\ntask: math\ncolour: red\n", 5, "unknown key 'colour'")]
+    [TestCase("name: a\nmodel: m\nsample_path: s\ntask: physics\n", 4, "task must be math or code")]
+    [TestCase("model: m\nsample_path: s\ntask: math\n", 1, "missing 'name'")]
+    [TestCase("name: a/b\nmodel: m\nsample_path: s\ntask: math\n", 1, "names the results folder")]
+    [TestCase("name: a\nmodel: m\nsample_path: s\ntask: math\ngeneration:\n  max_new_tokens: lots\n", 6, "'max_new_tokens' must be an integer")]
+    [TestCase("name: a\nmodel: m\nsample_path: s\ntask: math\ngeneration:\n  top_p: 1.5\n", 6, "'top_p' must be a number in [0, 1]")]
+    [TestCase("name: a\nmodel: m\nsample_path: s\ntask: math\nintervention:\n  enabled: true\n  method: multiply\n  pattern_path: p.csv\n", 7, "method must be steering_add")]
+    [TestCase("name: a\nmodel: m\nsample_path: s\ntask: math\nintervention:\n  enabled: true\n", 6, "needs pattern_path")]
+    [TestCase("name: a\nmodel: m\nsample_path: s\ntask: math\ngate:\n  file: g.gate\n", 6, "needs intervention.enabled: true")]
+    [TestCase("name: a\nmodel: m\nsample_path: s\ntask: math\nintervention: {enabled: maybe}\n", 5, "'enabled' must be true or false")]
+    [TestCase("name: a\nmodel: m\nsample_path: s\ntask: math\nname: b\n", 5, "Duplicate key")]
+    [TestCase("name: [a\n", 2, "")]
+    public void BadConfigsNameTheLine(string yaml, int line, string problem)
+    {
+        var e = Assert.Throws<ExperimentConfigException>(() => ExperimentConfig.Parse(yaml, "bad.yaml"))!;
+        Assert.That(e.Message, Does.StartWith($"bad.yaml:{line}: "));
+        Assert.That(e.Message, Does.Contain(problem));
+    }
+
+    [Test]
+    public void LoadNamesTheFile()
+    {
+        var path = Path.Combine(TestContext.CurrentContext.WorkDirectory, $"cfg-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, "name: a\nmodel: m\nsample_path: s\ntask: code\nbogus: 1\n");
+        try
+        {
+            Assert.That(() => ExperimentConfig.Load(path), Throws.TypeOf<ExperimentConfigException>().With.Message.StartsWith($"{path}:5: "));
+        }
+        finally { File.Delete(path); }
+    }
+}
+
+[TestFixture]
+public class ExperimentRunnerTests
+{
+    string _root = "";
+
+    [SetUp]
+    public void MakeRoot() => _root = Path.Combine(Path.GetTempPath(), $"adaras-results-{Guid.NewGuid():N}");
+
+    [TearDown]
+    public void RemoveRoot()
+    {
+        if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
+    }
+
+    static ExperimentConfig Config(string name = "aime24-fake", double strength = 0.3) => ExperimentConfig.Parse(
+        $"name: {name}\nmodel: fake\nsample_path: aime24\ntask: math\n" +
+        $"intervention: {{enabled: true, strength: {strength}, pattern_path: p.csv}}\ngate: {{file: g.gate}}\n");
+
+    /// <summary>
+    /// A deterministic stand-in for the engine: right on two samples in three, a gate score from the index,
+    /// tokens and seconds from the index. Can cancel after a given number of answers.
+    /// </summary>
+    sealed class FakeSource(CancellationTokenSource? cancelAfter = null, int cancelCount = int.MaxValue, ManualClock? clock = null) : IAnswerSource
+    {
+        public List<string> Asked { get; } = [];
+
+        public SampleAnswer Answer(BenchmarkSample sample, string userMessage, CancellationToken cancellationToken)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            Assert.That(userMessage, Does.StartWith("Question: " + sample.Question));
+            Asked.Add(sample.Id);
+            clock?.Advance(TimeSpan.FromSeconds(2));
+            var answer = sample.Index % 3 == 2 ? "-1" : sample.Answer;
+            var score = (sample.Index % 10) / 10.0;
+            var result = new SampleAnswer($"<think>\nworking on {sample.Id}\n</think>\n\nSo \\boxed{{{answer}}}.", 100 + sample.Index,
+                0.25 * sample.Index, score, Steered: score < 0.5);
+            if (Asked.Count >= cancelCount) cancelAfter?.Cancel();
+            return result;
+        }
+    }
+
+    sealed class ManualClock : TimeProvider
+    {
+        long _ticks;
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+        public override long GetTimestamp() => _ticks;
+        public void Advance(TimeSpan by) => _ticks += by.Ticks;
+    }
+
+    string Output(string folder) => File.ReadAllText(Path.Combine(folder, ResultsFolder.OutputFile));
+    string SummaryText(string folder) => File.ReadAllText(Path.Combine(folder, ResultsFolder.SummaryFile));
+
+    [Test]
+    public void WritesOneLinePerSampleAndASummary()
+    {
+        var runner = new ExperimentRunner(_root);
+        var summary = runner.Run(Config(), new FakeSource());
+        var folder = runner.FolderFor(Config());
+        var records = ResultsFolder.ReadRecords(folder);
+        Assert.That(records, Has.Count.EqualTo(23));
+        Assert.That(records.Select(r => r.Index), Is.EqualTo(Enumerable.Range(0, 23)));
+        Assert.That(records.Where(r => r.Index % 3 != 2).All(r => r.Correct && r.Extracted == BenchmarkCatalog.Load("aime24").Samples[r.Index].Answer));
+        Assert.That(records.Where(r => r.Index % 3 == 2).All(r => !r.Correct && r.Extracted == "-1"));
+        Assert.That(records[4].GateScore, Is.EqualTo(0.4));
+        Assert.That(records[4].Steered, Is.True);
+        Assert.That(records[7].Steered, Is.False);
+        Assert.That(summary.Finished, Is.EqualTo(23));
+        Assert.That(summary.Correct, Is.EqualTo(23 - 7));
+        Assert.That(summary.Accuracy, Is.EqualTo(Math.Round(16.0 / 23, 6)));
+        Assert.That(summary.MeanTokens, Is.EqualTo(111));
+        Assert.That(summary.MeanSeconds, Is.EqualTo(0.25 * 11));
+        Assert.That(summary.Steered, Is.EqualTo(records.Count(r => r.Steered == true)));
+        Assert.That(summary.Complete, Is.True);
+        Assert.That(summary.ConfigHash, Is.EqualTo(Config().Hash));
+        Assert.That(ResultsFolder.ReadIdentity(folder)!.ConfigHash, Is.EqualTo(Config().Hash));
+    }
+
+    [Test]
+    public void ShardsMergeIntoExactlyTheUnshardedRun()
+    {
+        var whole = new ExperimentRunner(Path.Combine(_root, "whole"));
+        whole.Run(Config(), new FakeSource(), new RunOptions { Limit = 20 });
+        var wholeFolder = whole.FolderFor(Config());
+
+        var sharded = new ExperimentRunner(Path.Combine(_root, "sharded"));
+        var sizes = new List<int>();
+        for (int i = 1; i <= 3; i++)
+            sizes.Add(sharded.Run(Config(), new FakeSource(), new RunOptions { Limit = 20, Shard = new Shard(i, 3) }).Finished);
+        Assert.That(sizes, Is.EqualTo(new[] { 7, 7, 6 }));
+        var runFolder = sharded.FolderFor(Config());
+        var merged = ResultsMerger.MergeShardsOf(runFolder);
+
+        Assert.That(Output(runFolder), Is.EqualTo(Output(wholeFolder)));
+        Assert.That(SummaryText(runFolder), Is.EqualTo(SummaryText(wholeFolder)));
+        Assert.That(merged.Finished, Is.EqualTo(20));
+        Assert.That(() => ResultsMerger.MergeShardsOf(runFolder), Throws.TypeOf<IOException>(), "never overwrites merged results");
+
+        // A later unsharded rerun in the merged folder finds everything done.
+        var source = new FakeSource();
+        sharded.Run(Config(), source, new RunOptions { Limit = 20 });
+        Assert.That(source.Asked, Is.Empty);
+    }
+
+    [Test]
+    public void MergeRefusesMissingOrIncompleteShards()
+    {
+        var runner = new ExperimentRunner(_root);
+        runner.Run(Config(), new FakeSource(), new RunOptions { Shard = new Shard(1, 2) });
+        var runFolder = runner.FolderFor(Config());
+        Assert.That(() => ResultsMerger.MergeShardsOf(runFolder), Throws.TypeOf<InvalidDataException>().With.Message.Contains("2/2 missing"));
+
+        using var cts = new CancellationTokenSource();
+        Assert.That(() => runner.Run(Config(), new FakeSource(cts, 2), new RunOptions { Shard = new Shard(2, 2) }, cts.Token),
+            Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(() => ResultsMerger.MergeShardsOf(runFolder), Throws.TypeOf<InvalidDataException>().With.Message.Contains("incomplete"));
+    }
+
+    [Test]
+    public void CancelledRunResumesToTheSameOutput()
+    {
+        var reference = new ExperimentRunner(Path.Combine(_root, "reference"));
+        reference.Run(Config(), new FakeSource());
+
+        var runner = new ExperimentRunner(Path.Combine(_root, "interrupted"));
+        using var cts = new CancellationTokenSource();
+        var first = new FakeSource(cts, cancelCount: 9);
+        Assert.That(() => runner.Run(Config(), first, null, cts.Token), Throws.InstanceOf<OperationCanceledException>());
+        var folder = runner.FolderFor(Config());
+        Assert.That(ResultsFolder.ReadRecords(folder), Has.Count.EqualTo(9));
+        var partial = ResultsFolder.ReadSummary(folder);
+        Assert.That(partial.Complete, Is.False);
+        Assert.That(partial.Finished, Is.EqualTo(9));
+
+        var second = new FakeSource();
+        runner.Run(Config(), second);
+        Assert.That(second.Asked, Has.Count.EqualTo(14), "finished samples are not asked again");
+        Assert.That(Output(folder), Is.EqualTo(Output(reference.FolderFor(Config()))));
+        Assert.That(SummaryText(folder), Is.EqualTo(SummaryText(reference.FolderFor(Config()))));
+    }
+
+    [Test]
+    public void LineCutShortByAKillIsRedone()
+    {
+        var runner = new ExperimentRunner(_root);
+        runner.Run(Config(), new FakeSource());
+        var folder = runner.FolderFor(Config());
+        var complete = Output(folder);
+        var outputPath = Path.Combine(folder, ResultsFolder.OutputFile);
+
+        // Keep 10 whole lines and half of the 11th, as a kill during the write would.
+        var lines = complete.Split('\n');
+        var cut = string.Join("\n", lines.Take(10)) + "\n" + lines[10][..(lines[10].Length / 2)];
+        File.WriteAllText(outputPath, cut);
+        Assert.That(ResultsFolder.ReadRecords(folder), Has.Count.EqualTo(10), "the partial line is not a result");
+
+        var source = new FakeSource();
+        runner.Run(Config(), source);
+        Assert.That(source.Asked, Has.Count.EqualTo(13));
+        Assert.That(Output(folder), Is.EqualTo(complete));
+    }
+
+    [Test]
+    public void CorruptLineInTheMiddleIsAnErrorNotSilentlyDropped()
+    {
+        var runner = new ExperimentRunner(_root);
+        runner.Run(Config(), new FakeSource(), new RunOptions { Limit = 5 });
+        var path = Path.Combine(runner.FolderFor(Config()), ResultsFolder.OutputFile);
+        var lines = File.ReadAllLines(path);
+        lines[2] = "{not json";
+        File.WriteAllText(path, string.Join("\n", lines) + "\n");
+        Assert.That(() => runner.Run(Config(), new FakeSource(), new RunOptions { Limit = 5 }),
+            Throws.TypeOf<InvalidDataException>().With.Message.Contains($"{path}:3: bad result line"));
+    }
+
+    [Test]
+    public void RefusesToMixResultsOfAnotherConfig()
+    {
+        var runner = new ExperimentRunner(_root);
+        runner.Run(Config(), new FakeSource(), new RunOptions { Limit = 3 });
+        Assert.That(() => runner.Run(Config(strength: 0.2), new FakeSource(), new RunOptions { Limit = 3 }),
+            Throws.InvalidOperationException.With.Message.Contains("different run (config hash"));
+        Assert.That(() => runner.Run(Config(), new FakeSource(), new RunOptions { Limit = 3, Shard = new Shard(1, 2) }),
+            Throws.Nothing, "a shard lives in its own subfolder");
+    }
+
+    [Test]
+    public void LimitExtendsButNeverShrinksARun()
+    {
+        var runner = new ExperimentRunner(_root);
+        Assert.That(runner.Run(Config(), new FakeSource(), new RunOptions { Limit = 5 }).Finished, Is.EqualTo(5));
+        var source = new FakeSource();
+        Assert.That(runner.Run(Config(), source).Finished, Is.EqualTo(23));
+        Assert.That(source.Asked, Has.Count.EqualTo(18));
+        Assert.That(() => runner.Run(Config(), new FakeSource(), new RunOptions { Limit = 3 }),
+            Throws.TypeOf<InvalidDataException>().With.Message.Contains("larger --limit"));
+    }
+
+    [Test]
+    public void ProgressReportsRateAndEta()
+    {
+        var clock = new ManualClock();
+        var reports = new List<ExperimentProgress>();
+        var runner = new ExperimentRunner(_root);
+        runner.Run(Config(), new FakeSource(clock: clock), new RunOptions { Limit = 6, Progress = reports.Add, Clock = clock });
+        Assert.That(reports, Has.Count.EqualTo(6));
+        Assert.That(reports.Select(p => p.Done), Is.EqualTo(new[] { 1, 2, 3, 4, 5, 6 }));
+        Assert.That(reports.All(p => p.Total == 6 && Math.Abs(p.SamplesPerSecond - 0.5) < 1e-9));
+        Assert.That(reports[1].Eta, Is.EqualTo(TimeSpan.FromSeconds(8)), "4 left at 2 s each");
+        Assert.That(reports[^1].Eta, Is.EqualTo(TimeSpan.Zero));
+        Assert.That(reports[^1].Correct, Is.EqualTo(4));
+    }
+
+    [Test]
+    public void SecondRunnerOnTheSameFolderIsRefused()
+    {
+        var runner = new ExperimentRunner(_root);
+        var gate = new ManualResetEventSlim();
+        var release = new ManualResetEventSlim();
+        var blocking = new BlockingSource(gate, release);
+        var first = Task.Run(() => runner.Run(Config(), blocking, new RunOptions { Limit = 2 }));
+        Assert.That(gate.Wait(TimeSpan.FromSeconds(30)), "first run did not start");
+        try
+        {
+            Assert.That(() => runner.Run(Config(), new FakeSource(), new RunOptions { Limit = 2 }),
+                Throws.TypeOf<IOException>().With.Message.Contains("in use by another run"));
+        }
+        finally { release.Set(); }
+        Assert.That(first.Wait(TimeSpan.FromSeconds(30)));
+    }
+
+    sealed class BlockingSource(ManualResetEventSlim started, ManualResetEventSlim release) : IAnswerSource
+    {
+        public SampleAnswer Answer(BenchmarkSample sample, string userMessage, CancellationToken cancellationToken)
+        {
+            started.Set();
+            release.Wait(cancellationToken);
+            return new SampleAnswer("</think>\\boxed{0}", 1, 0.1);
+        }
+    }
+
+    [Test]
+    public void CodeRunsAreCheckedInTheSandbox()
+    {
+        var config = ExperimentConfig.Parse("name: mbpp-fake\nmodel: fake\nsample_path: mbpp\ntask: code\n");
+        var runner = new ExperimentRunner(_root);
+        var summary = runner.Run(config, new CodeSource(), new RunOptions { Limit = 2 });
+        var records = ResultsFolder.ReadRecords(runner.FolderFor(config));
+        Assert.That(records[0].Correct, Is.True, records[0].Detail);
+        Assert.That(records[1].Correct, Is.False);
+        Assert.That(records[1].Detail, Does.Contain("AssertionError"));
+        Assert.That(summary.Accuracy, Is.EqualTo(0.5));
+        Assert.That(records[0].Steered, Is.Null);
+    }
+
+    sealed class CodeSource : IAnswerSource
+    {
+        public SampleAnswer Answer(BenchmarkSample sample, string userMessage, CancellationToken cancellationToken)
+        {
+            Assert.That(userMessage, Is.EqualTo(sample.Question));
+            var code = sample.Index == 0
+                ? "def similar_elements(a, b):\n    return tuple(set(a) & set(b))\n"
+                : "def is_not_prime(n):\n    return True\n";
+            return new SampleAnswer($"<think>\nhmm\n</think>\n```python\n{code}```", 50, 1.0);
+        }
+    }
+}
