@@ -31,6 +31,8 @@ public sealed class KernelDevice : IDisposable
     public bool UsesDeviceMemory => Backend == KernelBackend.Cuda;
     /// <summary>True when the CUDA accelerator runs on the device's primary context (shared with ONNX Runtime).</summary>
     public bool OnPrimaryContext => _primaryContext is not null;
+    /// <summary>The adopted primary context (CUDA only).</summary>
+    public CudaPrimaryContext? PrimaryContext => _primaryContext;
 
     KernelDevice(Context context, Accelerator accelerator, KernelBackend backend, CudaPrimaryContext? primary)
     {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using AdaRas.Model;
+using AdaRas.Steering.Rcn;
 
 namespace AdaRas.Steering.Patterns;
 
@@ -38,6 +39,24 @@ public sealed record PatternSidecar
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <summary>The sidecar of a pattern identified from <paramref name="counts"/> on a model of <paramref name="shape"/>.</summary>
+    public static PatternSidecar Create(ModelShape shape, ClassCounts counts, int top, string datasetName,
+        string? datasetPath = null, string? modelName = null) => new()
+    {
+        ModelId = shape.ModelId,
+        ModelName = modelName,
+        Layers = shape.Layers,
+        IntermediateSize = shape.IntermediateSize,
+        DatasetName = datasetName,
+        DatasetPath = datasetPath,
+        CorrectTrajectories = counts.CorrectTrajectories,
+        IncorrectTrajectories = counts.IncorrectTrajectories,
+        CorrectTokens = counts.CorrectTokens,
+        IncorrectTokens = counts.IncorrectTokens,
+        Top = top,
+        Created = DateTimeOffset.UtcNow,
     };
 
     /// <summary>The sidecar path of a pattern CSV: same folder and name, extension <c>.json</c>.</summary>

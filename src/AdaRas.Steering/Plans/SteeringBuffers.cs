@@ -1,6 +1,10 @@
+using AdaRas.Engine;
+using AdaRas.Model;
 using AdaRas.Steering.Kernels;
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+using Microsoft.ML.OnnxRuntime;
 
 namespace AdaRas.Steering.Plans;
 
@@ -20,6 +24,7 @@ public sealed class SteeringBuffers : IDisposable
 {
     readonly MemoryBuffer1D<float, Stride1D.Dense> _scale, _shift;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>> _fillIdentity;
+    OrtMemoryInfo? _cudaMemoryInfo;
     bool _disposed;
 
     public KernelDevice Device { get; }
@@ -66,6 +71,22 @@ public sealed class SteeringBuffers : IDisposable
     /// <summary>Bytes in one layer's vector (for wrapping a pointer in an OrtValue).</summary>
     public long LayerByteLength => (long)IntermediateSize * sizeof(float);
 
+    /// <summary>
+    /// The engine's steering inputs over these buffers, without a copy: host memory on the CPU accelerator, CUDA
+    /// memory (device id of the accelerator) on CUDA. The buffers must outlive the returned tensors.
+    /// </summary>
+    public SteeringTensors ToSteeringTensors(ModelManifest manifest)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (manifest.NumLayers != Layers || manifest.IntermediateSize != IntermediateSize)
+            throw new ArgumentException(
+                $"model {manifest.ModelId} has {manifest.NumLayers} x {manifest.IntermediateSize} neurons, the steering buffers {Layers} x {IntermediateSize}");
+        if (Device.UsesDeviceMemory)
+            _cudaMemoryInfo ??= new OrtMemoryInfo("Cuda", OrtAllocatorType.DeviceAllocator,
+                ((CudaAccelerator)Device.Accelerator).DeviceId, OrtMemType.Default);
+        return SteeringTensors.Wrap(manifest, ScalePointer(0), ShiftPointer(0), _cudaMemoryInfo);
+    }
+
     public float[] ScaleToHost() { Device.Synchronize(); return _scale.GetAsArray1D(); }
     public float[] ShiftToHost() { Device.Synchronize(); return _shift.GetAsArray1D(); }
 
@@ -83,5 +104,6 @@ public sealed class SteeringBuffers : IDisposable
         _disposed = true;
         _scale.Dispose();
         _shift.Dispose();
+        _cudaMemoryInfo?.Dispose();
     }
 }

@@ -167,6 +167,27 @@ public sealed class RcnPatternTests
     }
 
     [Test]
+    public void IdentifiedRankingIsWrittenAndLoadedBackInRankOrder()
+    {
+        var shape = new ModelShape(3, 50, "qwen3-3x50-test");
+        using var stats = new NeuronStatistics(SteeringTestDevice.Cpu, 3, 50);
+        var rng = new Random(51);
+        for (int t = 0; t < 8; t++)
+            stats.AddTrajectorySum($"t{t}", t % 3 != 0, Enumerable.Range(0, 150).Select(_ => (float)(rng.NextDouble() * 20 - 8)).ToArray(), 10 + t);
+        var ranked = stats.Rank(25);
+        var path = Path.Combine(_dir, "identified.csv");
+        RcnPattern.Write(path, ranked, PatternSidecar.Create(shape, stats.Counts, 25, "synthetic", modelName: "test"));
+
+        var p = RcnPattern.Load(path, shape);
+        Assert.That(p.Neurons.Select(n => n.NeuronId), Is.EqualTo(ranked.Select(n => n.NeuronId)));
+        Assert.That(p.Neurons.Select(n => (n.Delta, n.MuPlus, n.MuMinus, n.Relative)),
+            Is.EqualTo(ranked.Select(n => (n.Delta, (float?)n.MuPlus, (float?)n.MuMinus, (float?)n.Relative))));
+        Assert.That(p.Sidecar!.CorrectTrajectories + p.Sidecar.IncorrectTrajectories, Is.EqualTo(8));
+        Assert.That(p.Sidecar.CorrectTokens + p.Sidecar.IncorrectTokens, Is.EqualTo(Enumerable.Range(10, 8).Sum()));
+        Assert.That(p.Sidecar.ModelId, Is.EqualTo("qwen3-3x50-test"));
+    }
+
+    [Test]
     public void WritingNeverSilentlyOverwrites()
     {
         var path = Path.Combine(_dir, "p.csv");

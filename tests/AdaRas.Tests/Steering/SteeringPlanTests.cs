@@ -1,3 +1,4 @@
+using AdaRas.Model;
 using AdaRas.Steering;
 using AdaRas.Steering.Patterns;
 using AdaRas.Steering.Plans;
@@ -205,6 +206,27 @@ public sealed class SteeringPlanTests
         plan.SetAlpha(0.9f);
         Assert.That(buffers.ShiftPointer(1), Is.EqualTo(before));
         Assert.That(new ReadOnlySpan<float>((void*)before, I).ToArray(), Is.EqualTo(buffers.ShiftToHost().Skip(I).Take(I)));
+    }
+
+    static ModelManifest Manifest(int layers, int inter) => new()
+    {
+        ModelId = "tiny-model", Precision = "fp32", Steerable = true, GraphFile = "model.onnx", SourceDType = "F32",
+        NumLayers = layers, HiddenSize = 16, IntermediateSize = inter, NumAttentionHeads = 2, NumKeyValueHeads = 1, HeadDim = 8,
+        VocabSize = 32, RopeTheta = 1e4, RmsNormEps = 1e-6, ContextLength = 64, TieWordEmbeddings = true, Inputs = [], Outputs = [],
+    };
+
+    [Test]
+    public void EngineSteeringTensorsSeeThePlanWithoutACopy()
+    {
+        using var buffers = NewBuffers();
+        using var plan = SteeringPlan.Create(buffers, _pattern, 60, 0.2f, SteeringMethod.LinearBlend);
+        using var tensors = buffers.ToSteeringTensors(Manifest(Layers, I));
+        Assert.That(tensors.IsHostMemory, Is.True);
+        Assert.That(tensors.AllScales.ToArray(), Is.EqualTo(buffers.ScaleToHost()));
+        plan.SetAlpha(0.6f);
+        Assert.That(tensors.AllShifts.ToArray(), Is.EqualTo(buffers.ShiftToHost()));
+        Assert.That(tensors.Scale(2).ToArray(), Is.EqualTo(buffers.ScaleToHost().Skip(2 * I)));
+        Assert.Throws<ArgumentException>(() => buffers.ToSteeringTensors(Manifest(Layers + 1, I)));
     }
 
     [Test]
