@@ -1,3 +1,4 @@
+using AdaRas.Model;
 using AdaRas.Engine;
 
 namespace AdaRas.Probing.Features;

@@ -76,8 +76,8 @@ public sealed class AttentionGate
         var header = new JsonObject
         {
             ["kind"] = Kind,
-            ["model_id"] = Model.ModelId,
-            ["num_layers"] = Model.LayerCount,
+            ["model_id"] = Model.ModelId ?? throw new InvalidOperationException("a classifier file records the model identity; train it on a ModelShape with a ModelId"),
+            ["num_layers"] = Model.Layers,
             ["intermediate_size"] = Model.IntermediateSize,
             ["feature_count"] = n,
             ["hidden_size"] = h,
@@ -117,7 +117,7 @@ public sealed class AttentionGate
         var f = ClassifierFile.Reader.Open(path, Magic, FormatVersion, "attention gate");
         if (f.Text("kind") != Kind) throw new ModelFormatException(path, $"kind is '{f.Text("kind")}', expected '{Kind}'");
         ModelShape model;
-        try { model = new ModelShape(f.Text("model_id"), f.Integer("num_layers"), f.Integer("intermediate_size")); }
+        try { model = new ModelShape(f.Integer("num_layers"), f.Integer("intermediate_size"), f.Text("model_id")); }
         catch (ArgumentException e) { throw new ModelFormatException(path, e.Message, inner: e); }
         L1Probe.CheckModel(path, model, expectedModel, "attention gate");
         int n = f.Integer("feature_count"), h = f.Integer("hidden_size");

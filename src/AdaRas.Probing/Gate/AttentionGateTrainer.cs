@@ -1,3 +1,4 @@
+using AdaRas.Model;
 using AdaRas.Probing.Metrics;
 using AdaRas.Probing.Numerics;
 

@@ -76,8 +76,8 @@ public sealed class L1Probe
         var header = new JsonObject
         {
             ["kind"] = Kind,
-            ["model_id"] = Model.ModelId,
-            ["num_layers"] = Model.LayerCount,
+            ["model_id"] = Model.ModelId ?? throw new InvalidOperationException("a classifier file records the model identity; train it on a ModelShape with a ModelId"),
+            ["num_layers"] = Model.Layers,
             ["intermediate_size"] = Model.IntermediateSize,
             ["nonzero_count"] = _neuronIds.Length,
             ["intercept"] = Intercept,
@@ -110,7 +110,7 @@ public sealed class L1Probe
         var f = ClassifierFile.Reader.Open(path, Magic, FormatVersion, "L1 probe");
         if (f.Text("kind") != Kind) throw new ModelFormatException(path, $"kind is '{f.Text("kind")}', expected '{Kind}'");
         ModelShape model;
-        try { model = new ModelShape(f.Text("model_id"), f.Integer("num_layers"), f.Integer("intermediate_size")); }
+        try { model = new ModelShape(f.Integer("num_layers"), f.Integer("intermediate_size"), f.Text("model_id")); }
         catch (ArgumentException e) { throw new ModelFormatException(path, e.Message, inner: e); }
         CheckModel(path, model, expectedModel, "L1 probe");
         int count = f.Integer("nonzero_count");

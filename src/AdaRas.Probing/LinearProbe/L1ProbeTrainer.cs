@@ -1,3 +1,4 @@
+using AdaRas.Model;
 using AdaRas.Probing.Metrics;
 
 namespace AdaRas.Probing.LinearProbe;

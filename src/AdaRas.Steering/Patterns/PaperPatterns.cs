@@ -1,3 +1,4 @@
+using AdaRas.Model;
 namespace AdaRas.Steering.Patterns;
 
 /// <summary>

@@ -11,7 +11,7 @@ namespace AdaRas.Tests.Probing;
 
 public class AttentionGateTests
 {
-    static readonly ModelShape Model = new("test-model-a", 3, 40);
+    static readonly ModelShape Model = new(3, 40, "test-model-a");
     static readonly int[] FeatureIds = [2, 5, 11, 17, 40, 41, 63, 77, 80, 99, 101, 119];
 
     /// <summary>
@@ -260,9 +260,9 @@ public class AttentionGateTests
         var path = L1ProbeTests.TempFile("gate.bin");
         gate.Save(path);
 
-        Assert.That(() => AttentionGate.Load(path, new ModelShape("test-model-b", 3, 40)),
-            Throws.TypeOf<ModelFormatException>().With.Message.StartsWith(path).And.Message.Contains("trained for model 'test-model-a'"));
-        Assert.That(() => AttentionGate.Load(path, new ModelShape("test-model-a", 3, 48)),
+        Assert.That(() => AttentionGate.Load(path, new ModelShape(3, 40, "test-model-b")),
+            Throws.TypeOf<ModelFormatException>().With.Message.StartsWith(path).And.Message.Contains("(model test-model-a), not for the model in use"));
+        Assert.That(() => AttentionGate.Load(path, new ModelShape(3, 48, "test-model-a")),
             Throws.TypeOf<ModelFormatException>().With.Message.Contains("3 layers x 40 neurons"));
         Assert.That(() => AttentionGate.Load(path, Model, expectedFeatureCount: 16),
             Throws.TypeOf<ModelFormatException>().With.Message.Contains("uses N = 12 features, but 16 were expected"));

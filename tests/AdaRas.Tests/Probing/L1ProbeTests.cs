@@ -6,7 +6,7 @@ namespace AdaRas.Tests.Probing;
 
 public class L1ProbeTests
 {
-    static readonly ModelShape Model = new("test-model-a", 3, 40); // 120 neurons
+    static readonly ModelShape Model = new(3, 40, "test-model-a"); // 120 neurons
     static readonly int[] Informative = [7, 51, 98];
     static readonly double[] PlantedWeights = [1.6, -1.4, 1.2]; // on standardised features
 
@@ -178,9 +178,9 @@ public class L1ProbeTests
         var path = TempFile("probe.bin");
         probe.Save(path);
 
-        var other = Assert.Throws<ModelFormatException>(() => L1Probe.Load(path, new ModelShape("test-model-b", 3, 40)));
-        Assert.That(other!.Message, Does.StartWith(path).And.Contain("trained for model 'test-model-a'"));
-        Assert.Throws<ModelFormatException>(() => L1Probe.Load(path, new ModelShape("test-model-a", 4, 40)));
+        var other = Assert.Throws<ModelFormatException>(() => L1Probe.Load(path, new ModelShape(3, 40, "test-model-b")));
+        Assert.That(other!.Message, Does.StartWith(path).And.Contain("(model test-model-a), not for the model in use"));
+        Assert.Throws<ModelFormatException>(() => L1Probe.Load(path, new ModelShape(4, 40, "test-model-a")));
 
         var bytes = File.ReadAllBytes(path);
         var cut = TempFile("cut.bin");

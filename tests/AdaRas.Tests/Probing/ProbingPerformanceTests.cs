@@ -1,3 +1,4 @@
+using AdaRas.Model;
 using System.Diagnostics;
 using AdaRas.Probing;
 using AdaRas.Probing.FeatureSelection;
@@ -65,7 +66,7 @@ public class ProbingPerformanceTests
         var train = all.Where((_, i) => i % 5 != 4).ToList();
         var validation = all.Where((_, i) => i % 5 == 4).ToList();
         var ids = Enumerable.Range(0, n).Select(j => j * 42).ToArray();
-        var model = new ModelShape("synthetic-qwen3-1.7b", 28, 6144);
+        var model = new ModelShape(28, 6144, "synthetic-qwen3-1.7b");
 
         var sw = Stopwatch.StartNew();
         var epochTimes = new List<double>();
@@ -102,7 +103,7 @@ public class ProbingPerformanceTests
             foreach (int j in informative) eta += 2.5 * values[(long)q * features + j];
             labels[q] = rng.NextDouble() < 1 / (1 + Math.Exp(-eta));
         }
-        var model = new ModelShape("synthetic-qwen3-1.7b", 28, 6144);
+        var model = new ModelShape(28, 6144, "synthetic-qwen3-1.7b");
         var sw = Stopwatch.StartNew();
         var result = L1ProbeTrainer.Train(model, new ActivationMatrix(values, questions, features), null, labels,
             new L1ProbeOptions { Folds = 5, LambdaCount = 50 });

@@ -1,3 +1,4 @@
+using AdaRas.Model;
 using System.Text.Json;
 using AdaRas.Steering;
 using AdaRas.Steering.Patterns;
