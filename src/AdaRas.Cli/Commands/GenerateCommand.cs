@@ -13,8 +13,10 @@ static class GenerateCommand
         var noThinking = new Option<bool>("--no-thinking") { Description = "render the chat template with enable_thinking=false" };
         var raw = new Option<bool>("--raw") { Description = "feed the prompt as-is, without the chat template" };
         var sampling = new SamplingOptions();
+        var steering = new SteeringArguments();
         var command = new Command("generate", "Generate a reply to a prompt, streaming the text") { prompt, model, system, noThinking, raw };
         sampling.AddTo(command);
+        steering.AddTo(command);
         command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
         {
             var parameters = sampling.Read(parse);
@@ -25,7 +27,8 @@ static class GenerateCommand
                 EnableThinking = !parse.GetValue(noThinking),
                 Raw = parse.GetValue(raw),
             };
-            var result = TextGeneration.Generate(m, request, parameters, onText: text => { console.Out.Write(text); console.Out.Flush(); },
+            using var session = steering.Open(parse, m, console);
+            var result = session.Generate(m, request, parameters, onText: text => { console.Out.Write(text); console.Out.Flush(); },
                 cancellation: cancellation);
             console.Out.WriteLine();
             console.Error.WriteLine($"[{result.PromptTokens} prompt tokens, {result.TokenIds.Length} generated, " +

@@ -14,6 +14,8 @@ public sealed class QuestionFeatures
     readonly long[] _featureIds;
 
     public ModelShape Shape { get; }
+    /// <summary>The gathered neuron ids, ascending: the column order of <see cref="Result.Tokens"/>.</summary>
+    public IReadOnlyList<int> FeatureIds => Array.ConvertAll(_featureIds, i => (int)i);
 
     /// <param name="featureIds">Global neuron ids (layer * I + index) to gather per token; empty for pooled vectors only.</param>
     public QuestionFeatures(AdaRas.Engine.Model model, IReadOnlyCollection<int>? featureIds = null)
@@ -25,9 +27,13 @@ public sealed class QuestionFeatures
         _featureIds = ids.Select(i => (long)i).ToArray();
     }
 
-    /// <summary>Activations of one question.</summary>
-    public sealed record Result(float[] MeanPooled, ActivationMatrix? Tokens, int TokenCount);
+    /// <summary>
+    /// Activations of one question: token-mean over all neurons (layers x I, layer-major), the last token's
+    /// activations over all neurons (what the L1 probe reads), and the per-token matrix at the feature ids.
+    /// </summary>
+    public sealed record Result(float[] MeanPooled, float[] LastToken, ActivationMatrix? Tokens, int TokenCount);
 
+    /// <summary>Runs <paramref name="question"/> (raw text, no chat template) and reads the taps.</summary>
     public Result Extract(string question)
     {
         var ids = _model.Tokenizer.Encode(question);
@@ -37,6 +43,7 @@ public sealed class QuestionFeatures
         generator.AppendTokens(ids, LogitsScope.None);
 
         var pooled = generator.MlpSum.ToArray();
+        var last = generator.MlpLast.ToArray();
         float inverse = 1f / generator.MlpSumCount;
         for (int i = 0; i < pooled.Length; i++) pooled[i] *= inverse;
         ActivationMatrix? tokens = _featureIds.Length > 0
@@ -44,7 +51,8 @@ public sealed class QuestionFeatures
             : null;
         var check = new ActivationMatrix(pooled, 1, pooled.Length);
         check.EnsureFinite($"question activations ({ids.Length} tokens)");
+        new ActivationMatrix(last, 1, last.Length).EnsureFinite($"last-token activations ({ids.Length} tokens)");
         tokens?.EnsureFinite($"question features ({ids.Length} tokens)");
-        return new Result(pooled, tokens, ids.Length);
+        return new Result(pooled, last, tokens, ids.Length);
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using AdaRas.Model;
 using AdaRas.Probing.Files;
 using AdaRas.Probing.LinearProbe;
+using AdaRas.Probing.Metrics;
 
 namespace AdaRas.Probing.Gate;
 
@@ -67,6 +68,18 @@ public sealed class AttentionGate
     public bool ShouldSteer(ReadOnlySpan<float> tokenFeatures, int tokenCount) => PredictCorrect(tokenFeatures, tokenCount) < Threshold;
 
     public bool ShouldSteer(ActivationMatrix tokens) => PredictCorrect(tokens) < Threshold;
+
+    /// <summary>Predictions, ROC and report at <see cref="Threshold"/> on questions whose features are already extracted.</summary>
+    public ClassifierEvaluation Evaluate(IReadOnlyList<GateExample> examples, string split)
+    {
+        var scores = new double[examples.Count];
+        for (int i = 0; i < scores.Length; i++)
+        {
+            try { scores[i] = PredictCorrect(examples[i].Tokens); }
+            catch (ArgumentException e) { throw new ArgumentException($"{split} question {i}: {e.Message}", e); }
+        }
+        return ClassifierEvaluation.From(Kind, split, scores, examples.Select(e => e.IsGood).ToArray(), Threshold);
+    }
 
     internal static double Sigmoid(float logit) => L1LogisticRegression.Sigmoid(logit);
 

@@ -30,6 +30,18 @@ public sealed record AttentionGateOptions
     /// unscaled inputs would saturate it; the paper's code is silent on this.
     /// </summary>
     public bool Standardize { get; init; } = true;
+
+    /// <summary>Throws on an option out of range (callers check before spending time on feature extraction).</summary>
+    public void Validate()
+    {
+        if (HiddenSize <= 0) throw new ArgumentException($"hidden size must be positive, got {HiddenSize}");
+        if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"dropout must be in [0, 1), got {Dropout}");
+        if (!(LearningRate > 0)) throw new ArgumentException($"learning rate must be positive, got {LearningRate}");
+        if (!(WeightDecay >= 0)) throw new ArgumentException($"weight decay must be >= 0, got {WeightDecay}");
+        if (BatchSize <= 0) throw new ArgumentException($"batch size must be positive, got {BatchSize}");
+        if (MaxEpochs <= 0) throw new ArgumentException($"max epochs must be positive, got {MaxEpochs}");
+        if (Patience <= 0) throw new ArgumentException($"patience must be positive, got {Patience}");
+    }
 }
 
 /// <summary>Training curve entry.</summary>
@@ -56,7 +68,7 @@ public static class AttentionGateTrainer
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(featureIds);
         options ??= new AttentionGateOptions();
-        Validate(options);
+        options.Validate();
         var ids = featureIds.ToArray();
         if (ids.Length == 0) throw new ArgumentException("the gate needs at least one feature");
         model.ValidateNeuronIds(ids, requireAscending: true, "gate features");
@@ -134,17 +146,6 @@ public static class AttentionGateTrainer
     {
         for (int i = 0; i < examples.Count; i++)
             probs[i] = AttentionGate.Sigmoid(net.Forward(examples[i].Tokens.Values, examples[i].Tokens.Rows, default, ws));
-    }
-
-    static void Validate(AttentionGateOptions o)
-    {
-        if (o.HiddenSize <= 0) throw new ArgumentException($"hidden size must be positive, got {o.HiddenSize}");
-        if (!(o.Dropout >= 0 && o.Dropout < 1)) throw new ArgumentException($"dropout must be in [0, 1), got {o.Dropout}");
-        if (!(o.LearningRate > 0)) throw new ArgumentException($"learning rate must be positive, got {o.LearningRate}");
-        if (!(o.WeightDecay >= 0)) throw new ArgumentException($"weight decay must be >= 0, got {o.WeightDecay}");
-        if (o.BatchSize <= 0) throw new ArgumentException($"batch size must be positive, got {o.BatchSize}");
-        if (o.MaxEpochs <= 0) throw new ArgumentException($"max epochs must be positive, got {o.MaxEpochs}");
-        if (o.Patience <= 0) throw new ArgumentException($"patience must be positive, got {o.Patience}");
     }
 
     static void CheckExamples(IReadOnlyList<GateExample> examples, int n, string what)

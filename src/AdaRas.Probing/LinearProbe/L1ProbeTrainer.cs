@@ -37,7 +37,11 @@ public sealed record L1ProbeTrainingResult(
     L1Probe Probe,
     IReadOnlyList<L1PathPoint> Path,
     int ChosenIndex,
-    ClassifierReport CrossValidated);
+    ClassifierReport CrossValidated)
+{
+    /// <summary>Pooled out-of-fold p(correct) per question at the chosen lambda (what the report and threshold come from).</summary>
+    public double[] OutOfFoldPCorrect { get; init; } = [];
+}
 
 /// <summary>
 /// Trains the paper's preliminary probe: L1-regularised logistic regression predicting correctness from last-token
@@ -150,7 +154,7 @@ public static class L1ProbeTrainer
         var probe = new L1Probe(model, byNeuron.Select(t => t.Id).ToArray(), byNeuron.Select(t => t.Weight).ToArray(),
             intercept, threshold, lambdas[chosen],
             new L1ProbeTrainingInfo(n, good, n - good, p, options.Folds, options.Seed, report.Auroc, report.Accuracy));
-        return new L1ProbeTrainingResult(probe, path, chosen, report);
+        return new L1ProbeTrainingResult(probe, path, chosen, report) { OutOfFoldPCorrect = chosenOutOfFold };
     }
 
     /// <summary>Converts a standardised fit to original activation units: w = w~ / std, b = b~ - sum w~ mean / std.</summary>

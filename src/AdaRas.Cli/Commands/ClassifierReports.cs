@@ -1,0 +1,51 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AdaRas.Evaluation.Reports;
+using AdaRas.Model;
+using AdaRas.Probing.Features;
+using AdaRas.Probing.Metrics;
+
+namespace AdaRas.Cli.Commands;
+
+/// <summary>The JSON report and ROC PNG shared by `gate train`, `gate evaluate` and `probe-l1`.</summary>
+static class ClassifierReports
+{
+    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    /// <summary>
+    /// Metrics at the classifier's threshold (AUROC, accuracy, precision, recall, specificity, steer rate, confusion
+    /// counts) and the ROC curve's points.
+    /// </summary>
+    public static JsonObject Metrics(ClassifierEvaluation evaluation)
+    {
+        var metrics = JsonSerializer.SerializeToNode(evaluation.Report, ClassifierReport.JsonOptions)!.AsObject();
+        metrics["roc"] = new JsonObject
+        {
+            // The first ROC point has threshold +infinity (nothing called correct); JSON has no infinity, so only rates.
+            ["fpr"] = new JsonArray(evaluation.Roc.Select(p => (JsonNode)p.FalsePositiveRate).ToArray()),
+            ["tpr"] = new JsonArray(evaluation.Roc.Select(p => (JsonNode)p.TruePositiveRate).ToArray()),
+        };
+        return metrics;
+    }
+
+    public static JsonObject Describe(LabelledQuestionSet set) => new()
+    {
+        ["file"] = set.Path, ["questions"] = set.Count, ["correct"] = set.Correct, ["incorrect"] = set.Incorrect,
+    };
+
+    public static void WriteRoc(ClassifierEvaluation evaluation, string path, string title) =>
+        Plots.Roc(evaluation.Roc.Select(p => p.FalsePositiveRate).ToArray(), evaluation.Roc.Select(p => p.TruePositiveRate).ToArray(),
+            path, evaluation.Report.Auroc, evaluation.OperatingPoint, title);
+
+    /// <summary>Prints the report to stdout and, when a path is given, writes it there (atomically).</summary>
+    public static void Emit(CliConsole console, JsonObject report, string? path)
+    {
+        var text = report.ToJsonString(Indented);
+        if (path is not null) AtomicFile.WriteAllText(path, text + "\n");
+        console.Out.WriteLine(text);
+    }
+
+    public static void PrintSummary(CliConsole console, ClassifierReport r) =>
+        console.Error.WriteLine($"{r.Classifier} on {r.Split}: AUROC {r.Auroc:F3}, accuracy {r.Accuracy:F3} at threshold {r.Threshold:F4} " +
+            $"(tp {r.TruePositives}, fp {r.FalsePositives}, tn {r.TrueNegatives}, fn {r.FalseNegatives}; steers {100 * r.SteerRate:F0}%)");
+}

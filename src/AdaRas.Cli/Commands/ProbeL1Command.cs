@@ -1,0 +1,104 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using AdaRas.Model;
+using AdaRas.Probing;
+using AdaRas.Probing.Features;
+using AdaRas.Probing.LinearProbe;
+using AdaRas.Probing.Metrics;
+
+namespace AdaRas.Cli.Commands;
+
+/// <summary>`adaras probe-l1`: the paper's preliminary L1 probe on last-token activations (DESIGN.md step 6).</summary>
+static class ProbeL1Command
+{
+    public static Command Create(CliConsole console)
+    {
+        var model = ModelOption.Create();
+        var data = new Option<string>("--data") { Description = "labelled questions (JSONL: id, question, is_good[, thinking])", Required = true };
+        var withTrajectory = new Option<bool>("--with-trajectory")
+        {
+            Description = "read the last token of \"Question: ...\\nThinking process:...\" (needs a 'thinking' field) instead of the question",
+        };
+        var output = new Option<string>("--out", "-o") { Description = "probe file to write (probe.bin)", Required = true };
+        var report = new Option<string?>("--report") { Description = "JSON report path (default: <out>.report.json)" };
+        var roc = new Option<string?>("--roc") { Description = "out-of-fold ROC curve PNG (default: <out>.roc.png)" };
+        var force = new Option<bool>("--force") { Description = "replace existing output files" };
+        var defaults = new L1ProbeOptions();
+        var folds = new Option<int>("--folds") { Description = "stratified cross-validation folds", DefaultValueFactory = _ => defaults.Folds };
+        var seed = new Option<int>("--seed") { Description = "fold assignment seed", DefaultValueFactory = _ => defaults.Seed };
+        var lambdas = new Option<int>("--lambdas") { Description = "lambdas on the regularisation path", DefaultValueFactory = _ => defaults.LambdaCount };
+        var rule = new Option<string>("--lambda-rule") { Description = "1se (sparsest within one standard error) or min (lowest deviance)", DefaultValueFactory = _ => "1se" };
+        rule.AcceptOnlyFromAmong("1se", "min");
+        var command = new Command("probe-l1", "Train an L1-regularised logistic probe predicting correctness from last-token activations (regularisation path, cross-validation)")
+        {
+            model, data, withTrajectory, output, report, roc, force, folds, seed, lambdas, rule,
+        };
+        command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
+        {
+            var probePath = parse.GetValue(output)!;
+            var reportPath = parse.GetValue(report) ?? OutputFiles.Beside(probePath, ".report.json");
+            var rocPath = parse.GetValue(roc) ?? OutputFiles.Beside(probePath, ".roc.png");
+            OutputFiles.RefuseExisting(parse.GetValue(force), probePath, reportPath, rocPath);
+            bool trajectory = parse.GetValue(withTrajectory);
+            var set = LabelledQuestionFile.Load(parse.GetValue(data)!, requireThinking: trajectory).RequireBothClasses();
+            var options = new L1ProbeOptions
+            {
+                Folds = parse.GetValue(folds), Seed = parse.GetValue(seed), LambdaCount = parse.GetValue(lambdas),
+                LambdaRule = parse.GetValue(rule) == "min" ? L1LambdaRule.MinimumDeviance : L1LambdaRule.OneStandardError,
+            };
+            if (options.LambdaCount < 2) throw new ArgumentException($"--lambdas must be at least 2, got {options.LambdaCount}");
+            try { StratifiedFolds.Assign(set.Labels, options.Folds, options.Seed); } // fold problems, before the long pass
+            catch (ArgumentException e) { throw new ArgumentException($"{set.Path}: {e.Message}", e); }
+
+            using var m = ModelOption.Load(parse, model, console);
+            var shape = ModelShape.FromManifest(m.Manifest);
+            using var progress = new ExtractionProgressPrinter(console);
+            var activations = QuestionDataset.LastTokenMatrix(m, set, trajectory, progress, cancellation);
+            console.Error.WriteLine($"fitting the L1 path ({options.LambdaCount} lambdas x {options.Folds + 1} fits) on {set.Count} x {activations.Columns}...");
+            var clock = Stopwatch.StartNew();
+            var result = L1ProbeTrainer.Train(shape, activations, null, set.Labels, options);
+            double fitSeconds = clock.Elapsed.TotalSeconds;
+            var probe = result.Probe;
+            probe.Save(probePath);
+            var evaluation = ClassifierEvaluation.From(L1Probe.Kind, "cross-validation (out-of-fold)", result.OutOfFoldPCorrect, set.Labels, probe.Threshold);
+            ClassifierReports.WriteRoc(evaluation, rocPath, $"L1 probe, out-of-fold ({set.Name})");
+            ClassifierReports.PrintSummary(console, evaluation.Report);
+            console.Error.WriteLine($"{probe.NeuronIds.Count} non-zero neurons at lambda {probe.Lambda:G4}");
+            ClassifierReports.Emit(console, new JsonObject
+            {
+                ["command"] = "probe-l1",
+                ["model_id"] = shape.ModelId,
+                ["probe"] = Path.GetFullPath(probePath),
+                ["roc_png"] = Path.GetFullPath(rocPath),
+                ["data"] = ClassifierReports.Describe(set),
+                ["input"] = trajectory ? "last token of question + thinking" : "last token of the question",
+                ["threshold"] = probe.Threshold,
+                ["lambda"] = probe.Lambda,
+                ["nonzero_neurons"] = probe.NeuronIds.Count,
+                ["metrics"] = ClassifierReports.Metrics(evaluation),
+                ["neurons"] = new JsonArray(probe.NeuronIds.Select((id, k) =>
+                {
+                    var (layer, index) = shape.Locate(id);
+                    return (JsonNode)new JsonObject { ["id"] = id, ["layer"] = layer, ["index"] = index, ["weight"] = probe.Weights[k] };
+                }).ToArray()),
+                ["path"] = new JsonObject
+                {
+                    ["rule"] = parse.GetValue(rule),
+                    ["chosen_index"] = result.ChosenIndex,
+                    ["points"] = new JsonArray(result.Path.Select(p => (JsonNode)new JsonObject
+                    {
+                        ["lambda"] = p.Lambda, ["nonzero"] = p.NonZeroCount, ["cv_deviance"] = p.CrossValidatedDeviance,
+                        ["cv_deviance_se"] = p.CrossValidatedDevianceError, ["cv_auroc"] = p.CrossValidatedAuroc,
+                    }).ToArray()),
+                },
+                ["timing"] = new JsonObject
+                {
+                    ["tokens"] = progress.Tokens, ["extraction_seconds"] = progress.Seconds, ["fit_seconds"] = fitSeconds,
+                },
+            }, reportPath);
+            return 0;
+        })));
+        return command;
+    }
+}
