@@ -271,9 +271,8 @@ def save_safetensors(tensors: dict[str, torch.Tensor], path: str, metadata: dict
     for name in sorted(tensors):
         t = tensors[name].detach().contiguous().cpu()
         code, size = _DTYPES[t.dtype]
-        data = t.view(-1).view(torch.uint8).numpy().tobytes() if hasattr(t, "numpy") else None
-        if data is None or len(data) != t.numel() * size:
-            raise ValueError(f"cannot serialize {name}")
+        data = t.reshape(-1).view(torch.uint8).numpy().tobytes()  # raw little-endian bytes (x86/ARM hosts)
+        assert len(data) == t.numel() * size, name
         header[name] = {"dtype": code, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)

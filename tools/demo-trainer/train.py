@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import task  # noqa: E402
-from bpe import Tokenizer, train_bpe  # noqa: E402
+from bpe import ADDED_TOKENS, Tokenizer, train_bpe  # noqa: E402
 from generate import generate_batch  # noqa: E402
 from qwen3 import Qwen3Config, Qwen3ForCausalLM, save_safetensors  # noqa: E402
 
@@ -76,7 +76,6 @@ def tokenizer_config(tok: Tokenizer, max_len: int) -> dict:
     with open(QWEN3_TOKENIZER_CONFIG, encoding="utf-8") as f:
         chat_template = f.read()
     decoder = {}
-    from bpe import ADDED_TOKENS
     for content, special in ADDED_TOKENS:
         decoder[str(tok.added[content])] = {"content": content, "lstrip": False, "normalized": False,
                                             "rstrip": False, "single_word": False, "special": special}
@@ -140,9 +139,10 @@ def main(argv=None):
     t_start = time.time()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    if hasattr(torch, "use_deterministic_algorithms"):
-        torch.use_deterministic_algorithms(True, warn_only=True) if "warn_only" in \
-            torch.use_deterministic_algorithms.__code__.co_varnames else torch.use_deterministic_algorithms(True)
+    try:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    except TypeError:  # torch < 1.11 has no warn_only
+        torch.use_deterministic_algorithms(True)
     os.makedirs(args.out, exist_ok=True)
     cfg = task.TaskConfig(args.p3_sum, args.p3_prod)
 
