@@ -102,7 +102,7 @@ public sealed class EngineAnswerSource : IAnswerSource, IDisposable
     }
 
     /// <summary>pattern_path: a CSV (from here or beside the config), else the file name of a released pattern.</summary>
-    static string ResolvePattern(ExperimentConfig config)
+    internal static string ResolvePattern(ExperimentConfig config)
     {
         var text = config.Intervention.PatternPath!;
         if (config.TryResolvePath(text) is { } found && File.Exists(found)) return found;

@@ -330,6 +330,22 @@ public sealed class EvalCliTests
     }
 
     [Test]
+    public void MethodAndPositionsOfTheConfigReachTheEngine()
+    {
+        var root = NewRoot("method");
+        var config = WriteConfig("blend-all.yaml", "tiny-blend-all",
+            "intervention: {enabled: true, method: linear_blend, strength: 0.9, num_neurons: 8, pattern_path: pattern.csv, positions: all}\n");
+        var (code, _, stderr) = Cli("eval", "--config", config, "--results", root, "--limit", "3");
+        Assert.That(code, Is.Zero, stderr);
+        Assert.That(stderr, Does.Contain("linear_blend alpha=0.9 K=8 positions=all pattern=pattern.csv"));
+        var blended = Records(Path.Combine(root, "tiny-blend-all"));
+        var added = Records(Path.Combine(_reference, "tiny-steered")).Take(3);
+        var control = Records(Path.Combine(_reference, "tiny-control")).Take(3);
+        Assert.That(blended.Select(r => r.Answer), Is.Not.EqualTo(added.Select(r => r.Answer)));
+        Assert.That(blended.Select(r => r.Answer), Is.Not.EqualTo(control.Select(r => r.Answer)));
+    }
+
+    [Test]
     public void BadInputExitsWithTwoAndNamesTheFileAndLine()
     {
         var config = Path.Combine(_dir, "bad.yaml");
