@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using AdaRas.Cli;
 using AdaRas.Engine;
 using AdaRas.Evaluation.Experiments;
 using AdaRas.Model;
@@ -10,6 +9,7 @@ using AdaRas.Probing.Features;
 using AdaRas.Probing.Gate;
 using AdaRas.Steering.Patterns;
 using AdaRas.Steering.Rcn;
+using AdaRas.Tests.Cli;
 using AdaRas.Tests.Support;
 using AdaRas.Tools;
 
@@ -122,10 +122,8 @@ public sealed class EvalCliTests
 
     static (int Code, string Out, string Err) Cli(params string[] args)
     {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = Program.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
+        var result = CliRunner.Run(args);
+        return (result.ExitCode, result.Out, result.Error);
     }
 
     static List<ResultRecord> Records(string folder) => ResultsFolder.ReadRecords(folder);

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using AdaRas.Cli;
 using AdaRas.Evaluation.Benchmarks;
 using AdaRas.Evaluation.Experiments;
 using AdaRas.Model;
@@ -9,6 +8,7 @@ using AdaRas.Probing.Features;
 using AdaRas.Probing.Gate;
 using AdaRas.Steering.Patterns;
 using AdaRas.Steering.Plans;
+using AdaRas.Tests.Cli;
 using AdaRas.Tests.Support;
 using AdaRas.Tools;
 
@@ -77,11 +77,9 @@ public sealed class ShippedConfigTests
         Assert.That(gate.Model.ModelId, Is.EqualTo(ModelManifest.Load(Path.Combine(model, ModelManifest.FileName)).ModelId));
         foreach (var kind in new[] { "control", "steered", "adaptive" })
         {
-            var stdout = new StringWriter();
-            var stderr = new StringWriter();
-            int code = Program.Run(["eval", "--config", Path.Combine(ConfigFolder, "tiny", $"tiny-{kind}.yaml"), "--model", model,
-                "--results", results, "--limit", "3"], stdout, stderr);
-            Assert.That(code, Is.Zero, stderr.ToString());
+            var run = CliRunner.Run("eval", "--config", Path.Combine(ConfigFolder, "tiny", $"tiny-{kind}.yaml"), "--model", model,
+                "--results", results, "--limit", "3");
+            Assert.That(run.ExitCode, Is.Zero, run.Error);
             var records = ResultsFolder.ReadRecords(Path.Combine(results, $"tiny-{kind}"));
             Assert.That(records, Has.Count.EqualTo(3));
             Assert.That(records.Select(r => r.Steered is null), Is.All.EqualTo(kind == "control"));
