@@ -13,6 +13,9 @@ static class Verbs
         yield return TokenizeCommand.Create(console);
         yield return GenerateCommand.Create(console);
         yield return ScoreCommand.Create(console);
+        yield return EvalCommand.Create(console);
+        yield return ReportCommand.Create(console);
+        yield return SweepCommand.Create(console);
         yield return BenchCommand.Create(console);
         yield return BenchCommand.CreateWorker(console);
     }
