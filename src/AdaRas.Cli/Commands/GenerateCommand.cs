@@ -12,16 +12,18 @@ static class GenerateCommand
         var system = new Option<string?>("--system") { Description = "system message" };
         var noThinking = new Option<bool>("--no-thinking") { Description = "render the chat template with enable_thinking=false" };
         var raw = new Option<bool>("--raw") { Description = "feed the prompt as-is, without the chat template" };
+        var math = new Option<bool>("--math") { Description = "wrap the prompt in the paper's math prompt (step-by-step thinking, answer in \\boxed{})" };
         var sampling = new SamplingOptions();
         var steering = new SteeringArguments();
-        var command = new Command("generate", "Generate a reply to a prompt, streaming the text") { prompt, model, system, noThinking, raw };
+        var command = new Command("generate", "Generate a reply to a prompt, streaming the text") { prompt, model, system, noThinking, raw, math };
         sampling.AddTo(command);
         steering.AddTo(command);
         command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
         {
             var parameters = sampling.Read(parse);
             using var m = ModelOption.Load(parse, model, console);
-            var request = new ChatRequest(parse.GetValue(prompt)!)
+            var text = parse.GetValue(prompt)!;
+            var request = new ChatRequest(parse.GetValue(math) ? AdaRas.Evaluation.Prompts.PromptBuilder.MathUserMessage(text) : text)
             {
                 SystemMessage = parse.GetValue(system),
                 EnableThinking = !parse.GetValue(noThinking),

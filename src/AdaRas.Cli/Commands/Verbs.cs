@@ -16,6 +16,9 @@ static class Verbs
         yield return FeaturesCommand.Create(console);
         yield return GateCommand.Create(console);
         yield return ProbeL1Command.Create(console);
+        yield return EvalCommand.Create(console);
+        yield return ReportCommand.Create(console);
+        yield return SweepCommand.Create(console);
         yield return BenchCommand.Create(console);
         yield return BenchCommand.CreateWorker(console);
     }

@@ -5,6 +5,7 @@ using AdaRas.Probing.Features;
 using AdaRas.Probing.Gate;
 using AdaRas.Probing.LinearProbe;
 using AdaRas.Steering;
+using AdaRas.Tests.Cli;
 using AdaRas.Tests.Support;
 using AdaRas.Tools;
 
@@ -175,20 +176,20 @@ public sealed class AdaptiveSteeringTests
     [Test]
     public void GenerateCli_WithAGate_PrintsTheDecision_AndSteersAsDecided()
     {
-        var plainText = CliRun.Of("generate", Question, "--model", TestExports.Folder(Shape), "--max-new-tokens", "12");
-        var steeredText = CliRun.Of("generate", Question, "--model", TestExports.Folder(Shape), "--max-new-tokens", "12",
+        var plainText = CliRunner.Run("generate", Question, "--model", TestExports.Folder(Shape), "--max-new-tokens", "12");
+        var steeredText = CliRunner.Run("generate", Question, "--model", TestExports.Folder(Shape), "--max-new-tokens", "12",
             "--steer", _patternPath, "--neurons", "10", "--alpha", "2");
-        var gated = CliRun.Of("generate", Question, "--model", TestExports.Folder(Shape), "--max-new-tokens", "12",
+        var gated = CliRunner.Run("generate", Question, "--model", TestExports.Folder(Shape), "--max-new-tokens", "12",
             "--steer", _patternPath, "--neurons", "10", "--alpha", "2", "--gate", _gatePath, "--gate-threshold", "1");
         Assert.That(gated.ExitCode, Is.EqualTo(0), gated.ToString());
         Assert.That(gated.Error, Does.Contain("[gate: p(correct) = ").And.Contain("threshold 1.0000 -> steer"));
         Assert.That(gated.Out, Is.EqualTo(steeredText.Out));
         Assert.That(gated.Out, Is.Not.EqualTo(plainText.Out));
 
-        var bad = CliRun.Of("generate", Question, "--model", TestExports.Folder(Shape), "--gate", _gatePath);
+        var bad = CliRunner.Run("generate", Question, "--model", TestExports.Folder(Shape), "--gate", _gatePath);
         Assert.That(bad.ExitCode, Is.EqualTo(2));
         Assert.That(bad.Error, Does.Contain("--steer"));
-        var otherModel = CliRun.Of("generate", Question, "--model", TestExports.Folder(CheckpointShapes.Tiny, seed: 2),
+        var otherModel = CliRunner.Run("generate", Question, "--model", TestExports.Folder(CheckpointShapes.Tiny, seed: 2),
             "--steer", _patternPath, "--neurons", "10", "--gate", _gatePath);
         Assert.That(otherModel.ExitCode, Is.EqualTo(2), otherModel.ToString());
         Assert.That(otherModel.Error, Does.Contain(_gatePath).And.Contain("trained for model"));

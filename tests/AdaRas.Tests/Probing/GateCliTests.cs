@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using AdaRas.Model;
 using AdaRas.Probing.Gate;
 using AdaRas.Probing.LinearProbe;
+using AdaRas.Tests.Cli;
 using AdaRas.Tests.Support;
 using AdaRas.Tools;
 
@@ -28,7 +29,7 @@ public sealed class GateCliTests
         _validation = QuestionFiles.Write("validation.jsonl", QuestionFiles.MarkerRows(20, seed: 2));
         _dir = TestCheckpoints.NewFolder("gate-cli");
         _gate = Path.Combine(_dir, "gate.bin");
-        var run = CliRun.Of([.. (string[])["gate", "train", "--model", _model, "--train", _train, "--validation", _validation,
+        var run = CliRunner.Run([.. (string[])["gate", "train", "--model", _model, "--train", _train, "--validation", _validation,
             "--top", "24", "--out", _gate], .. Quick]);
         Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
         _trainReport = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "gate.report.json")))!.AsObject();
@@ -75,7 +76,7 @@ public sealed class GateCliTests
     public void GateEvaluate_OnTheValidationSet_ReproducesTheTrainingReport()
     {
         var output = Path.Combine(TestCheckpoints.NewFolder("gate-eval"), "eval.json");
-        var run = CliRun.Of("gate", "evaluate", "--model", _model, "--gate", _gate, "--data", _validation, "--out", output);
+        var run = CliRunner.Run("gate", "evaluate", "--model", _model, "--gate", _gate, "--data", _validation, "--out", output);
         Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
         var report = JsonNode.Parse(File.ReadAllText(output))!.AsObject();
         foreach (var field in new[] { "auroc", "accuracy", "threshold", "true_positives", "false_positives", "true_negatives", "false_negatives" })
@@ -84,7 +85,7 @@ public sealed class GateCliTests
         AssertPng(Path.ChangeExtension(output, null) + ".roc.png");
         Assert.That(run.Error, Does.Contain("attention-gate on ").And.Contain("AUROC"));
 
-        var again = CliRun.Of("gate", "evaluate", "--model", _model, "--gate", _gate, "--data", _validation, "--out", output);
+        var again = CliRunner.Run("gate", "evaluate", "--model", _model, "--gate", _gate, "--data", _validation, "--out", output);
         Assert.That(again.ExitCode, Is.EqualTo(2), "results are not overwritten silently");
         Assert.That(again.Error, Does.Contain(output).And.Contain("--force"));
     }
@@ -94,14 +95,14 @@ public sealed class GateCliTests
     {
         var dir = TestCheckpoints.NewFolder("features");
         var features = Path.Combine(dir, "features.json");
-        var select = CliRun.Of("features", "select", "--model", _model, "--train", _train, "--top", "24", "--out", features);
+        var select = CliRunner.Run("features", "select", "--model", _model, "--train", _train, "--top", "24", "--out", features);
         Assert.That(select.ExitCode, Is.EqualTo(0), select.ToString());
         var file = JsonNode.Parse(File.ReadAllText(features))!.AsObject();
         Assert.That(file["feature_ids"]!.AsArray().Count, Is.EqualTo(24));
         Assert.That(file["features"]![0]!["rank"]!.GetValue<int>(), Is.EqualTo(1));
 
         var gate = Path.Combine(dir, "gate.bin");
-        var train = CliRun.Of([.. (string[])["gate", "train", "--model", _model, "--train", _train, "--validation", _validation,
+        var train = CliRunner.Run([.. (string[])["gate", "train", "--model", _model, "--train", _train, "--validation", _validation,
             "--features", features, "--out", gate], .. Quick]);
         Assert.That(train.ExitCode, Is.EqualTo(0), train.ToString());
         Assert.That(File.ReadAllBytes(gate), Is.EqualTo(File.ReadAllBytes(_gate)), "same features, same seed: the same gate");
@@ -113,7 +114,7 @@ public sealed class GateCliTests
         var dir = TestCheckpoints.NewFolder("probe");
         var probe = Path.Combine(dir, "probe.bin");
         var data = QuestionFiles.Write("marker-last.jsonl", QuestionFiles.MarkerRows(30, seed: 4, markerLast: true));
-        var run = CliRun.Of("probe-l1", "--model", _model, "--data", data, "--out", probe, "--folds", "4", "--lambdas", "20");
+        var run = CliRunner.Run("probe-l1", "--model", _model, "--data", data, "--out", probe, "--folds", "4", "--lambdas", "20");
         Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
         var report = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "probe.report.json")))!.AsObject();
         var loaded = L1Probe.Load(probe);
@@ -132,20 +133,20 @@ public sealed class GateCliTests
             thinking: i % 2 == 0 ? " so the zebra answer is 4" : " so the answer is 5")).ToArray();
         var data = QuestionFiles.Write("trajectories.jsonl", rows);
         var probe = Path.Combine(TestCheckpoints.NewFolder("probe-trajectory"), "probe.bin");
-        var run = CliRun.Of("probe-l1", "--model", _model, "--data", data, "--with-trajectory", "--out", probe, "--folds", "3", "--lambdas", "5");
+        var run = CliRunner.Run("probe-l1", "--model", _model, "--data", data, "--with-trajectory", "--out", probe, "--folds", "3", "--lambdas", "5");
         Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
         var report = JsonNode.Parse(run.Out)!.AsObject();
         Assert.That(report["input"]!.GetValue<string>(), Does.Contain("thinking"));
 
         var noThinking = QuestionFiles.Write("questions-only.jsonl", QuestionFiles.MarkerRows(8, seed: 5));
-        var bad = CliRun.Of("probe-l1", "--model", _model, "--data", noThinking, "--with-trajectory", "--out", probe + ".2");
+        var bad = CliRunner.Run("probe-l1", "--model", _model, "--data", noThinking, "--with-trajectory", "--out", probe + ".2");
         Assert.That(bad.ExitCode, Is.EqualTo(2));
         Assert.That(bad.Error, Does.Contain($"{noThinking}:1:").And.Contain("thinking"));
     }
 
     // ----- bad input: exit code 2, the file named -----
 
-    static void AssertBadInput(CliRun run, params string[] mentions)
+    static void AssertBadInput(CliRunner.Result run, params string[] mentions)
     {
         Assert.That(run.ExitCode, Is.EqualTo(2), run.ToString());
         var error = run.Error.Split('\n').Single(l => l.StartsWith("error: "));
@@ -159,19 +160,19 @@ public sealed class GateCliTests
     {
         var oneClass = QuestionFiles.Write("one-class.jsonl",
             Enumerable.Range(0, 6).Select(i => QuestionFiles.Row(i, $"What is {i} + 1?", "True")).ToArray());
-        AssertBadInput(CliRun.Of("gate", "train", "--model", _model, "--train", oneClass, "--validation", _validation, "--top", "4",
+        AssertBadInput(CliRunner.Run("gate", "train", "--model", _model, "--train", oneClass, "--validation", _validation, "--top", "4",
             "--out", Out("g.bin")), oneClass, "is_good=true");
-        AssertBadInput(CliRun.Of("gate", "train", "--model", _model, "--train", _train, "--validation", oneClass, "--top", "4",
+        AssertBadInput(CliRunner.Run("gate", "train", "--model", _model, "--train", _train, "--validation", oneClass, "--top", "4",
             "--out", Out("g.bin")), oneClass);
-        AssertBadInput(CliRun.Of("features", "select", "--model", _model, "--train", oneClass, "--top", "4", "--out", Out("f.json")), oneClass);
-        AssertBadInput(CliRun.Of("probe-l1", "--model", _model, "--data", oneClass, "--out", Out("p.bin")), oneClass);
+        AssertBadInput(CliRunner.Run("features", "select", "--model", _model, "--train", oneClass, "--top", "4", "--out", Out("f.json")), oneClass);
+        AssertBadInput(CliRunner.Run("probe-l1", "--model", _model, "--data", oneClass, "--out", Out("p.bin")), oneClass);
     }
 
     [Test]
     public void FewerQuestionsThanFolds_IsRefusedNamingTheFile()
     {
         var three = QuestionFiles.Write("three.jsonl", QuestionFiles.MarkerRows(3, seed: 7));
-        AssertBadInput(CliRun.Of("probe-l1", "--model", _model, "--data", three, "--folds", "5", "--out", Out("p.bin")),
+        AssertBadInput(CliRunner.Run("probe-l1", "--model", _model, "--data", three, "--folds", "5", "--out", Out("p.bin")),
             three, "fewer questions (3) than cross-validation folds (5)");
     }
 
@@ -179,15 +180,15 @@ public sealed class GateCliTests
     public void FeatureIndexOutsideTheModel_IsRefusedNamingTheFeatureFile()
     {
         var features = Out("features.json");
-        Assert.That(CliRun.Of("features", "select", "--model", _model, "--train", _train, "--top", "3", "--out", features).ExitCode, Is.EqualTo(0));
+        Assert.That(CliRunner.Run("features", "select", "--model", _model, "--train", _train, "--top", "3", "--out", features).ExitCode, Is.EqualTo(0));
         var json = JsonNode.Parse(File.ReadAllText(features))!.AsObject();
         int neurons = CheckpointShapes.Tiny.Layers * CheckpointShapes.Tiny.Intermediate;
         json["feature_ids"] = new JsonArray(4, 9, neurons + 5);
         File.WriteAllText(features, json.ToJsonString());
-        AssertBadInput(CliRun.Of("gate", "train", "--model", _model, "--train", _train, "--validation", _validation,
+        AssertBadInput(CliRunner.Run("gate", "train", "--model", _model, "--train", _train, "--validation", _validation,
             "--features", features, "--out", Out("g.bin")), features, $"feature index {neurons + 5}", "outside the model");
 
-        AssertBadInput(CliRun.Of("features", "select", "--model", _model, "--train", _train, "--top", $"{neurons + 1}", "--out", Out("f.json")),
+        AssertBadInput(CliRunner.Run("features", "select", "--model", _model, "--train", _train, "--top", $"{neurons + 1}", "--out", Out("f.json")),
             "--top", $"1..{neurons}");
     }
 
@@ -195,14 +196,14 @@ public sealed class GateCliTests
     public void GateForAnotherModel_IsRefusedNamingTheGateFile()
     {
         var other = TestExports.Folder(CheckpointShapes.TinyMqa);
-        AssertBadInput(CliRun.Of("gate", "evaluate", "--model", other, "--gate", _gate, "--data", _validation), _gate, "trained for model");
+        AssertBadInput(CliRunner.Run("gate", "evaluate", "--model", other, "--gate", _gate, "--data", _validation), _gate, "trained for model");
         // Same shape, other weights: the model identity differs.
         var reseeded = TestExports.Folder(CheckpointShapes.Tiny, seed: 2);
-        AssertBadInput(CliRun.Of("gate", "evaluate", "--model", reseeded, "--gate", _gate, "--data", _validation), _gate, "trained for model");
+        AssertBadInput(CliRunner.Run("gate", "evaluate", "--model", reseeded, "--gate", _gate, "--data", _validation), _gate, "trained for model");
         // Not a gate at all (an L1 probe file, say).
         var notAGate = Out("probe.bin");
         File.WriteAllBytes(notAGate, "ADRSPROB"u8.ToArray().Concat(new byte[32]).ToArray());
-        AssertBadInput(CliRun.Of("gate", "evaluate", "--model", _model, "--gate", notAGate, "--data", _validation), notAGate, "ADRSGATE");
+        AssertBadInput(CliRunner.Run("gate", "evaluate", "--model", _model, "--gate", notAGate, "--data", _validation), notAGate, "ADRSGATE");
     }
 
     [Test]
@@ -222,7 +223,7 @@ public sealed class GateCliTests
         }
         var exported = TestCheckpoints.NewFolder("nan-export");
         AdaRas.Export.Qwen3Exporter.Export(checkpoint, exported, new AdaRas.Export.ExportOptions());
-        AssertBadInput(CliRun.Of("features", "select", "--model", exported, "--train", _train, "--top", "4", "--out", Out("f.json")),
+        AssertBadInput(CliRunner.Run("features", "select", "--model", exported, "--train", _train, "--top", "4", "--out", Out("f.json")),
             $"{_train}:1:", "NaN");
     }
 
@@ -230,15 +231,15 @@ public sealed class GateCliTests
     public void MalformedData_ConflictingOptions_AndExistingOutputs_AreRefused()
     {
         var bad = QuestionFiles.Write("malformed.jsonl", QuestionFiles.Row(1, "Q", true), """{"id": 2, "question": "R"}""");
-        AssertBadInput(CliRun.Of("gate", "evaluate", "--model", _model, "--gate", _gate, "--data", bad), $"{bad}:2:", "is_good");
+        AssertBadInput(CliRunner.Run("gate", "evaluate", "--model", _model, "--gate", _gate, "--data", bad), $"{bad}:2:", "is_good");
         var dup = QuestionFiles.Write("dup.jsonl", QuestionFiles.Row(1, "Q", true), QuestionFiles.Row(1, "R", false));
-        AssertBadInput(CliRun.Of("features", "select", "--model", _model, "--train", dup, "--top", "2", "--out", Out("f.json")),
+        AssertBadInput(CliRunner.Run("features", "select", "--model", _model, "--train", dup, "--top", "2", "--out", Out("f.json")),
             $"{dup}:2:", "duplicate id 1");
-        AssertBadInput(CliRun.Of("gate", "train", "--model", _model, "--train", _train, "--validation", _validation,
+        AssertBadInput(CliRunner.Run("gate", "train", "--model", _model, "--train", _train, "--validation", _validation,
             "--top", "4", "--features", "f.json", "--out", Out("g.bin")), "--features or --top");
-        AssertBadInput(CliRun.Of("gate", "train", "--model", _model, "--train", _train, "--validation", _validation,
+        AssertBadInput(CliRunner.Run("gate", "train", "--model", _model, "--train", _train, "--validation", _validation,
             "--top", "4", "--out", _gate), _gate, "already exists");
-        AssertBadInput(CliRun.Of("gate", "train", "--model", _model, "--train", _train, "--validation", _validation,
+        AssertBadInput(CliRunner.Run("gate", "train", "--model", _model, "--train", _train, "--validation", _validation,
             "--top", "4", "--dropout", "1", "--out", Out("g.bin")), "dropout");
     }
 }
