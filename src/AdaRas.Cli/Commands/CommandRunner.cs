@@ -24,7 +24,9 @@ static class CommandRunner
         catch (Exception e) when (e is ModelFormatException or ArgumentException or FileNotFoundException
                                        or DirectoryNotFoundException or InvalidDataException or FormatException
                                        or InvalidOperationException or IOException or NotSupportedException
-                                       or System.Text.Json.JsonException)
+                                       or System.Text.Json.JsonException
+                                       or AdaRas.Steering.Patterns.PatternFormatException
+                                       or AdaRas.Steering.Rcn.NonFiniteActivationException)
         {
             console.Error.WriteLine($"error: {e.Message}");
             return BadInput;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AdaRas.Engine;
+using AdaRas.Steering;
 
 namespace AdaRas.Cli.Commands;
 
@@ -13,19 +14,30 @@ static class GenerateCommand
         var noThinking = new Option<bool>("--no-thinking") { Description = "render the chat template with enable_thinking=false" };
         var raw = new Option<bool>("--raw") { Description = "feed the prompt as-is, without the chat template" };
         var sampling = new SamplingOptions();
-        var command = new Command("generate", "Generate a reply to a prompt, streaming the text") { prompt, model, system, noThinking, raw };
+        var steer = new SteerOptions(withPositions: true);
+        var command = new Command("generate", "Generate a reply to a prompt, streaming the text; optionally steering an RCN pattern's neurons")
+        {
+            prompt, model, system, noThinking, raw,
+        };
         sampling.AddTo(command);
+        steer.AddTo(command);
         command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
         {
             var parameters = sampling.Read(parse);
+            var steering = steer.Read(parse);
             using var m = ModelOption.Load(parse, model, console);
+            // A pattern applies to any prompt (the paper's transfer setting); only the model must match.
+            using var steerer = steering is null ? null : Steerer.Create(m, steering);
+            if (steerer is not null) console.Error.WriteLine($"[steering: {steerer.Describe()}]");
             var request = new ChatRequest(parse.GetValue(prompt)!)
             {
                 SystemMessage = parse.GetValue(system),
                 EnableThinking = !parse.GetValue(noThinking),
                 Raw = parse.GetValue(raw),
             };
-            var result = TextGeneration.Generate(m, request, parameters, onText: text => { console.Out.Write(text); console.Out.Flush(); },
+            var result = TextGeneration.Generate(m, request, parameters,
+                configure: steerer is null ? null : g => g.Steering = steerer.Tensors,
+                onText: text => { console.Out.Write(text); console.Out.Flush(); },
                 cancellation: cancellation);
             console.Out.WriteLine();
             console.Error.WriteLine($"[{result.PromptTokens} prompt tokens, {result.TokenIds.Length} generated, " +
