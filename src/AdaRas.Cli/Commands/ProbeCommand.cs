@@ -22,12 +22,12 @@ static class ProbeCommand
         {
             var set = ContrastiveSet.Load(parse.GetValue(data)!);
             set.RequireBothClasses();
-            var options = new ProbeOptions { Top = parse.GetValue(top), ChunkSize = parse.GetValue(chunk), Overwrite = parse.GetValue(force) };
+            var options = new ProbeOptions { Top = parse.GetValue(top), Overwrite = parse.GetValue(force) };
             var patternPath = parse.GetValue(output)!;
             if (!options.Overwrite && File.Exists(patternPath))
                 throw new IOException($"{patternPath}: already exists (pass --force to replace it)");
             using var m = ModelOption.Load(parse, model, console);
-            var probe = new TrajectoryProbe(m, options.ChunkSize);
+            var probe = new TrajectoryProbe(m, parse.GetValue(chunk));
             console.Error.WriteLine($"[probe: {set.Trajectories.Count} trajectories ({set.CorrectCount} correct, {set.IncorrectCount} incorrect) " +
                 $"from {set.Path} on {m.Manifest.ModelId}, {probe.Shape.NeuronCount} neurons]");
             bool drew = false;

@@ -11,8 +11,6 @@ public sealed record ProbeOptions
 {
     /// <summary>Neurons written to the pattern (the paper keeps 200 and steers the first K = 50).</summary>
     public int Top { get; init; } = 200;
-    /// <summary>Tokens per forward call; memory for activations is proportional to this, not to the trajectory.</summary>
-    public int ChunkSize { get; init; } = 512;
     /// <summary>Replace an existing pattern (otherwise an existing pattern is an error, raised before any work).</summary>
     public bool Overwrite { get; init; }
     /// <summary>Where finished trajectories are kept; null: <c>&lt;pattern&gt;.cache</c> beside the pattern.</summary>
@@ -55,6 +53,7 @@ public sealed class TrajectoryProbe
 {
     readonly AdaRas.Engine.Model _model;
 
+    /// <summary>Tokens per forward call; memory for activations is proportional to this, not to the trajectory.</summary>
     public int ChunkSize { get; }
     public ModelShape Shape { get; }
 
@@ -111,7 +110,6 @@ public sealed class TrajectoryProbe
         IProgress<ProbeProgress>? progress = null, CancellationToken cancellation = default)
     {
         options ??= new ProbeOptions();
-        if (options.ChunkSize != ChunkSize) throw new ArgumentException($"options ask for chunk size {options.ChunkSize}, the probe was made with {ChunkSize}");
         if (options.Top < 1 || options.Top > Shape.NeuronCount)
             throw new ArgumentOutOfRangeException(nameof(options), options.Top, $"top must be between 1 and the model's {Shape.NeuronCount} neurons");
         set.RequireBothClasses();

@@ -36,7 +36,7 @@ public sealed class SteeringEngineTests
         var data = SyntheticTrajectories.Write(Path.Combine(dir, "set.jsonl"), SyntheticTrajectories.Make(perClass: 2));
         _patternPath = Path.Combine(dir, "pattern.csv");
         var result = new TrajectoryProbe(_model, 32).Identify(ContrastiveSet.Load(data), _patternPath,
-            new ProbeOptions { Top = 60, ChunkSize = 32 }, SteeringTestDevice.Cpu);
+            new ProbeOptions { Top = 60 }, SteeringTestDevice.Cpu);
 
         // llama.cpp control vectors cannot steer layer 0: the same ranking without layer 0's neurons.
         var upper = result.Ranked.Where(n => n.Layer >= 1).Select((n, k) => n with { Rank = k + 1 }).ToList();

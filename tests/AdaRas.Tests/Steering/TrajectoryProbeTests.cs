@@ -55,7 +55,7 @@ public sealed class TrajectoryProbeTests
         int n = Shape.Layers * Shape.Intermediate;
         var patternPath = Path.Combine(dir, "pattern.csv");
         var probe = new TrajectoryProbe(_model, chunkSize: 16);
-        var result = probe.Identify(ContrastiveSet.Load(data), patternPath, new ProbeOptions { Top = n, ChunkSize = 16 }, SteeringTestDevice.Cpu);
+        var result = probe.Identify(ContrastiveSet.Load(data), patternPath, new ProbeOptions { Top = n }, SteeringTestDevice.Cpu);
 
         // Naive: per-trajectory means, class means, delta, r (in double, for the values), and the ranking with the
         // method's float32 arithmetic (as the paper's code): near r = 1, where the sign flips, r is 1 - O(1e-8 / |mu|),
@@ -123,7 +123,7 @@ public sealed class TrajectoryProbeTests
         var data = SyntheticTrajectories.Write(Path.Combine(dir, "set.jsonl"), SyntheticTrajectories.Make(perClass: 2));
         var reports = new List<ProbeProgress>();
         var result = new TrajectoryProbe(_model, 8).Identify(ContrastiveSet.Load(data), Path.Combine(dir, "p.csv"),
-            new ProbeOptions { Top = 10, ChunkSize = 8 }, SteeringTestDevice.Cpu, new SyncProgress<ProbeProgress>(reports.Add));
+            new ProbeOptions { Top = 10 }, SteeringTestDevice.Cpu, new SyncProgress<ProbeProgress>(reports.Add));
         Assert.That(reports[0].Done, Is.EqualTo(0));
         Assert.That(reports[^1], Is.EqualTo(reports[^1] with { Done = 4, Total = 4, FromCache = 0, TokensComputed = result.TokensComputed, TokensToCompute = result.TokensComputed }));
         Assert.That(reports[^1].Eta, Is.EqualTo(TimeSpan.Zero));
@@ -141,12 +141,12 @@ public sealed class TrajectoryProbeTests
         var patternPath = Path.Combine(dir, "p.csv");
         File.WriteAllText(patternPath, "keep me");
         var probe = new TrajectoryProbe(_model, 64);
-        var e = Assert.Throws<IOException>(() => probe.Identify(ContrastiveSet.Load(data), patternPath, new ProbeOptions { Top = 5, ChunkSize = 64 }, SteeringTestDevice.Cpu));
+        var e = Assert.Throws<IOException>(() => probe.Identify(ContrastiveSet.Load(data), patternPath, new ProbeOptions { Top = 5 }, SteeringTestDevice.Cpu));
         Assert.That(e!.Message, Does.Contain(patternPath));
         Assert.That(File.ReadAllText(patternPath), Is.EqualTo("keep me"));
         Assert.That(Directory.Exists(TrajectoryCache.FolderFor(patternPath)), Is.False, "nothing was computed");
 
-        probe.Identify(ContrastiveSet.Load(data), patternPath, new ProbeOptions { Top = 5, ChunkSize = 64, Overwrite = true }, SteeringTestDevice.Cpu);
+        probe.Identify(ContrastiveSet.Load(data), patternPath, new ProbeOptions { Top = 5, Overwrite = true }, SteeringTestDevice.Cpu);
         Assert.That(RcnPattern.Load(patternPath, ModelShape.FromManifest(_model.Manifest)).Count, Is.EqualTo(5));
     }
 
@@ -156,7 +156,7 @@ public sealed class TrajectoryProbeTests
         var dir = NewDir("rcn-resume");
         var rows = SyntheticTrajectories.Make(perClass: 3);
         var data = SyntheticTrajectories.Write(Path.Combine(dir, "set.jsonl"), rows);
-        var options = new ProbeOptions { Top = 50, ChunkSize = 16 };
+        var options = new ProbeOptions { Top = 50 };
         var probe = new TrajectoryProbe(_model, 16);
 
         var uninterrupted = Path.Combine(dir, "whole.csv");
@@ -199,7 +199,7 @@ public sealed class TrajectoryProbeTests
         var dir = NewDir("rcn-cache-model");
         var data = SyntheticTrajectories.Write(Path.Combine(dir, "set.jsonl"), SyntheticTrajectories.Make(perClass: 1));
         var cacheFolder = Path.Combine(dir, "shared-cache");
-        var options = new ProbeOptions { Top = 5, ChunkSize = 64, CacheFolder = cacheFolder };
+        var options = new ProbeOptions { Top = 5, CacheFolder = cacheFolder };
         var first = new TrajectoryProbe(_model, 64).Identify(ContrastiveSet.Load(data), Path.Combine(dir, "a.csv"), options, SteeringTestDevice.Cpu);
         Assert.That(first.Computed, Is.EqualTo(2));
 
@@ -224,7 +224,7 @@ public sealed class TrajectoryProbeTests
         rows.Add(new SyntheticTrajectories.Row(9, 9, "long?", string.Concat(Enumerable.Repeat(" word", 400)), false));
         var data = SyntheticTrajectories.Write(Path.Combine(dir, "set.jsonl"), rows);
         var e = Assert.Throws<ContrastiveSetFormatException>(() =>
-            new TrajectoryProbe(_model, 64).Identify(ContrastiveSet.Load(data), Path.Combine(dir, "p.csv"), new ProbeOptions { Top = 5, ChunkSize = 64 }, SteeringTestDevice.Cpu));
+            new TrajectoryProbe(_model, 64).Identify(ContrastiveSet.Load(data), Path.Combine(dir, "p.csv"), new ProbeOptions { Top = 5 }, SteeringTestDevice.Cpu));
         Assert.That(e!.Message, Does.StartWith($"{data}:3:").And.Contain("longer than the model's context of 256"));
     }
 
@@ -260,7 +260,7 @@ public sealed class TrajectoryProbeTests
 
         var patternPath = Path.Combine(dir, "p.csv");
         var e = Assert.Throws<NonFiniteActivationException>(() =>
-            probe.Identify(ContrastiveSet.Load(data), patternPath, new ProbeOptions { Top = 5, ChunkSize = 16 }, SteeringTestDevice.Cpu));
+            probe.Identify(ContrastiveSet.Load(data), patternPath, new ProbeOptions { Top = 5 }, SteeringTestDevice.Cpu));
         Assert.That(e!.TrajectoryId, Is.EqualTo($"id=7 _id=0 ({data}:3)"));
         Assert.That(e.Message, Does.Contain("non-finite activation").And.Contain("layer 0"));
         Assert.That(e.Layers, Is.EqualTo(new[] { 0, 1 }));
@@ -271,7 +271,7 @@ public sealed class TrajectoryProbeTests
         // Without it, the same model identifies neurons from the other four (two from the cache).
         rows.RemoveAt(2);
         SyntheticTrajectories.Write(data, rows);
-        var result = probe.Identify(ContrastiveSet.Load(data), patternPath, new ProbeOptions { Top = 5, ChunkSize = 16 }, SteeringTestDevice.Cpu);
+        var result = probe.Identify(ContrastiveSet.Load(data), patternPath, new ProbeOptions { Top = 5 }, SteeringTestDevice.Cpu);
         Assert.That((result.FromCache, result.Computed), Is.EqualTo((2, 2)));
     }
 
