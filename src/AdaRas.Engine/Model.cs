@@ -52,6 +52,7 @@ public sealed class Model : IDisposable
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
             IntraOpNumThreads = options.IntraOpThreads,
         };
+        if (!options.AllowSpinning) sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         if (options.Provider == ExecutionProvider.Cuda)
         {
 #if ADARAS_CUDA

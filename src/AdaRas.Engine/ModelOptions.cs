@@ -14,4 +14,9 @@ public sealed record ModelOptions
     public int CudaDeviceId { get; init; }
     /// <summary>Threads for ONNX Runtime's intra-op pool; 0 lets ONNX Runtime decide (one per physical core).</summary>
     public int IntraOpThreads { get; init; }
+    /// <summary>
+    /// Let ONNX Runtime's worker threads spin between operators. Faster on an idle machine, slower when other
+    /// processes compete for the cores (the spinning steals their time).
+    /// </summary>
+    public bool AllowSpinning { get; init; } = true;
 }

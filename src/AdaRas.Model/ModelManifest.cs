@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace AdaRas.Model;
 
 /// <summary>Name, element type and shape of one graph input or output. Symbolic dims are strings, fixed dims numbers.</summary>
-public sealed record TensorSpec(string Name, string DType, object[] Shape, string Description);
+public sealed record TensorSpec(string Name, [property: JsonPropertyName("dtype")] string DType, object[] Shape, string Description);
 
 /// <summary>
 /// <c>manifest.json</c> of an exported model folder: what the graph is and the names of its steering inputs and
@@ -24,6 +24,7 @@ public sealed record ModelManifest
     public required bool Steerable { get; init; }
     public required string GraphFile { get; init; }
     public string? ExternalDataFile { get; init; }
+    [JsonPropertyName("source_dtype")]
     public required string SourceDType { get; init; }
 
     public required int NumLayers { get; init; }

@@ -13,11 +13,12 @@ static class GenerateCommand
         var system = new Option<string?>("--system") { Description = "system message" };
         var noThinking = new Option<bool>("--no-thinking") { Description = "render the chat template with enable_thinking=false" };
         var raw = new Option<bool>("--raw") { Description = "feed the prompt as-is, without the chat template" };
+        var math = new Option<bool>("--math") { Description = "wrap the prompt in the paper's math prompt (step-by-step thinking, answer in \\boxed{})" };
         var sampling = new SamplingOptions();
         var steer = new SteerOptions(withPositions: true);
         var command = new Command("generate", "Generate a reply to a prompt, streaming the text; optionally steering an RCN pattern's neurons")
         {
-            prompt, model, system, noThinking, raw,
+            prompt, model, system, noThinking, raw, math,
         };
         sampling.AddTo(command);
         steer.AddTo(command);
@@ -29,7 +30,8 @@ static class GenerateCommand
             // A pattern applies to any prompt (the paper's transfer setting); only the model must match.
             using var steerer = steering is null ? null : Steerer.Create(m, steering);
             if (steerer is not null) console.Error.WriteLine($"[steering: {steerer.Describe()}]");
-            var request = new ChatRequest(parse.GetValue(prompt)!)
+            var text = parse.GetValue(prompt)!;
+            var request = new ChatRequest(parse.GetValue(math) ? AdaRas.Evaluation.Prompts.PromptBuilder.MathUserMessage(text) : text)
             {
                 SystemMessage = parse.GetValue(system),
                 EnableThinking = !parse.GetValue(noThinking),
@@ -37,7 +39,7 @@ static class GenerateCommand
             };
             var result = TextGeneration.Generate(m, request, parameters,
                 configure: steerer is null ? null : g => g.Steering = steerer.Tensors,
-                onText: text => { console.Out.Write(text); console.Out.Flush(); },
+                onText: chunk => { console.Out.Write(chunk); console.Out.Flush(); },
                 cancellation: cancellation);
             console.Out.WriteLine();
             console.Error.WriteLine($"[{result.PromptTokens} prompt tokens, {result.TokenIds.Length} generated, " +

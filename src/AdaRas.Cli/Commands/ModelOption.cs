@@ -18,10 +18,14 @@ static class ModelOption
         DefaultValueFactory = _ => DefaultModelFolder,
     };
 
-    public static AdaRas.Engine.Model Load(ParseResult parse, Option<string> option, CliConsole console)
+    public static AdaRas.Engine.Model Load(ParseResult parse, Option<string> option, CliConsole console) =>
+        Load(parse.GetValue(option)!, console);
+
+    /// <summary>Loads an exported folder, or exports a checkpoint once (progress on stderr) and loads that.</summary>
+    public static AdaRas.Engine.Model Load(string path, CliConsole console)
     {
         bool reported = false;
-        var folder = ModelResolver.Resolve(parse.GetValue(option)!, progress: new ThrottledProgress<ExportProgress>(p =>
+        var folder = ModelResolver.Resolve(path, progress: new ThrottledProgress<ExportProgress>(p =>
         {
             reported = true;
             console.Error.Write($"\rexporting checkpoint: {p.Step,-16} {100.0 * p.BytesDone / Math.Max(1, p.BytesTotal),5:F1}%   ");

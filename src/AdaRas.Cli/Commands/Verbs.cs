@@ -15,6 +15,9 @@ static class Verbs
         yield return ScoreCommand.Create(console);
         yield return ProbeCommand.Create(console);
         yield return ControlVectorCommand.Create(console);
+        yield return EvalCommand.Create(console);
+        yield return ReportCommand.Create(console);
+        yield return SweepCommand.Create(console);
         yield return BenchCommand.Create(console);
         yield return BenchCommand.CreateWorker(console);
     }

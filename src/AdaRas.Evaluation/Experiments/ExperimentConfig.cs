@@ -4,15 +4,13 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using AdaRas.Engine;
 using AdaRas.Evaluation.Benchmarks;
+using AdaRas.Steering.Plans;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace AdaRas.Evaluation.Experiments;
-
-public enum SteeringMethod { SteeringAdd, LinearBlend, SoftplusAdd }
-
-public enum SteeringPositions { Last, All }
 
 /// <summary>Decoding settings (the paper: greedy, thinking on).</summary>
 public sealed record GenerationSettings
@@ -64,7 +62,9 @@ public sealed class ExperimentConfigException(string file, int line, string prob
 ///                pattern_path: patterns/aime.csv, positions: last}   # method: steering_add|linear_blend|softplus_add
 /// gate: {file: gates/aime.gate, threshold: 0.42}                     # optional; threshold optional
 /// </code>
-/// Unknown keys and wrong types are errors naming the file and line.
+/// Unknown keys and wrong types are errors naming the file and line. Relative paths are looked up in the
+/// current directory, then beside the config file (<see cref="TryResolvePath"/>); pattern_path may also name one
+/// of the paper's released patterns (e.g. <c>AIME_Qwen3-1.7B.csv</c>).
 /// </summary>
 public sealed record ExperimentConfig
 {
@@ -82,7 +82,31 @@ public sealed record ExperimentConfig
     {
         var full = Path.GetFullPath(path);
         if (!System.IO.File.Exists(full)) throw new FileNotFoundException($"{full}: experiment config not found", full);
-        return Parse(System.IO.File.ReadAllText(full), full);
+        return Parse(System.IO.File.ReadAllText(full), full) with { SourceFile = full };
+    }
+
+    /// <summary>The file the config was loaded from (null when parsed from text); not part of the hash.</summary>
+    [JsonIgnore]
+    public string? SourceFile { get; init; }
+
+    /// <summary>
+    /// Where a relative path of this config (model, sample_path, pattern_path, gate.file) points: the current
+    /// directory first, then the config file's folder, so configs shipped beside their data work from anywhere.
+    /// Null when neither holds a file or folder of that name.
+    /// </summary>
+    public string? TryResolvePath(string path)
+    {
+        if (Path.IsPathRooted(path)) return Exists(path) ? path : null;
+        var here = Path.GetFullPath(path);
+        if (Exists(here)) return here;
+        if (SourceFile is not null)
+        {
+            var beside = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(SourceFile)!, path));
+            if (Exists(beside)) return beside;
+        }
+        return null;
+
+        static bool Exists(string p) => System.IO.File.Exists(p) || Directory.Exists(p);
     }
 
     public static ExperimentConfig Parse(string text, string sourceName = "<config>")

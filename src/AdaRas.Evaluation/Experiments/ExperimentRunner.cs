@@ -57,7 +57,7 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
         CancellationToken cancellationToken = default)
     {
         options ??= new RunOptions();
-        var benchmark = options.Benchmark ?? BenchmarkCatalog.Open(config.SamplePath, config.Task);
+        var benchmark = options.Benchmark ?? OpenBenchmark(config);
         if (benchmark.Task != config.Task)
             throw new ArgumentException($"config '{config.Name}' is task {config.Task} but benchmark {benchmark.Name} is {benchmark.Task}");
         if (options.Limit is < 1) throw new ArgumentOutOfRangeException(nameof(options), "limit must be at least 1");
@@ -128,6 +128,10 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
         }
         return ResultsFolder.ReadSummary(folder);
     }
+
+    /// <summary>The config's sample_path: a JSONL file (beside the config or from here) or a shipped benchmark name.</summary>
+    public static Benchmark OpenBenchmark(ExperimentConfig config) =>
+        BenchmarkCatalog.Open(config.TryResolvePath(config.SamplePath) is { } path && File.Exists(path) ? path : config.SamplePath, config.Task);
 
     static ExperimentProgress Progress(TimeProvider clock, long started, int newlyDone, int done, int total, int correct, string lastId)
     {

@@ -39,6 +39,8 @@ public static class Plots
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
             Enumerable.Range(0, names.Count).Select(i => (double)i).ToArray(), names.ToArray());
         plot.Axes.Margins(bottom: 0, top: 0.15);
+        // Bars start at 0; with every value 0 the automatic range would be [-1, 1].
+        if (values.All(v => v >= 0)) plot.Axes.SetLimitsY(0, values.Max() > 0 ? values.Max() * 1.15 : 1);
         plot.Title(title);
         plot.YLabel(yLabel);
         Save(plot, path);

@@ -10,6 +10,12 @@ public sealed record RunResults(string Name, string Folder, ExperimentSummary Su
     /// <summary>Reads <c>summary.json</c> and <c>output.jsonl</c>; <paramref name="name"/> defaults to the run's name.</summary>
     public static RunResults Load(string folder, string? name = null)
     {
+        if (!File.Exists(Path.Combine(folder, ResultsFolder.SummaryFile)))
+        {
+            if (Directory.Exists(folder) && Directory.GetDirectories(folder, "shard-*-of-*").Length > 0)
+                throw new InvalidDataException($"{folder}: holds shards but no {ResultsFolder.SummaryFile}; merge them first (adaras eval merge {folder})");
+            throw new FileNotFoundException($"{folder}: no {ResultsFolder.SummaryFile}; not a results folder");
+        }
         var summary = ResultsFolder.ReadSummary(folder);
         return new RunResults(name ?? summary.Name, Path.GetFullPath(folder), summary, ResultsFolder.ReadRecords(folder));
     }

@@ -1,5 +1,7 @@
 using AdaRas.Evaluation.Benchmarks;
+using AdaRas.Engine;
 using AdaRas.Evaluation.Experiments;
+using AdaRas.Steering.Plans;
 
 namespace AdaRas.Tests.Evaluation;
 

@@ -65,6 +65,26 @@ public class ExportFolderTests
         Assert.That(genai["model"]!["decoder"]!["session_options"]!["provider_options"]![0]!["cuda"], Is.Not.Null);
     }
 
+    [Test]
+    public void Fp16Export_RunsOnTheCpuProviderAndTracksFp32()
+    {
+        // ONNX Runtime's CPU provider runs the fp16 graph too, so the CUDA precision is checked here, to fp16 accuracy.
+        var shape = CheckpointShapes.Tiny;
+        int[] prompt = [5, 17, 42, 99, 3, 150, 7];
+        float[] Logits(string folder)
+        {
+            using var model = AdaRas.Engine.Model.Load(folder);
+            using var generator = new AdaRas.Engine.Generator(model, new AdaRas.Engine.GeneratorParams { MaxLength = 16 });
+            generator.AppendTokens(prompt, AdaRas.Engine.LogitsScope.All);
+            generator.AppendTokens([11]);
+            return generator.AllLogits.ToArray().Concat(generator.Logits.ToArray()).ToArray();
+        }
+        var half = Logits(TestExports.Folder(shape, precision: ExportPrecision.Fp16));
+        var full = Logits(TestExports.Folder(shape));
+        Assert.That(Compare.RelativeError(half, full), Is.LessThan(2e-2));
+        Assert.That(Compare.RelativeError(half, full), Is.GreaterThan(0), "the fp16 graph really computes in half precision");
+    }
+
     static void AssertNothingLeftBehind(string output)
     {
         Assert.That(Directory.Exists(output), Is.False, "no output folder");

@@ -1,8 +1,8 @@
-using AdaRas.Cli;
 using AdaRas.Model;
 using AdaRas.Steering.ControlVectors;
 using AdaRas.Steering.Patterns;
 using AdaRas.Steering.Plans;
+using AdaRas.Tests.Cli;
 using AdaRas.Tests.Support;
 using AdaRas.Tools;
 
@@ -16,10 +16,8 @@ public sealed class RcnCliTests
 
     static (int Code, string Out, string Err) Run(params string[] args)
     {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = Program.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
+        var r = CliRunner.Run(args);
+        return (r.ExitCode, r.Out, r.Error);
     }
 
     [OneTimeSetUp]
