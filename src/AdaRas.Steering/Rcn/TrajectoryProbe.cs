@@ -146,6 +146,7 @@ public sealed class TrajectoryProbe
                 bool fresh = activations is null;
                 if (fresh)
                 {
+                    if (cached) toCompute += ids.Length; // the entry went away since planning
                     computing.Start();
                     activations = Run(ids, cancellation, n => { tokensComputed += n; Report(); });
                     computing.Stop();
