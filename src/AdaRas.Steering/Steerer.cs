@@ -68,6 +68,14 @@ public sealed class Steerer : IDisposable
         }
     }
 
+    /// <summary>One line for logs: the options, where the pattern came from, and how the steered neurons spread over layers.</summary>
+    public string Describe()
+    {
+        var perLayer = _plan.Selected.GroupBy(n => n.Layer).OrderBy(g => g.Key).Select(g => $"{g.Key}:{g.Count()}");
+        var source = Pattern.Sidecar is { } s ? $"identified on {s.DatasetName}" : $"{Pattern.Dialect} layout";
+        return $"{Options} ({source}; steered neurons per layer {string.Join(' ', perLayer)})";
+    }
+
     /// <summary>Rewrites the steered neurons for a new strength (a K-thread kernel; bound tensors see it at the next step).</summary>
     public void SetAlpha(float alpha)
     {

@@ -25,7 +25,8 @@ static class CommandRunner
                                        or DirectoryNotFoundException or InvalidDataException or FormatException
                                        or InvalidOperationException or IOException or NotSupportedException
                                        or System.Text.Json.JsonException
-                                       or AdaRas.Steering.Patterns.PatternFormatException)
+                                       or AdaRas.Steering.Patterns.PatternFormatException
+                                       or AdaRas.Steering.Rcn.NonFiniteActivationException)
         {
             console.Error.WriteLine($"error: {e.Message}");
             return BadInput;

@@ -15,7 +15,10 @@ static class GenerateCommand
         var math = new Option<bool>("--math") { Description = "wrap the prompt in the paper's math prompt (step-by-step thinking, answer in \\boxed{})" };
         var sampling = new SamplingOptions();
         var steering = new SteeringArguments();
-        var command = new Command("generate", "Generate a reply to a prompt, streaming the text") { prompt, model, system, noThinking, raw, math };
+        var command = new Command("generate", "Generate a reply to a prompt, streaming the text; optionally steering an RCN pattern's neurons, always or as a gate decides")
+        {
+            prompt, model, system, noThinking, raw, math,
+        };
         sampling.AddTo(command);
         steering.AddTo(command);
         command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
