@@ -41,6 +41,28 @@ public static class MemoryBandwidth
         return best;
     }
 
+    /// <summary>
+    /// Copy bandwidth as STREAM reports it: bytes read plus bytes written per second while all cores copy one
+    /// buffer far larger than the caches into another; best of several passes.
+    /// </summary>
+    public static double MeasureCopyBytesPerSecond(long bufferBytes = 1L << 30, int passes = 5)
+    {
+        var source = new float[bufferBytes / sizeof(float)];
+        var target = new float[source.LongLength];
+        for (long i = 0; i < source.LongLength; i += 1024) { source[i] = 1; target[i] = 1; } // touch every page
+        int threads = Environment.ProcessorCount;
+        int per = (int)(source.LongLength / threads);
+        double best = 0;
+        for (int pass = 0; pass < passes; pass++)
+        {
+            var clock = Stopwatch.StartNew();
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads },
+                t => source.AsSpan(t * per, per).CopyTo(target.AsSpan(t * per, per)));
+            best = Math.Max(best, 2.0 * per * threads * sizeof(float) / clock.Elapsed.TotalSeconds);
+        }
+        return best;
+    }
+
     /// <summary>Weight bytes one decode step reads: every layer's projections and norms, the final norm and the lm_head (the embedding row is negligible).</summary>
     public static long WeightBytesPerToken(ModelManifest m)
     {
