@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using AdaRas.Engine;
 using AdaRas.Evaluation.Benchmarks;
+using AdaRas.Probing.Adaptive;
 using AdaRas.Steering;
 using AdaRas.Steering.Kernels;
 using AdaRas.Steering.Patterns;
@@ -24,7 +25,7 @@ public sealed class EngineAnswerSource : IAnswerSource, IDisposable
     readonly AdaRas.Engine.Model _model;
     readonly GenerationSettings _generation;
     readonly Steerer? _steerer;
-    readonly QuestionGate? _gate;
+    readonly AdaptiveSteering? _gate;
 
     /// <param name="device">Kernel device for the steering buffers (kept by the caller, e.g. shared by a sweep); null: the steerer makes a CPU one.</param>
     public EngineAnswerSource(AdaRas.Engine.Model model, ExperimentConfig config, KernelDevice? device = null)
@@ -48,7 +49,7 @@ public sealed class EngineAnswerSource : IAnswerSource, IDisposable
             {
                 var file = config.TryResolvePath(gate.File)
                     ?? throw new FileNotFoundException($"{Where(config)}: gate file '{gate.File}' not found (looked in {Environment.CurrentDirectory}{Beside(config)})");
-                _gate = new QuestionGate(model, file, gate.Threshold);
+                _gate = AdaptiveSteering.Create(model, _steerer, file, gate.Threshold);
             }
         }
         catch
@@ -73,8 +74,9 @@ public sealed class EngineAnswerSource : IAnswerSource, IDisposable
         {
             if (_gate is not null)
             {
+                // The gate reads the raw question (no template), as the paper's predictor does.
                 var decision = _gate.Decide(sample.Question);
-                score = decision.PredictedCorrect;
+                score = decision.Score;
                 steer = decision.Steer;
             }
             else steer = true;
