@@ -7,6 +7,7 @@ static class Verbs
 {
     public static IEnumerable<Command> All(CliConsole console)
     {
+        yield return DemoCommand.Create(console);
         yield return ExportCommand.Create(console);
         yield return MakeCheckpointCommand.Create(console);
         yield return InfoCommand.Create(console);

@@ -1,0 +1,52 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace AdaRas.Evaluation.Demo;
+
+/// <summary>
+/// Sizes of the demo's stages. <see cref="Full"/> is the README's main job (a few minutes on 2 cores);
+/// <see cref="Quick"/> is a smoke run of every stage for CI. Held-out test questions are only used at the very end:
+/// every choice (alpha, K, method, positions, the gate's threshold) is made on the validation questions.
+/// </summary>
+public sealed record DemoOptions
+{
+    /// <summary>Training questions sampled for the contrastive set (the first ones of train.jsonl).</summary>
+    public int ContrastiveQuestions { get; init; } = 300;
+    public int SamplesPerQuestion { get; init; } = 8;
+    public double SamplingTemperature { get; init; } = 0.8;
+    /// <summary>Further training questions labelled by the model's greedy correctness, for the gate.</summary>
+    public int GateTrainQuestions { get; init; } = 400;
+    /// <summary>Validation questions: the gate's threshold and the steering sweep.</summary>
+    public int ValidationQuestions { get; init; } = 200;
+    public int TestQuestions { get; init; } = 200;
+    /// <summary>Neurons kept in the pattern (the paper keeps 200).</summary>
+    public int PatternTop { get; init; } = 200;
+    /// <summary>Gate features by ANOVA F-score (of the demo model's 1536 neurons).</summary>
+    public int GateFeatures { get; init; } = 256;
+    public int GateMaxEpochs { get; init; } = 100;
+    public double[] Alphas { get; init; } = [0.3, 1, 3, 10, 30, 100];
+    public int[] Neurons { get; init; } = [10, 50, 200];
+    public int MaxNewTokens { get; init; } = 128;
+    public int Seed { get; init; }
+
+    public static DemoOptions Full => new();
+
+    public static DemoOptions Quick => new()
+    {
+        ContrastiveQuestions = 24, SamplesPerQuestion = 4, GateTrainQuestions = 60, ValidationQuestions = 40, TestQuestions = 40,
+        GateFeatures = 64, GateMaxEpochs = 20, Alphas = [1, 30], Neurons = [50],
+    };
+
+    public void Validate()
+    {
+        if (ContrastiveQuestions < 2 || SamplesPerQuestion < 2) throw new ArgumentException("the contrastive set needs at least 2 questions x 2 samples");
+        if (GateTrainQuestions < 10 || ValidationQuestions < 10 || TestQuestions < 1) throw new ArgumentException("the gate needs >= 10 training and validation questions");
+        if (!(SamplingTemperature > 0)) throw new ArgumentException("contrastive sampling needs a temperature > 0");
+        if (Alphas.Length == 0 || Neurons.Length == 0) throw new ArgumentException("the sweep needs at least one alpha and one K");
+        if (PatternTop < Neurons.Max()) throw new ArgumentException($"the pattern keeps {PatternTop} neurons but the sweep steers up to {Neurons.Max()}");
+    }
+
+    /// <summary>Identifies the options, so a results folder made with other options is not silently reused.</summary>
+    public string Hash() => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(this))))[..16].ToLowerInvariant();
+}

@@ -1,0 +1,296 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using AdaRas.Engine;
+using AdaRas.Evaluation.Benchmarks;
+using AdaRas.Evaluation.Experiments;
+using AdaRas.Evaluation.Reports;
+using AdaRas.Export;
+using AdaRas.Model;
+using AdaRas.Probing.FeatureSelection;
+using AdaRas.Probing.Features;
+using AdaRas.Probing.Gate;
+using AdaRas.Probing.Metrics;
+using AdaRas.Steering.Plans;
+using AdaRas.Steering.Rcn;
+
+namespace AdaRas.Evaluation.Demo;
+
+/// <summary>Counts of the contrastive sampling stage.</summary>
+public sealed record ContrastiveStats(int Questions, int Generated, int Correct, int Unfinished, int MixedQuestions, int Kept);
+
+/// <summary>What the demo found: the held-out comparison and where its report is.</summary>
+public sealed record DemoResult(string Folder, string ReportPath, ComparisonReport Test, SweepRow Chosen, ClassifierReport Gate);
+
+/// <summary>
+/// The whole AdaRAS method on the embedded demo model, end to end, as the README's main job:
+/// <list type="number">
+/// <item>export the checkpoint;</item>
+/// <item>sample a contrastive set from the model itself (several trajectories per training question, labelled by their boxed answers);</item>
+/// <item>identify reasoning-critical neurons from it (teacher forcing through the graph's sum tap, ILGPU kernels);</item>
+/// <item>label further training questions and the validation questions by the model's greedy correctness, and train the
+///   attention gate on them (ANOVA F-score features, threshold by Youden's J on validation);</item>
+/// <item>sweep alpha and K (and try the other methods and positions) on the validation questions only;</item>
+/// <item>run control, steered and adaptive on the held-out test questions and compare them (paired flips, McNemar).</item>
+/// </list>
+/// Every stage writes its output into the demo folder and a rerun reuses it, so an interrupted demo resumes; a folder
+/// made with other options is refused rather than mixed.
+/// </summary>
+public static class DemoPipeline
+{
+    const string StateFile = "demo.json";
+
+    public static DemoResult Run(string checkpoint, string folder, DemoOptions options, bool force, Action<string> log,
+        Action<string>? status = null, CancellationToken cancellation = default)
+    {
+        options.Validate();
+        status ??= _ => { };
+        folder = Path.GetFullPath(folder);
+        PrepareFolder(folder, checkpoint, options, force);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        log("1/6 export");
+        var exported = ModelResolver.Resolve(checkpoint);
+        using var model = AdaRas.Engine.Model.Load(exported);
+        log($"    {model.Manifest.ModelId}: {model.Manifest.NumLayers} layers x {model.Manifest.IntermediateSize} neurons ({exported})");
+
+        var train = BenchmarkFile.Load(Path.Combine(checkpoint, "train.jsonl"), BenchmarkTask.Math).Samples;
+        var validation = BenchmarkFile.Load(Path.Combine(checkpoint, "validation.jsonl"), BenchmarkTask.Math).Samples.Take(options.ValidationQuestions).ToList();
+        var test = BenchmarkFile.Load(Path.Combine(checkpoint, "test.jsonl"), BenchmarkTask.Math).Samples.Take(options.TestQuestions).ToList();
+        if (train.Count < options.ContrastiveQuestions + options.GateTrainQuestions)
+            throw new ArgumentException($"{checkpoint}/train.jsonl has {train.Count} questions; the demo needs {options.ContrastiveQuestions + options.GateTrainQuestions}");
+
+        log("2/6 contrastive set (sampled from the model, labelled by checking the boxed answer)");
+        var contrastivePath = Path.Combine(folder, "contrastive.jsonl");
+        var contrastiveStats = Stage(folder, "contrastive-stats.json", () =>
+        {
+            var sampled = ContrastiveSampler.Sample(model, train.Take(options.ContrastiveQuestions).ToList(), options.SamplesPerQuestion,
+                options.SamplingTemperature, options.MaxNewTokens, options.Seed,
+                new Progress(p => status($"    sampling {p.Done}/{p.Total} questions, {p.TokensPerSecond:F0} tok/s, ETA {Eta(p.Eta)}")),
+                cancellation);
+            ContrastiveSampler.Write(contrastivePath, sampled.Kept);
+            return new ContrastiveStats(sampled.Questions, sampled.Generated, sampled.Correct, sampled.Unfinished, sampled.MixedQuestions, sampled.Kept.Count);
+        });
+        log($"    {contrastiveStats.Generated} trajectories at temperature {options.SamplingTemperature}: {contrastiveStats.Correct} correct, " +
+            $"{contrastiveStats.Unfinished} unfinished; {contrastiveStats.MixedQuestions} questions answered both ways; kept {contrastiveStats.Kept} (balanced per question)");
+
+        log("3/6 reasoning-critical neurons (mu+ vs mu- of per-trajectory mean activations, ranked by polarity-aware r)");
+        var patternPath = Path.Combine(folder, "pattern.csv");
+        if (!File.Exists(patternPath))
+        {
+            var probe = new TrajectoryProbe(model);
+            probe.Identify(ContrastiveSet.Load(contrastivePath), patternPath,
+                new ProbeOptions { Top = options.PatternTop, CacheFolder = Path.Combine(folder, "pattern.cache"), ModelName = "adaras-demo" },
+                progress: new Progress<ProbeProgress>(p => status("    " + p)), cancellation: cancellation);
+        }
+        var pattern = AdaRas.Steering.Patterns.RcnPattern.Load(patternPath, ModelShape.FromManifest(model.Manifest));
+        log($"    {pattern.Neurons.Count} neurons in {patternPath}; top: " +
+            string.Join(", ", pattern.Neurons.Take(5).Select(n => $"L{n.Layer}#{n.Index} (r {n.Relative:F3}, delta {n.Delta:+0.0000;-0.0000;0.0000})")));
+
+        var runner = new ExperimentRunner(Path.Combine(folder, "runs"));
+        var greedy = new GenerationSettings { MaxNewTokens = options.MaxNewTokens, DoSample = false, Seed = options.Seed };
+        ExperimentConfig Config(string name, string samples, InterventionSettings? intervention = null, GateSettings? gate = null) => new()
+        {
+            Name = name, Model = exported, SamplePath = samples, Task = BenchmarkTask.Math, Generation = greedy,
+            Intervention = intervention ?? new InterventionSettings(), Gate = gate,
+        };
+        ExperimentSummary RunConfig(ExperimentConfig config)
+        {
+            using var source = new EngineAnswerSource(model, config);
+            return runner.Run(config, source, new RunOptions
+            {
+                Progress = p => status($"    {config.Name}: {p.Done}/{p.Total}, accuracy so far {Percent(p.Correct, p.Done)}, {p.SamplesPerSecond:F1} samples/s, ETA {Eta(p.Eta)}"),
+            }, cancellation);
+        }
+
+        log("4/6 gate (labels: the model's greedy correctness; features: ANOVA F-score top N; threshold: Youden's J on validation)");
+        var questionsFolder = Path.Combine(folder, "questions");
+        var gateTrainQuestions = WriteQuestions(Path.Combine(questionsFolder, "gate-train.jsonl"),
+            train.Skip(options.ContrastiveQuestions).Take(options.GateTrainQuestions));
+        var validationQuestions = WriteQuestions(Path.Combine(questionsFolder, "validation.jsonl"), validation);
+        var testQuestions = WriteQuestions(Path.Combine(questionsFolder, "test.jsonl"), test);
+        var gateTrainControl = RunConfig(Config("gate-train-control", gateTrainQuestions));
+        var validationControl = RunConfig(Config("validation-control", validationQuestions));
+        var gateFolder = Path.Combine(folder, "gate");
+        var gatePath = Path.Combine(gateFolder, "gate.bin");
+        var gateReport = Stage(gateFolder, "gate-report.json", () =>
+        {
+            var trainSet = WriteLabels(Path.Combine(gateFolder, "train-labels.jsonl"), runner, gateTrainControl.Name,
+                train.Skip(options.ContrastiveQuestions).Take(options.GateTrainQuestions).ToList());
+            var validationSet = WriteLabels(Path.Combine(gateFolder, "validation-labels.jsonl"), runner, validationControl.Name, validation);
+            var shape = ModelShape.FromManifest(model.Manifest);
+            var progress = new Progress<ExtractionProgress>(p => status($"    {p.Stage}: {p.Done}/{p.Total} questions, {p.TokensPerSecond:F0} tok/s"));
+            var scores = QuestionDataset.FScores(model, trainSet, progress, cancellation);
+            var selected = SelectedFeatures.FromScores(shape, scores, options.GateFeatures, trainSet.Path, trainSet.Correct, trainSet.Incorrect);
+            selected.Save(Path.Combine(gateFolder, "features.json"));
+            var ids = selected.Ids;
+            var trainExamples = QuestionDataset.GateExamples(model, trainSet, ids, progress, cancellation);
+            var validationExamples = QuestionDataset.GateExamples(model, validationSet, ids, progress, cancellation);
+            var trained = AttentionGateTrainer.Train(shape, ids, trainExamples, validationExamples,
+                new AttentionGateOptions { MaxEpochs = options.GateMaxEpochs, Seed = options.Seed },
+                e => status($"    gate epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation AUROC {e.ValidationAuroc:F3}"));
+            trained.Gate.Save(gatePath);
+            var evaluation = trained.Gate.Evaluate(validationExamples, "validation");
+            Plots.Roc(evaluation.Roc.Select(p => p.FalsePositiveRate).ToArray(), evaluation.Roc.Select(p => p.TruePositiveRate).ToArray(),
+                Path.Combine(gateFolder, "roc.png"), evaluation.Report.Auroc, evaluation.OperatingPoint, "Demo gate on validation questions");
+            return evaluation.Report;
+        }, ClassifierReport.JsonOptions);
+        log($"    validation AUROC {gateReport.Auroc:F3}, threshold {gateReport.Threshold:F4}, steers {100 * gateReport.SteerRate:F0}% " +
+            $"(labels: greedy accuracy {Percent(gateTrainControl.Correct, gateTrainControl.Finished)} on gate-train, {Percent(validationControl.Correct, validationControl.Finished)} on validation)");
+
+        log($"5/6 steering sweep on the {validation.Count} validation questions (test questions are not used to choose)");
+        var steeredBase = Config("validation-steered", validationQuestions, Intervention(patternPath, options.Neurons[0], options.Alphas[0]));
+        var points = SteeringSweep.Grid(steeredBase, options.Alphas, options.Neurons);
+        var sweep = SteeringSweep.Run(model, steeredBase, points, runner, new RunOptions
+        {
+            Progress = p => status($"    sweep: {p.Done}/{p.Total}, accuracy so far {Percent(p.Correct, p.Done)}, {p.SamplesPerSecond:F1} samples/s"),
+        }, p => status($"    K={p.Neurons} alpha={p.Alpha}"), cancellation);
+        sweep.Write(Path.Combine(folder, "sweep"));
+        // Best validation accuracy; ties go to the weaker intervention (smaller alpha, then fewer neurons).
+        var chosen = sweep.Rows.OrderByDescending(r => r.Correct).ThenBy(r => r.Alpha).ThenBy(r => r.Neurons).First();
+        log($"    control {Percent(validationControl.Correct, validationControl.Finished)}; " +
+            string.Join("; ", sweep.Rows.Select(r => $"K={r.Neurons} alpha={r.Alpha}: {Percent(r.Correct, r.Finished)}")));
+        log($"    chosen on validation: K={chosen.Neurons}, alpha={chosen.Alpha}");
+
+        var variants = new List<(string Label, ExperimentSummary Summary)>();
+        foreach (var (label, method, positions) in new[]
+                 {
+                     ("linear_blend (alpha capped at 1), last", SteeringMethod.LinearBlend, SteeringPositions.Last),
+                     ("softplus_add, last", SteeringMethod.SoftplusAdd, SteeringPositions.Last),
+                     ("steering_add, all positions", SteeringMethod.SteeringAdd, SteeringPositions.All),
+                 })
+        {
+            // linear_blend's alpha is a mixing weight in [0, 1]; larger sweep values are capped there.
+            double alpha = method == SteeringMethod.LinearBlend ? Math.Min(chosen.Alpha, 1.0) : chosen.Alpha;
+            var name = $"validation-{method.ToName()}-{positions.ToString().ToLowerInvariant()}-k{chosen.Neurons}-a{alpha.ToString(CultureInfo.InvariantCulture)}";
+            variants.Add((label, RunConfig(Config(name, validationQuestions, Intervention(patternPath, chosen.Neurons, alpha, method, positions)))));
+        }
+        log("    other methods at the chosen K and alpha: " + string.Join("; ", variants.Select(v => $"{v.Label}: {Percent(v.Summary.Correct, v.Summary.Finished)}")));
+
+        log($"6/6 held-out test: control, steered and adaptive on {test.Count} questions");
+        var intervention = Intervention(patternPath, chosen.Neurons, chosen.Alpha);
+        RunConfig(Config("test-control", testQuestions));
+        RunConfig(Config("test-steered", testQuestions, intervention));
+        RunConfig(Config("test-adaptive", testQuestions, intervention, new GateSettings { File = gatePath }));
+        var comparison = ComparisonReport.Compare(new[] { "test-control", "test-steered", "test-adaptive" }
+            .Select(n => RunResults.Load(Path.Combine(runner.ResultsRoot, n), n)).ToList());
+        var reportFolder = Path.Combine(folder, "report");
+        comparison.Write(reportFolder);
+
+        var reportPath = Path.Combine(folder, "demo.md");
+        AtomicFile.WriteAllText(reportPath, Summary(options, contrastiveStats, pattern, gateReport, validationControl, sweep, chosen, variants, comparison, clock.Elapsed));
+        log($"done in {clock.Elapsed.TotalSeconds:F0} s: {reportPath}");
+        return new DemoResult(folder, reportPath, comparison, chosen, gateReport);
+    }
+
+    static InterventionSettings Intervention(string pattern, int neurons, double alpha, SteeringMethod method = SteeringMethod.SteeringAdd,
+        SteeringPositions positions = SteeringPositions.Last) => new()
+    {
+        Enabled = true, PatternPath = pattern, NumNeurons = neurons, Strength = alpha, Method = method, Positions = positions,
+    };
+
+    static void PrepareFolder(string folder, string checkpoint, DemoOptions options, bool force)
+    {
+        var statePath = Path.Combine(folder, StateFile);
+        var state = JsonSerializer.Serialize(new { options_hash = options.Hash(), checkpoint = Path.GetFullPath(checkpoint), options },
+            new JsonSerializerOptions { WriteIndented = true });
+        if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
+        {
+            bool same = File.Exists(statePath) && JsonDocument.Parse(File.ReadAllText(statePath)).RootElement
+                .GetProperty("options_hash").GetString() == options.Hash();
+            if (!same && !force)
+                throw new IOException($"{folder}: holds a demo made with other options (or other files); pass --force to start it over, or choose another --out");
+            if (!same) Directory.Delete(folder, recursive: true);
+        }
+        Directory.CreateDirectory(folder);
+        AtomicFile.WriteAllText(statePath, state);
+    }
+
+    /// <summary>Runs a stage once: its result is stored as JSON in the folder and read back on reruns.</summary>
+    static T Stage<T>(string folder, string file, Func<T> run, JsonSerializerOptions? json = null)
+    {
+        json ??= new JsonSerializerOptions { WriteIndented = true };
+        var path = Path.Combine(folder, file);
+        if (!File.Exists(path))
+        {
+            Directory.CreateDirectory(folder);
+            AtomicFile.WriteAllText(path, JsonSerializer.Serialize(run(), json));
+        }
+        return JsonSerializer.Deserialize<T>(File.ReadAllText(path), json)!;
+    }
+
+    /// <summary>Benchmark-format question file (id, question, answer) for a run over these samples.</summary>
+    static string WriteQuestions(string path, IEnumerable<BenchmarkSample> samples)
+    {
+        var text = new StringBuilder();
+        foreach (var s in samples)
+            text.AppendLine(JsonSerializer.Serialize(new { id = s.Id, question = s.Question, answer = s.Answer }));
+        if (!File.Exists(path) || File.ReadAllText(path) != text.ToString()) AtomicFile.WriteAllText(path, text.ToString());
+        return path;
+    }
+
+    /// <summary>The paper's gate labels: is_good = whether the model's greedy answer to the question was right.</summary>
+    static LabelledQuestionSet WriteLabels(string path, ExperimentRunner runner, string runName, IReadOnlyList<BenchmarkSample> samples)
+    {
+        var questions = samples.ToDictionary(s => s.Id);
+        var text = new StringBuilder();
+        foreach (var r in RunResults.Load(Path.Combine(runner.ResultsRoot, runName), runName).Records.OrderBy(r => r.Index))
+            text.AppendLine(JsonSerializer.Serialize(new { id = r.Id, question = questions[r.Id].Question, is_good = r.Correct }));
+        AtomicFile.WriteAllText(path, text.ToString());
+        return LabelledQuestionFile.Load(path).RequireBothClasses();
+    }
+
+    static string Summary(DemoOptions o, ContrastiveStats contrastive, AdaRas.Steering.Patterns.RcnPattern pattern, ClassifierReport gate,
+        ExperimentSummary validationControl, SweepReport sweep, SweepRow chosen, List<(string Label, ExperimentSummary Summary)> variants,
+        ComparisonReport test, TimeSpan elapsed)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("# AdaRAS demo on the embedded tiny Qwen3 reasoner");
+        md.AppendLine();
+        md.AppendLine($"Ran in {elapsed.TotalSeconds:F0} s on {Environment.ProcessorCount} cores (options hash {o.Hash()}).");
+        md.AppendLine();
+        md.AppendLine("## Contrastive set");
+        md.AppendLine($"{contrastive.Questions} training questions x {o.SamplesPerQuestion} samples at temperature {o.SamplingTemperature}: " +
+                      $"{contrastive.Generated} trajectories, {contrastive.Correct} correct, {contrastive.Unfinished} unfinished; " +
+                      $"{contrastive.MixedQuestions} questions answered both ways; {contrastive.Kept} trajectories kept (balanced per question).");
+        md.AppendLine();
+        md.AppendLine("## Reasoning-critical neurons (top 10 of the pattern)");
+        md.AppendLine();
+        md.AppendLine("| rank | layer | neuron | mu+ | mu- | delta | r |");
+        md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var (n, k) in pattern.Neurons.Take(10).Select((n, k) => (n, k)))
+            md.AppendLine($"| {k + 1} | {n.Layer} | {n.Index} | {n.MuPlus:F4} | {n.MuMinus:F4} | {n.Delta:F4} | {n.Relative:F3} |");
+        md.AppendLine();
+        md.AppendLine("## Gate (validation questions)");
+        md.AppendLine($"AUROC {gate.Auroc:F3}; at threshold {gate.Threshold:F4}: accuracy {gate.Accuracy:F3}, steers {100 * gate.SteerRate:F0}% " +
+                      $"(tp {gate.TruePositives}, fp {gate.FalsePositives}, tn {gate.TrueNegatives}, fn {gate.FalseNegatives}). ROC: `gate/roc.png`.");
+        md.AppendLine();
+        md.AppendLine("## Steering sweep (validation questions; chooses K and alpha)");
+        md.AppendLine();
+        md.AppendLine($"Control on validation: {Percent(validationControl.Correct, validationControl.Finished)}.");
+        md.AppendLine();
+        md.AppendLine(sweep.ToMarkdown().TrimEnd());
+        md.AppendLine();
+        md.AppendLine($"Chosen: K = {chosen.Neurons}, alpha = {chosen.Alpha} (plot: `sweep/sweep.png`). Other methods and positions at that K and alpha:");
+        md.AppendLine();
+        md.AppendLine("| variant | validation accuracy |");
+        md.AppendLine("|---|---:|");
+        foreach (var (label, s) in variants) md.AppendLine($"| {label} | {Percent(s.Correct, s.Finished)} |");
+        md.AppendLine();
+        md.AppendLine("## Held-out test: control, steered, adaptive");
+        md.AppendLine();
+        md.AppendLine(test.ToMarkdown().TrimEnd());
+        md.AppendLine();
+        md.AppendLine("Plots: `report/accuracy.png`, `report/tokens.png`.");
+        return md.ToString();
+    }
+
+    static string Percent(int correct, int total) => total == 0 ? "-" : $"{100.0 * correct / total:F1}% ({correct}/{total})";
+
+    static string Eta(TimeSpan? eta) => eta is { } e ? $"{(int)e.TotalMinutes:D2}:{e.Seconds:D2}" : "--:--";
+
+    sealed class Progress(Action<SamplingProgress> report) : IProgress<SamplingProgress>
+    {
+        public void Report(SamplingProgress value) => report(value);
+    }
+}

@@ -1,0 +1,107 @@
+using System.Text.Json.Nodes;
+using AdaRas.Model;
+using AdaRas.Probing.Gate;
+using AdaRas.Steering.Patterns;
+using AdaRas.Tests.Cli;
+using AdaRas.Tests.Support;
+
+namespace AdaRas.Tests.Demo;
+
+/// <summary>`adaras demo --quick`: every stage runs, its outputs have the right shape, and a rerun resumes.</summary>
+public class DemoCommandTests
+{
+    static readonly Lazy<(string Folder, CliRunner.Result Run, TimeSpan Elapsed)> QuickDemo = new(() =>
+    {
+        var folder = TestCheckpoints.NewFolder("demo-quick");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var run = CliRunner.Run("demo", "--quick", "--out", folder);
+        return (folder, run, clock.Elapsed);
+    });
+
+    [Test]
+    public void QuickDemo_RunsEveryStageAndPrintsTheComparison()
+    {
+        var (folder, run, _) = QuickDemo.Value;
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
+        foreach (var stage in new[] { "1/6 export", "2/6 contrastive", "3/6 reasoning-critical", "4/6 gate", "5/6 steering sweep", "6/6 held-out test" })
+            Assert.That(run.Error, Does.Contain(stage));
+        Assert.That(run.Out, Does.Contain("| test-control |").And.Contain("| test-steered |").And.Contain("| test-adaptive |")
+            .And.Contain("McNemar exact p").And.Contain("## Steering sweep"));
+        Assert.That(File.ReadAllText(Path.Combine(folder, "demo.md")), Is.EqualTo(run.Out.TrimEnd() + "\n").Or.EqualTo(run.Out.TrimEnd()));
+    }
+
+    [Test]
+    public void QuickDemo_OutputsHaveTheRightShape()
+    {
+        var (folder, run, _) = QuickDemo.Value;
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
+
+        // Contrastive set in the paper's format, balanced per question.
+        var rows = File.ReadLines(Path.Combine(folder, "contrastive.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.That(rows, Is.Not.Empty);
+        Assert.That(rows.Count(r => r["is_good"]!.GetValue<bool>()), Is.EqualTo(rows.Count / 2));
+        Assert.That(rows.All(r => r["question"] is not null && r["thinking"] is not null && r["_id"] is not null), Is.True);
+
+        // The pattern: 200 ranked neurons of this model, in our format (mu+ and mu- present).
+        ModelShape shape;
+        using (var checkpoint = Checkpoint.Open(Path.Combine(RepositoryRoot.Find(), "models", "adaras-demo")))
+            shape = ModelShape.FromConfig(checkpoint.Config, ModelIdentity.Compute(checkpoint));
+        var pattern = RcnPattern.Load(Path.Combine(folder, "pattern.csv"), shape);
+        Assert.That(pattern.Neurons, Has.Count.EqualTo(200));
+        Assert.That(pattern.Neurons.All(n => n.MuPlus is not null && n.MuMinus is not null), Is.True);
+        Assert.That(pattern.Neurons.Select(n => n.Relative!.Value), Is.Ordered.Descending);
+
+        // The gate loads for this model; its report is a sane classifier report.
+        var gate = AttentionGate.Load(Path.Combine(folder, "gate", "gate.bin"), shape);
+        Assert.That(gate.FeatureIds, Has.Count.EqualTo(64));
+        var report = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "gate", "gate-report.json")))!;
+        Assert.That(report["auroc"]!.GetValue<double>(), Is.InRange(0.0, 1.0));
+        AssertPng(Path.Combine(folder, "gate", "roc.png"));
+
+        // Runs: the control run on test is the model's greedy decoding, so it reproduces the recorded greedy results.
+        var recorded = File.ReadLines(Path.Combine(RepositoryRoot.Find(), "models", "adaras-demo", "greedy_results.jsonl"))
+            .Take(40).Select(l => JsonNode.Parse(l)!["correct"]!.GetValue<bool>()).ToArray();
+        var control = File.ReadLines(Path.Combine(folder, "runs", "test-control", "output.jsonl"))
+            .Select(l => JsonNode.Parse(l)!).OrderBy(r => r["index"]!.GetValue<int>()).Select(r => r["correct"]!.GetValue<bool>()).ToArray();
+        Assert.That(control, Is.EqualTo(recorded));
+        var adaptive = File.ReadLines(Path.Combine(folder, "runs", "test-adaptive", "output.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.That(adaptive, Has.Count.EqualTo(40));
+        Assert.That(adaptive.All(r => r["gate_score"] is not null && r["steered"] is not null), Is.True);
+        foreach (var png in new[] { "report/accuracy.png", "report/tokens.png", "sweep/sweep.png" })
+            AssertPng(Path.Combine(folder, png));
+    }
+
+    [Test]
+    public void RerunningTheDemo_ResumesFromItsStagesAndGivesTheSameReport()
+    {
+        var (folder, first, elapsed) = QuickDemo.Value;
+        Assert.That(first.ExitCode, Is.EqualTo(0), first.Error);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var again = CliRunner.Run("demo", "--quick", "--out", folder);
+        Assert.That(again.ExitCode, Is.EqualTo(0), again.Error);
+        Assert.That(clock.Elapsed, Is.LessThan(elapsed), "finished stages are reused");
+        Assert.That(Tables(again.Out), Is.EqualTo(Tables(first.Out)));
+    }
+
+    [Test]
+    public void AFolderMadeWithOtherOptions_IsRefusedWithoutForce()
+    {
+        var folder = TestCheckpoints.NewFolder("demo-other");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "notes.txt"), "mine");
+        var run = CliRunner.Run("demo", "--quick", "--out", folder);
+        Assert.That(run.ExitCode, Is.EqualTo(2));
+        Assert.That(run.Error, Does.Contain("--force"));
+        Assert.That(File.ReadAllText(Path.Combine(folder, "notes.txt")), Is.EqualTo("mine"));
+    }
+
+    /// <summary>The report without its timing line.</summary>
+    static string Tables(string report) => string.Join("\n", report.Split('\n').Where(l => !l.StartsWith("Ran in")));
+
+    static void AssertPng(string path)
+    {
+        Assert.That(File.Exists(path), Is.True, path);
+        var header = File.ReadAllBytes(path).Take(8).ToArray();
+        Assert.That(header, Is.EqualTo(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }), path);
+    }
+}
