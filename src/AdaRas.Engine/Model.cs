@@ -50,7 +50,8 @@ public sealed class Model : IDisposable
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             // The steering inputs carry identity initializers on purpose; ORT warns about each one.
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
-            IntraOpNumThreads = options.IntraOpThreads,
+            IntraOpNumThreads = options.IntraOpThreads > 0 ? options.IntraOpThreads
+                : manifest.WeightBytesPerToken < ModelOptions.SmallModelBytes ? 1 : 0,
         };
         if (!options.AllowSpinning) sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         if (options.Provider == ExecutionProvider.Cuda)

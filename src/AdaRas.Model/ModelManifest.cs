@@ -65,6 +65,21 @@ public sealed record ModelManifest
 
     public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, JsonOptions));
 
+    /// <summary>
+    /// Weight bytes one decode step reads: every layer's projections and norms, the final norm and the lm_head (the
+    /// embedding row is negligible). A memory-bound decoder cannot beat bandwidth / this.
+    /// </summary>
+    [JsonIgnore]
+    public long WeightBytesPerToken
+    {
+        get
+        {
+            long h = HiddenSize, i = IntermediateSize, q = (long)NumAttentionHeads * HeadDim, kv = (long)NumKeyValueHeads * HeadDim;
+            long perLayer = h * (q + 2 * kv) + q * h + 3 * h * i + 2 * h + 2 * HeadDim;
+            return (NumLayers * perLayer + h + h * VocabSize) * (Precision == "fp16" ? 2 : 4);
+        }
+    }
+
     /// <summary>Neuron id as the paper numbers it: layer * intermediate_size + index.</summary>
     public long NeuronId(int layer, int index) => (long)layer * IntermediateSize + index;
 }

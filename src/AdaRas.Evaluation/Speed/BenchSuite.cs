@@ -108,7 +108,7 @@ public static class BenchSuite
             measured.Add(SpeedBench.RunInWorker(config, startWorker));
         }
         var engine = measured[0];
-        long bytes = MemoryBandwidth.WeightBytesPerToken(manifest);
+        long bytes = manifest.WeightBytesPerToken;
         double limit = copy / bytes;
         md.AppendLine();
         md.AppendLine($"Decode: prompt {p}, {n} new tokens, median of {r}; each row in its own process.");

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.InteropServices;
-using AdaRas.Model;
 
 namespace AdaRas.Evaluation.Speed;
 
@@ -61,14 +60,5 @@ public static class MemoryBandwidth
             best = Math.Max(best, 2.0 * per * threads * sizeof(float) / clock.Elapsed.TotalSeconds);
         }
         return best;
-    }
-
-    /// <summary>Weight bytes one decode step reads: every layer's projections and norms, the final norm and the lm_head (the embedding row is negligible).</summary>
-    public static long WeightBytesPerToken(ModelManifest m)
-    {
-        long h = m.HiddenSize, i = m.IntermediateSize, q = (long)m.NumAttentionHeads * m.HeadDim, kv = (long)m.NumKeyValueHeads * m.HeadDim;
-        long perLayer = h * (q + 2 * kv) + q * h + 3 * h * i + 2 * h + 2 * m.HeadDim;
-        long elements = m.NumLayers * perLayer + h + h * m.VocabSize;
-        return elements * (m.Precision == "fp16" ? 2 : 4);
     }
 }
