@@ -32,11 +32,3 @@ public sealed record Benchmark(string Name, BenchmarkTask Task, string SourcePat
     public int Count => Samples.Count;
 }
 
-/// <summary>Bad benchmark JSONL: the message starts with <c>file:line:</c>.</summary>
-public sealed class BenchmarkFormatException(string file, int line, string problem)
-    : FormatException(line > 0 ? $"{file}:{line}: {problem}" : $"{file}: {problem}")
-{
-    public string File { get; } = file;
-    public int Line { get; } = line;
-    public string Problem { get; } = problem;
-}

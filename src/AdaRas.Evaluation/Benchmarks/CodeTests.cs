@@ -1,3 +1,4 @@
+using AdaRas.Model;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
@@ -24,15 +25,15 @@ public static class CodeTests
         if (taskId is not null && taskId.StartsWith("HumanEval/", StringComparison.Ordinal))
         {
             if (!HumanEval.Value.TryGetValue(taskId, out var problem))
-                throw new BenchmarkFormatException(file, line, $"task_id {taskId} is not in {HumanEvalPath}");
+                throw new JsonLinesException(file, line, $"task_id {taskId} is not in {HumanEvalPath}");
             if (problem.EntryPoint != entryPoint)
-                throw new BenchmarkFormatException(file, line,
+                throw new JsonLinesException(file, line,
                     $"entry_point '{entryPoint}' differs from HumanEval's '{problem.EntryPoint}' for {taskId}");
             return HumanEvalStyle(question, problem.Test, entryPoint);
         }
         var asserts = AssertsInText(question);
         if (asserts.Count == 0)
-            throw new BenchmarkFormatException(file, line, "code question has no 'test' field, no known task_id and no assert lines");
+            throw new JsonLinesException(file, line, "code question has no 'test' field, no known task_id and no assert lines");
         // MBPP's asserts use math.isclose without importing math.
         return new CodeTest("", "import math\n\n" + string.Join("\n", asserts) + "\n");
     }
@@ -100,7 +101,7 @@ public static class CodeTests
             }
             catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
             {
-                throw new BenchmarkFormatException(path, lineNumber, $"bad HumanEval row ({e.Message})");
+                throw new JsonLinesException(path, lineNumber, $"bad HumanEval row ({e.Message})");
             }
         }
         return result;

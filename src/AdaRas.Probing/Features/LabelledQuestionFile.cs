@@ -1,5 +1,5 @@
+using AdaRas.Model;
 using System.Text;
-using System.Text.Json;
 
 namespace AdaRas.Probing.Features;
 
@@ -33,19 +33,11 @@ public sealed record LabelledQuestionSet(string Path, IReadOnlyList<LabelledQues
     public LabelledQuestionSet RequireBothClasses()
     {
         if (Correct == 0 || Incorrect == 0)
-            throw new QuestionFileException(Path, 0,
+            throw new JsonLinesException(Path, 0,
                 $"all {Count} questions are labelled is_good={(Correct == 0 ? "false" : "true")}; " +
                 "a correctness classifier needs both correct and incorrect questions");
         return this;
     }
-}
-
-/// <summary>A question file is malformed; the message names the file and line.</summary>
-public sealed class QuestionFileException(string path, int line, string message)
-    : FormatException(line > 0 ? $"{path}:{line}: {message}" : $"{path}: {message}")
-{
-    public string FilePath { get; } = path;
-    public int Line { get; } = line;
 }
 
 /// <summary>
@@ -68,87 +60,29 @@ public static class LabelledQuestionFile
         if (!File.Exists(full)) throw new FileNotFoundException($"{full}: question file not found", full);
         var questions = new List<LabelledQuestion>();
         var firstLine = new Dictionary<string, int>(StringComparer.Ordinal);
-        int lineNumber = 0;
-        using var reader = new StreamReader(full, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true);
-        try
+        foreach (var line in JsonLines.Read(full))
         {
-            while (reader.ReadLine() is { } line)
-            {
-                lineNumber++;
-                if (string.IsNullOrWhiteSpace(line)) continue;
-                var (question, key) = Parse(full, lineNumber, line, requireThinking);
-                if (firstLine.TryGetValue(key, out int first))
-                    throw new QuestionFileException(full, lineNumber, $"duplicate id {key} (first at line {first})");
-                firstLine[key] = lineNumber;
-                questions.Add(question);
-            }
+            var (question, key) = Parse(line, requireThinking);
+            if (firstLine.TryGetValue(key, out int first)) throw line.Error($"duplicate id {key} (first at line {first})");
+            firstLine[key] = line.Line;
+            questions.Add(question);
         }
-        catch (DecoderFallbackException e)
-        {
-            throw new QuestionFileException(full, lineNumber + 1, $"not valid UTF-8 ({e.Message})");
-        }
-        if (questions.Count == 0) throw new QuestionFileException(full, 0, "no questions");
+        if (questions.Count == 0) throw new JsonLinesException(full, 0, "no questions");
         return new LabelledQuestionSet(full, questions);
     }
 
-    static (LabelledQuestion Question, string Key) Parse(string file, int line, string text, bool requireThinking)
+    static (LabelledQuestion Question, string Key) Parse(JsonLine line, bool requireThinking)
     {
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(text); }
-        catch (JsonException e) { throw new QuestionFileException(file, line, $"invalid JSON ({e.Message})"); }
-        using (doc)
-        {
-            var row = doc.RootElement;
-            if (row.ValueKind != JsonValueKind.Object)
-                throw new QuestionFileException(file, line, $"expected a JSON object, found {row.ValueKind}");
-            string id = Scalar(file, line, row, "id") ?? throw Missing(file, line, "id");
-            string question = String(file, line, row, "question") ?? throw Missing(file, line, "question");
-            if (question.Trim().Length == 0) throw new QuestionFileException(file, line, "field 'question' is empty");
-            bool isGood = IsGood(file, line, row) ?? throw Missing(file, line, "is_good");
-            string? thinking = String(file, line, row, "thinking");
-            if (requireThinking && thinking is null)
-                throw new QuestionFileException(file, line, "missing field 'thinking' (needed for a trajectory probe)");
+        string id = line.RequiredScalar("id");
+        string question = line.RequiredString("question");
+        if (question.Trim().Length == 0) throw line.Error("field 'question' is empty");
+        bool isGood = line.RequiredBool("is_good");
+        string? thinking = line.String("thinking");
+        if (requireThinking && thinking is null) throw line.Error("missing field 'thinking' (needed for a trajectory probe)");
 
-            var key = new StringBuilder(id);
-            if (Scalar(file, line, row, "year") is { } year) key.Append($" (year {year})");
-            if (Scalar(file, line, row, "_id") is { } trajectory) key.Append($" (_id {trajectory})");
-            return (new LabelledQuestion(id, question, isGood, thinking, line), key.ToString());
-        }
-    }
-
-    static QuestionFileException Missing(string file, int line, string field) => new(file, line, $"missing field '{field}'");
-
-    static string? String(string file, int line, JsonElement row, string name)
-    {
-        if (!row.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
-        return v.ValueKind == JsonValueKind.String
-            ? v.GetString()
-            : throw new QuestionFileException(file, line, $"field '{name}' must be a string, found {v.ValueKind}");
-    }
-
-    /// <summary>A string, or a number kept in its JSON spelling (ids are numbers in most of the paper's files).</summary>
-    static string? Scalar(string file, int line, JsonElement row, string name)
-    {
-        if (!row.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
-        return v.ValueKind switch
-        {
-            JsonValueKind.String => v.GetString(),
-            JsonValueKind.Number => v.GetRawText(),
-            _ => throw new QuestionFileException(file, line, $"field '{name}' must be a string or number, found {v.ValueKind}"),
-        };
-    }
-
-    static bool? IsGood(string file, int line, JsonElement row)
-    {
-        if (!row.TryGetProperty("is_good", out var v) || v.ValueKind == JsonValueKind.Null) return null;
-        return v.ValueKind switch
-        {
-            JsonValueKind.True => true,
-            JsonValueKind.False => false,
-            JsonValueKind.String when v.GetString() is "True" or "true" => true,
-            JsonValueKind.String when v.GetString() is "False" or "false" => false,
-            _ => throw new QuestionFileException(file, line,
-                $"field 'is_good' must be true/false or \"True\"/\"False\", found {v.GetRawText()}"),
-        };
+        var key = new StringBuilder(id);
+        if (line.Scalar("year") is { } year) key.Append($" (year {year})");
+        if (line.Scalar("_id") is { } trajectory) key.Append($" (_id {trajectory})");
+        return (new LabelledQuestion(id, question, isGood, thinking, line.Line), key.ToString());
     }
 }

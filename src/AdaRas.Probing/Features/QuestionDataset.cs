@@ -1,3 +1,4 @@
+using AdaRas.Model;
 using System.Diagnostics;
 using AdaRas.Probing.FeatureSelection;
 using AdaRas.Probing.Gate;
@@ -26,7 +27,7 @@ public static class QuestionDataset
         if (withTrajectory && !set.HasThinking)
         {
             var missing = set.Questions.First(q => q.Thinking is null);
-            throw new QuestionFileException(set.Path, missing.Line, "no 'thinking' field: a trajectory probe needs question plus thinking on every row");
+            throw new JsonLinesException(set.Path, missing.Line, "no 'thinking' field: a trajectory probe needs question plus thinking on every row");
         }
         var clock = Stopwatch.StartNew();
         long tokens = 0;
@@ -40,7 +41,7 @@ public static class QuestionDataset
             catch (ArgumentException e)
             {
                 // Name the row: a NaN activation or an over-long question is a property of this line.
-                throw new QuestionFileException(set.Path, q.Line, $"question {q.Id}: {e.Message}");
+                throw new JsonLinesException(set.Path, q.Line, $"question {q.Id}: {e.Message}");
             }
             tokens += result.TokenCount;
             consume(i, result);

@@ -1,3 +1,4 @@
+using AdaRas.Model;
 using System.Text;
 using System.Text.Json;
 
@@ -23,14 +24,6 @@ public sealed record Trajectory(string Id, string SampleId, string Question, str
     public override string ToString() => $"id={Id} _id={SampleId} (line {Line}, {(IsGood ? "correct" : "incorrect")})";
 }
 
-/// <summary>A contrastive set file is malformed; the message names the file and line.</summary>
-public sealed class ContrastiveSetFormatException(string filePath, int? line, string message)
-    : FormatException(line is null ? $"{filePath}: {message}" : $"{filePath}:{line}: {message}")
-{
-    public string FilePath { get; } = filePath;
-    public int? Line { get; } = line;
-}
-
 /// <summary>
 /// The contrastive trajectories RCNs are identified from (DESIGN.md step 1): a JSONL file with one row per
 /// trajectory, <c>{id, _id, question, thinking, is_good}</c>. <c>is_good</c> may be a JSON boolean or the strings
@@ -53,26 +46,22 @@ public sealed class ContrastiveSet
         Trajectories = trajectories;
     }
 
-    /// <summary>Reads and checks every row; throws <see cref="ContrastiveSetFormatException"/> naming file:line.</summary>
+    /// <summary>Reads and checks every row; throws <see cref="JsonLinesException"/> naming file:line.</summary>
     public static ContrastiveSet Load(string path)
     {
-        if (!File.Exists(path)) throw new ContrastiveSetFormatException(path, null, "contrastive set not found");
+        if (!File.Exists(path)) throw new JsonLinesException(path, 0, "contrastive set not found");
         var trajectories = new List<Trajectory>();
         var seen = new Dictionary<(string, string), int>();
-        int lineNumber = 0;
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        for (string? line = reader.ReadLine(); line is not null; line = reader.ReadLine())
+        foreach (var line in JsonLines.Read(path))
         {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            var t = ParseRow(path, lineNumber, line);
+            var t = new Trajectory(Id(line, "id"), Id(line, "_id"), line.RequiredString("question"), line.RequiredString("thinking"),
+                line.RequiredBool("is_good"), line.Line);
             if (seen.TryGetValue((t.Id, t.SampleId), out var first))
-                throw new ContrastiveSetFormatException(path, lineNumber,
-                    $"duplicate trajectory id={t.Id} _id={t.SampleId} (first on line {first})");
-            seen[(t.Id, t.SampleId)] = lineNumber;
+                throw line.Error($"duplicate trajectory id={t.Id} _id={t.SampleId} (first on line {first})");
+            seen[(t.Id, t.SampleId)] = line.Line;
             trajectories.Add(t);
         }
-        if (trajectories.Count == 0) throw new ContrastiveSetFormatException(path, null, "no trajectories (the file is empty)");
+        if (trajectories.Count == 0) throw new JsonLinesException(path, 0, "no trajectories (the file is empty)");
         return new ContrastiveSet(path, trajectories);
     }
 
@@ -80,58 +69,14 @@ public sealed class ContrastiveSet
     public void RequireBothClasses()
     {
         if (CorrectCount == 0 || IncorrectCount == 0)
-            throw new ContrastiveSetFormatException(Path, null,
+            throw new JsonLinesException(Path, 0,
                 $"RCN identification needs correct and incorrect trajectories; the file has {CorrectCount} correct and {IncorrectCount} incorrect");
     }
 
-    static Trajectory ParseRow(string path, int line, string text)
+    /// <summary>Trajectory ids become file names in the probe's cache: a number or a non-empty string.</summary>
+    static string Id(JsonLine line, string name)
     {
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(text); }
-        catch (JsonException e) { throw new ContrastiveSetFormatException(path, line, $"not valid JSON: {e.Message}"); }
-        using (doc)
-        {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                throw new ContrastiveSetFormatException(path, line, $"expected a JSON object, got {root.ValueKind}");
-            string id = IdField(path, line, root, "id");
-            string sampleId = IdField(path, line, root, "_id");
-            string question = StringField(path, line, root, "question");
-            string thinking = StringField(path, line, root, "thinking");
-            bool good = Required(path, line, root, "is_good") switch
-            {
-                { ValueKind: JsonValueKind.True } => true,
-                { ValueKind: JsonValueKind.False } => false,
-                { ValueKind: JsonValueKind.String } s when s.GetString() is "True" or "true" => true,
-                { ValueKind: JsonValueKind.String } s when s.GetString() is "False" or "false" => false,
-                var other => throw new ContrastiveSetFormatException(path, line,
-                    $"'is_good' is {other.GetRawText()}; expected true/false or \"True\"/\"False\""),
-            };
-            return new Trajectory(id, sampleId, question, thinking, good, line);
-        }
-    }
-
-    static JsonElement Required(string path, int line, JsonElement root, string name) =>
-        root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null
-            ? value
-            : throw new ContrastiveSetFormatException(path, line, $"missing field '{name}'");
-
-    static string IdField(string path, int line, JsonElement root, string name)
-    {
-        var value = Required(path, line, root, name);
-        return value.ValueKind switch
-        {
-            JsonValueKind.Number => value.GetRawText(),
-            JsonValueKind.String when value.GetString()!.Length > 0 => value.GetString()!,
-            _ => throw new ContrastiveSetFormatException(path, line, $"'{name}' is {value.GetRawText()}; expected a number or a non-empty string"),
-        };
-    }
-
-    static string StringField(string path, int line, JsonElement root, string name)
-    {
-        var value = Required(path, line, root, name);
-        return value.ValueKind == JsonValueKind.String
-            ? value.GetString()!
-            : throw new ContrastiveSetFormatException(path, line, $"'{name}' is a {value.ValueKind.ToString().ToLowerInvariant()}; expected a string");
+        var id = line.RequiredScalar(name);
+        return id.Length > 0 ? id : throw line.Error($"'{name}' is empty; expected a number or a non-empty string");
     }
 }

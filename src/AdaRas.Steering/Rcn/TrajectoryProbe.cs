@@ -182,7 +182,7 @@ public sealed class TrajectoryProbe
         {
             var ids = _model.Tokenizer.Encode(t.Text);
             if (ids.Length > context)
-                throw new ContrastiveSetFormatException(set.Path, t.Line,
+                throw new JsonLinesException(set.Path, t.Line,
                     $"trajectory id={t.Id} _id={t.SampleId} is {ids.Length} tokens, longer than the model's context of {context}");
             var hash = TrajectoryCache.InputHash(ids);
             plan.Add(new Planned(t, ids, hash, cache.Contains(t, hash)));

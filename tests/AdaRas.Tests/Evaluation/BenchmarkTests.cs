@@ -1,3 +1,4 @@
+using AdaRas.Model;
 using AdaRas.Evaluation.Benchmarks;
 using AdaRas.Evaluation.Prompts;
 
@@ -74,7 +75,7 @@ public class BenchmarkTests
     public void MalformedMathFilesNameFileAndLine(string content, int line, string problem)
     {
         var file = Write(content);
-        var e = Assert.Throws<BenchmarkFormatException>(() => BenchmarkFile.Load(file, BenchmarkTask.Math))!;
+        var e = Assert.Throws<JsonLinesException>(() => BenchmarkFile.Load(file, BenchmarkTask.Math))!;
         Assert.That(e.Line, Is.EqualTo(line));
         Assert.That(e.Message, Does.StartWith($"{file}:{line}: "));
         Assert.That(e.Message, Does.Contain(problem));
@@ -85,23 +86,23 @@ public class BenchmarkTests
     {
         var noEntry = Write("{\"id\": 1, \"question\": \"assert f(1) == 1\"}\n");
         Assert.That(() => BenchmarkFile.Load(noEntry, BenchmarkTask.Code),
-            Throws.TypeOf<BenchmarkFormatException>().With.Message.Contains(":1: missing field 'entry_point'"));
+            Throws.TypeOf<JsonLinesException>().With.Message.Contains(":1: missing field 'entry_point'"));
         var noTests = Write("{\"id\": 1, \"question\": \"write f\", \"entry_point\": \"f\"}\n");
         Assert.That(() => BenchmarkFile.Load(noTests, BenchmarkTask.Code),
-            Throws.TypeOf<BenchmarkFormatException>().With.Message.Contains("no assert lines"));
+            Throws.TypeOf<JsonLinesException>().With.Message.Contains("no assert lines"));
         var unknown = Write("{\"id\": 1, \"question\": \"q\", \"entry_point\": \"f\", \"task_id\": \"HumanEval/999\"}\n");
         Assert.That(() => BenchmarkFile.Load(unknown, BenchmarkTask.Code),
-            Throws.TypeOf<BenchmarkFormatException>().With.Message.Contains("HumanEval/999 is not in"));
+            Throws.TypeOf<JsonLinesException>().With.Message.Contains("HumanEval/999 is not in"));
         var wrongEntry = Write("{\"id\": 1, \"question\": \"q\", \"entry_point\": \"g\", \"task_id\": \"HumanEval/0\"}\n");
         Assert.That(() => BenchmarkFile.Load(wrongEntry, BenchmarkTask.Code),
-            Throws.TypeOf<BenchmarkFormatException>().With.Message.Contains("differs from HumanEval's 'has_close_elements'"));
+            Throws.TypeOf<JsonLinesException>().With.Message.Contains("differs from HumanEval's 'has_close_elements'"));
     }
 
     [Test]
     public void AimeTrainingSplitReusesIdsAndIsRefusedUnlessAllowed()
     {
         var path = BenchmarkCatalog.PathOf("aime-train");
-        var e = Assert.Throws<BenchmarkFormatException>(() => BenchmarkFile.Load(path, BenchmarkTask.Math))!;
+        var e = Assert.Throws<JsonLinesException>(() => BenchmarkFile.Load(path, BenchmarkTask.Math))!;
         Assert.That(e.Message, Does.Contain("duplicate id"));
         Assert.That(BenchmarkFile.Load(path, BenchmarkTask.Math, allowDuplicateIds: true).Count, Is.EqualTo(662));
     }

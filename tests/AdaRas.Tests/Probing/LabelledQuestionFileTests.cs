@@ -1,3 +1,4 @@
+using AdaRas.Model;
 using AdaRas.Evaluation.Benchmarks;
 using AdaRas.Probing.Features;
 
@@ -39,7 +40,7 @@ public class LabelledQuestionFileTests
             """{"id": 82, "question": "A", "year": 1988, "is_good": true}""",
             """{"id": 3, "question": "B", "is_good": false}""",
             """{"id": 82, "question": "C", "year": 1988, "is_good": false}""");
-        var e = Assert.Throws<QuestionFileException>(() => LabelledQuestionFile.Load(bad));
+        var e = Assert.Throws<JsonLinesException>(() => LabelledQuestionFile.Load(bad));
         Assert.That(e!.Message, Does.StartWith($"{bad}:3:").And.Contain("duplicate id 82 (year 1988) (first at line 1)"));
     }
 
@@ -55,7 +56,7 @@ public class LabelledQuestionFileTests
     public void BadLines_AreNamedByFileAndLine(string badLine, string expected)
     {
         var path = QuestionFiles.Write("bad.jsonl", QuestionFiles.Row(1000, "fine", true), badLine);
-        var e = Assert.Throws<QuestionFileException>(() => LabelledQuestionFile.Load(path));
+        var e = Assert.Throws<JsonLinesException>(() => LabelledQuestionFile.Load(path));
         Assert.That(e!.Message, Does.StartWith($"{path}:2:").And.Contain(expected));
         Assert.That(e.Line, Is.EqualTo(2));
     }
@@ -64,14 +65,14 @@ public class LabelledQuestionFileTests
     public void TrajectoryFilesNeedThinking_EmptyFilesAndOneClassAreRefused()
     {
         var noThinking = QuestionFiles.Write("nothink.jsonl", QuestionFiles.Row(1, "Q", true, "t"), QuestionFiles.Row(2, "R", false));
-        var e = Assert.Throws<QuestionFileException>(() => LabelledQuestionFile.Load(noThinking, requireThinking: true));
+        var e = Assert.Throws<JsonLinesException>(() => LabelledQuestionFile.Load(noThinking, requireThinking: true));
         Assert.That(e!.Message, Does.StartWith($"{noThinking}:2:").And.Contain("thinking"));
 
         var empty = QuestionFiles.Write("empty.jsonl", "", "  ");
-        Assert.That(Assert.Throws<QuestionFileException>(() => LabelledQuestionFile.Load(empty))!.Message, Does.Contain("no questions"));
+        Assert.That(Assert.Throws<JsonLinesException>(() => LabelledQuestionFile.Load(empty))!.Message, Does.Contain("no questions"));
 
         var oneClass = LabelledQuestionFile.Load(QuestionFiles.Write("one.jsonl", QuestionFiles.Row(1, "Q", true), QuestionFiles.Row(2, "R", true)));
-        var c = Assert.Throws<QuestionFileException>(() => oneClass.RequireBothClasses());
+        var c = Assert.Throws<JsonLinesException>(() => oneClass.RequireBothClasses());
         Assert.That(c!.Message, Does.Contain(oneClass.Path).And.Contain("all 2 questions are labelled is_good=true"));
 
         Assert.Throws<FileNotFoundException>(() => LabelledQuestionFile.Load(Path.Combine(QuestionFiles.Folder, "absent.jsonl")));

@@ -1,3 +1,4 @@
+using AdaRas.Model;
 using AdaRas.Steering.Rcn;
 using AdaRas.Tests.Support;
 
@@ -31,23 +32,23 @@ public sealed class ContrastiveSetTests
         Assert.DoesNotThrow(set.RequireBothClasses);
     }
 
-    [TestCase("""{"id": 1, "_id": 0, "is_good": true, "question": "q", "thinking": "t"}""" + "\n" + "{not json", 2, "not valid JSON")]
+    [TestCase("""{"id": 1, "_id": 0, "is_good": true, "question": "q", "thinking": "t"}""" + "\n" + "{not json", 2, "invalid JSON")]
     [TestCase("""{"_id": 0, "is_good": true, "question": "q", "thinking": "t"}""", 1, "missing field 'id'")]
     [TestCase("""{"id": 1, "is_good": true, "question": "q", "thinking": "t"}""", 1, "missing field '_id'")]
     [TestCase("""{"id": 1, "_id": 0, "is_good": true, "thinking": "t"}""", 1, "missing field 'question'")]
     [TestCase("""{"id": 1, "_id": 0, "is_good": true, "question": "q"}""", 1, "missing field 'thinking'")]
     [TestCase("""{"id": 1, "_id": 0, "question": "q", "thinking": "t"}""", 1, "missing field 'is_good'")]
-    [TestCase("""{"id": 1, "_id": 0, "is_good": "yes", "question": "q", "thinking": "t"}""", 1, "'is_good' is \"yes\"")]
-    [TestCase("""{"id": 1, "_id": 0, "is_good": 1, "question": "q", "thinking": "t"}""", 1, "'is_good' is 1")]
-    [TestCase("""{"id": 1, "_id": 0, "is_good": true, "question": 5, "thinking": "t"}""", 1, "'question' is a number")]
-    [TestCase("""{"id": [1], "_id": 0, "is_good": true, "question": "q", "thinking": "t"}""", 1, "'id' is [1]")]
+    [TestCase("""{"id": 1, "_id": 0, "is_good": "yes", "question": "q", "thinking": "t"}""", 1, "field 'is_good' must be true/false or \"True\"/\"False\", found \"yes\"")]
+    [TestCase("""{"id": 1, "_id": 0, "is_good": 1, "question": "q", "thinking": "t"}""", 1, "field 'is_good' must be true/false or \"True\"/\"False\", found 1")]
+    [TestCase("""{"id": 1, "_id": 0, "is_good": true, "question": 5, "thinking": "t"}""", 1, "field 'question' must be a string, found Number")]
+    [TestCase("""{"id": [1], "_id": 0, "is_good": true, "question": "q", "thinking": "t"}""", 1, "field 'id' must be a string or number, found Array")]
     [TestCase("""[1, 2]""", 1, "expected a JSON object")]
     [TestCase("""{"id": 1, "_id": 0, "is_good": true, "question": "q", "thinking": "t"}""" + "\n\n" +
               """{"id": 1, "_id": 0, "is_good": false, "question": "q", "thinking": "u"}""", 3, "duplicate trajectory id=1 _id=0 (first on line 1)")]
     public void BadRows_NameTheFileAndLine(string content, int line, string message)
     {
         var path = WriteLines(content.Split('\n'));
-        var e = Assert.Throws<ContrastiveSetFormatException>(() => ContrastiveSet.Load(path));
+        var e = Assert.Throws<JsonLinesException>(() => ContrastiveSet.Load(path));
         Assert.That(e!.Message, Does.StartWith($"{path}:{line}: ").And.Contain(message));
         Assert.That(e.Line, Is.EqualTo(line));
     }
@@ -55,11 +56,11 @@ public sealed class ContrastiveSetTests
     [Test]
     public void EmptyOrMissingFiles_AndOneClassSets_AreRefused()
     {
-        Assert.That(Assert.Throws<ContrastiveSetFormatException>(() => ContrastiveSet.Load(WriteLines("", "  ")))!.Message, Does.Contain("no trajectories"));
-        Assert.That(Assert.Throws<ContrastiveSetFormatException>(() => ContrastiveSet.Load("/nonexistent/set.jsonl"))!.Message,
+        Assert.That(Assert.Throws<JsonLinesException>(() => ContrastiveSet.Load(WriteLines("", "  ")))!.Message, Does.Contain("no trajectories"));
+        Assert.That(Assert.Throws<JsonLinesException>(() => ContrastiveSet.Load("/nonexistent/set.jsonl"))!.Message,
             Does.Contain("/nonexistent/set.jsonl").And.Contain("not found"));
         var onlyGood = ContrastiveSet.Load(WriteLines("""{"id": 1, "_id": 0, "is_good": true, "question": "q", "thinking": "t"}"""));
-        Assert.That(Assert.Throws<ContrastiveSetFormatException>(onlyGood.RequireBothClasses)!.Message, Does.Contain("1 correct and 0 incorrect"));
+        Assert.That(Assert.Throws<JsonLinesException>(onlyGood.RequireBothClasses)!.Message, Does.Contain("1 correct and 0 incorrect"));
     }
 
     /// <summary>The paper's three sets (shipped with AdaRas.Evaluation, copied beside the build) load with 60 + 60 trajectories.</summary>

@@ -223,7 +223,7 @@ public sealed class TrajectoryProbeTests
         var rows = SyntheticTrajectories.Make(perClass: 1);
         rows.Add(new SyntheticTrajectories.Row(9, 9, "long?", string.Concat(Enumerable.Repeat(" word", 400)), false));
         var data = SyntheticTrajectories.Write(Path.Combine(dir, "set.jsonl"), rows);
-        var e = Assert.Throws<ContrastiveSetFormatException>(() =>
+        var e = Assert.Throws<JsonLinesException>(() =>
             new TrajectoryProbe(_model, 64).Identify(ContrastiveSet.Load(data), Path.Combine(dir, "p.csv"), new ProbeOptions { Top = 5 }, SteeringTestDevice.Cpu));
         Assert.That(e!.Message, Does.StartWith($"{data}:3:").And.Contain("longer than the model's context of 256"));
     }
