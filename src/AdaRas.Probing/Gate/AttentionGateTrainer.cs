@@ -164,29 +164,15 @@ public static class AttentionGateTrainer
     /// <summary>Mean and population std of every feature over all training tokens (std 1 for a constant feature).</summary>
     static (float[] Mean, float[] Std) TokenStatistics(IReadOnlyList<GateExample> train, int n)
     {
-        var first = train[0].Tokens.Row(0); // shift, against cancellation in the sum of squares
-        var s1 = new double[n];
-        var s2 = new double[n];
-        long count = 0;
+        var moments = new ColumnMoments(n);
         foreach (var e in train)
-            for (int t = 0; t < e.Tokens.Rows; t++, count++)
-            {
-                var row = e.Tokens.Row(t);
-                for (int j = 0; j < n; j++)
-                {
-                    double d = (double)row[j] - first[j];
-                    s1[j] += d;
-                    s2[j] += d * d;
-                }
-            }
+            for (int t = 0; t < e.Tokens.Rows; t++) moments.Add(e.Tokens.Row(t));
         var mean = new float[n];
         var std = new float[n];
         for (int j = 0; j < n; j++)
         {
-            double m = s1[j] / count;
-            double variance = Math.Max(s2[j] / count - m * m, 0);
-            mean[j] = (float)(first[j] + m);
-            float s = (float)Math.Sqrt(variance);
+            mean[j] = (float)moments.Mean(j);
+            float s = (float)Math.Sqrt(moments.Variance(j));
             std[j] = s > 0 && float.IsFinite(1 / s) ? s : 1f;
         }
         return (mean, std);

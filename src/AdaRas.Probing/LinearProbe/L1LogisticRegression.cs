@@ -301,27 +301,15 @@ internal sealed class L1LogisticRegression
 
     static (double[] Mean, double[] Scale) Standardisation(ActivationMatrix x, int[] rows)
     {
-        int p = x.Columns, n = rows.Length;
-        var shift = x.Row(rows[0]);
-        var s1 = new double[p];
-        var s2 = new double[p];
-        foreach (int row in rows)
-        {
-            var v = x.Row(row);
-            for (int j = 0; j < p; j++)
-            {
-                double d = (double)v[j] - shift[j];
-                s1[j] += d;
-                s2[j] += d * d;
-            }
-        }
+        int p = x.Columns;
+        var moments = new ColumnMoments(p);
+        foreach (int row in rows) moments.Add(x.Row(row));
         var mean = new double[p];
         var scale = new double[p];
         for (int j = 0; j < p; j++)
         {
-            double m = s1[j] / n;
-            double variance = s2[j] / n - m * m;
-            mean[j] = shift[j] + m;
+            mean[j] = moments.Mean(j);
+            double variance = moments.Variance(j);
             scale[j] = variance > 0 ? 1 / Math.Sqrt(variance) : 0;
         }
         return (mean, scale);
