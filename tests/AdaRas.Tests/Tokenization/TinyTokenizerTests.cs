@@ -21,18 +21,6 @@ public class TinyTokenizerTests
     [TearDown]
     public void RemoveFolder() => Directory.Delete(_dir, recursive: true);
 
-    /// <summary>GPT-2's byte-to-symbol map, written out independently of the engine.</summary>
-    static string Sym(byte b)
-    {
-        int n = 0;
-        for (int x = 0; x < 256; x++)
-        {
-            bool printable = x is >= 33 and <= 126 or >= 161 and <= 172 or >= 174 and <= 255;
-            if (x == b) return ((char)(printable ? x : 256 + n)).ToString();
-            if (!printable) n++;
-        }
-        throw new UnreachableException();
-    }
 
     static readonly string[][] Merges =
     [
@@ -44,7 +32,7 @@ public class TinyTokenizerTests
     static JsonObject TinyJson(bool pairMerges)
     {
         var vocab = new JsonObject();
-        for (int b = 0; b < 256; b++) vocab[Sym((byte)b)] = b;
+        for (int b = 0; b < 256; b++) vocab[ByteLevelSymbols.Of((byte)b)] = b;
         int next = 256;
         foreach (var m in Merges)
         {
@@ -239,7 +227,7 @@ public class TinyTokenizerTests
         j = TinyJson(true); j["model"]!["merges"]!.AsArray().Add(new JsonArray("x", "y"));
         LoadFails(Write(j), "model.merges[11]", "merged token \"xy\"");
 
-        j = TinyJson(true); j["model"]!["vocab"]!.AsObject().Remove(Sym(0x20));
+        j = TinyJson(true); j["model"]!["vocab"]!.AsObject().Remove(ByteLevelSymbols.Of(0x20));
         LoadFails(Write(j), "model.vocab", "byte 0x20");
 
         j = TinyJson(true); j["model"]!["vocab"]!["hello"] = "seven";

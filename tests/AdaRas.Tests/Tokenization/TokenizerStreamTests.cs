@@ -52,7 +52,7 @@ public class TokenizerStreamTests
         // Arbitrary ids, including lone UTF-8 continuation bytes, padded ids and special tokens: invalid UTF-8
         // must come out as the same U+FFFD characters either way.
         var rng = new Random(7);
-        int[] byteTokens = Enumerable.Range(0, 256).Select(b => _tok.TokenToId(ByteToken((byte)b))!.Value).ToArray();
+        int[] byteTokens = Enumerable.Range(0, 256).Select(b => _tok.TokenToId(ByteLevelSymbols.Of((byte)b))!.Value).ToArray();
         for (int round = 0; round < 300; round++)
         {
             int[] ids = Enumerable.Range(0, rng.Next(1, 12)).Select(_ => rng.Next(4) switch
@@ -70,22 +70,10 @@ public class TokenizerStreamTests
     {
         var stream = _tok.CreateStream();
         // "€" is E2 82 AC; feed only its first two bytes.
-        Assert.That(stream.Decode(_tok.TokenToId(ByteToken(0xE2))!.Value), Is.Empty);
-        Assert.That(stream.Decode(_tok.TokenToId(ByteToken(0x82))!.Value), Is.Empty);
+        Assert.That(stream.Decode(_tok.TokenToId(ByteLevelSymbols.Of(0xE2))!.Value), Is.Empty);
+        Assert.That(stream.Decode(_tok.TokenToId(ByteLevelSymbols.Of(0x82))!.Value), Is.Empty);
         Assert.That(stream.Flush(), Is.EqualTo("\uFFFD"));
         Assert.That(stream.Decode(_tok.TokenToId("a")!.Value), Is.EqualTo("a"), "the stream goes on after a flush");
     }
 
-    /// <summary>GPT-2's byte-level symbol for a byte (computed here independently of the engine).</summary>
-    static string ByteToken(byte b)
-    {
-        int n = 0;
-        for (int x = 0; x < 256; x++)
-        {
-            bool printable = x is >= 33 and <= 126 or >= 161 and <= 172 or >= 174 and <= 255;
-            if (x == b) return ((char)(printable ? x : 256 + n)).ToString();
-            if (!printable) n++;
-        }
-        throw new UnreachableException();
-    }
 }
