@@ -50,7 +50,7 @@ public sealed class Generator : IDisposable
     readonly float[]? _tapLast, _tapSumCall;
     readonly OrtValue? _tapLastValue, _tapSumValue;
     readonly float[]? _tapSum;
-    long[][] _featureIndices = [];
+    OrtValue[] _featureIndexValues = [];   // per-layer local indices; replaced (and disposed) by SetFeatureIndices
     int _featureCount;
     readonly List<float> _features = new();
     SteeringTensors? _steering;
@@ -138,12 +138,13 @@ public sealed class Generator : IDisposable
         long total = (long)_m.NumLayers * _m.IntermediateSize;
         if (sorted.Length > 0 && (sorted[0] < 0 || sorted[^1] >= total))
             throw new ArgumentOutOfRangeException(nameof(globalIds), $"feature index {(sorted[0] < 0 ? sorted[0] : sorted[^1])} is outside the model's {total} neurons ({_m.NumLayers} layers x {_m.IntermediateSize})");
-        _featureIndices = new long[_m.NumLayers][];
+        foreach (var old in _featureIndexValues) old.Dispose();
+        _featureIndexValues = new OrtValue[_m.NumLayers];
         for (int l = 0; l < _m.NumLayers; l++)
         {
             long lo = (long)l * _m.IntermediateSize, hi = lo + _m.IntermediateSize;
-            _featureIndices[l] = sorted.Where(i => i >= lo && i < hi).Select(i => i - lo).ToArray();
-            Own(BindInput(GraphNames.FeatureIndices(l), OrtValue.CreateTensorValueFromMemory(_featureIndices[l], [_featureIndices[l].Length])));
+            var local = sorted.Where(i => i >= lo && i < hi).Select(i => i - lo).ToArray();
+            _featureIndexValues[l] = BindInput(GraphNames.FeatureIndices(l), OrtValue.CreateTensorValueFromMemory(local, [local.Length]));
         }
         _featureCount = sorted.Length;
         _featuresValueLength = -1; // the features output changes width
@@ -349,6 +350,7 @@ public sealed class Generator : IDisposable
     {
         _idsValue?.Dispose();
         _featuresValue?.Dispose();
+        foreach (var v in _featureIndexValues) v.Dispose();
         _binding.Dispose();
         _runOptions.Dispose();
         foreach (var d in _owned) d.Dispose();

@@ -1,3 +1,4 @@
+using AdaRas.Tests.Support;
 using System.Diagnostics;
 using System.Text.Json;
 using AdaRas.Engine.Tokenization;
@@ -13,7 +14,7 @@ static class TokenizerOracle
     static readonly Lazy<string> ModelsFolder = new(RunSetup);
     static readonly Lazy<QwenTokenizer> Qwen3 = new(() => QwenTokenizer.FromFolder(ModelsFolder.Value));
 
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot { get; } = RepositoryRoot.Find();
     public static string OracleFolder => Path.Combine(RepoRoot, "tools", "tokenizer-oracle");
     public static string DataFolder => Path.Combine(RepoRoot, "tests", "AdaRas.Tests", "Tokenization", "Data");
 
@@ -79,14 +80,5 @@ static class TokenizerOracle
             if (!p.WaitForExit(TimeSpan.FromMinutes(5))) { p.Kill(); Assert.Fail($"{file} {string.Join(' ', args)} timed out"); }
             return (p.ExitCode, stdoutTask.Result, stderrTask.Result);
         }
-    }
-
-    static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "AdaRas.sln"))) return dir.FullName;
-        }
-        throw new DirectoryNotFoundException("AdaRas.sln not found above the test directory");
     }
 }
