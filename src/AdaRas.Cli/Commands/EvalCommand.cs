@@ -21,7 +21,7 @@ static class EvalCommand
             var config = experiment.ReadConfig(parse);
             var options = experiment.ReadRunOptions(parse, console, parse.GetValue(shard) is { } s ? Shard.Parse(s) : null);
             var runner = new ExperimentRunner(parse.GetValue(experiment.Results)!);
-            using var model = ExperimentOptions.LoadModel(config, console);
+            using var model = experiment.LoadModel(parse, config, console);
             using var source = new EngineAnswerSource(model, config);
             console.Error.WriteLine(Describe(config, source, model));
             var summary = runner.Run(config, source, options, cancellation);

@@ -7,7 +7,7 @@ static class IdentifyCommand
 {
     public static Command Create(CliConsole console)
     {
-        var model = ModelOption.Create();
+        var model = new ModelOption();
         var data = new Option<string>("--data") { Description = "contrastive set: JSONL rows {id, _id, question, thinking, is_good}", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "pattern CSV to write (its sidecar .json beside it; finished trajectories cached in <out>.cache/)", Required = true };
         var top = new Option<int>("--top") { Description = "neurons to keep, in rank order", DefaultValueFactory = _ => 200 };
@@ -17,9 +17,10 @@ static class IdentifyCommand
         var command = new Command("identify",
             "Identify reasoning-critical neurons: teacher-force correct and incorrect trajectories, rank neurons by how their mean activations differ (resumable)")
         {
-            model, data, output, top, chunk, force,
+            data, output, top, chunk, force,
         };
         command.Aliases.Add("probe");
+        model.AddTo(command);
         command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
         {
             var set = ContrastiveSet.Load(parse.GetValue(data)!);
@@ -28,7 +29,7 @@ static class IdentifyCommand
             var patternPath = parse.GetValue(output)!;
             if (!options.Overwrite && File.Exists(patternPath))
                 throw new IOException($"{patternPath}: already exists (pass --force to replace it)");
-            using var m = ModelOption.Load(parse, model, console);
+            using var m = model.Load(parse, console);
             var identifier = new RcnIdentifier(m, parse.GetValue(chunk));
             console.Error.WriteLine($"[identify: {set.Trajectories.Count} trajectories ({set.CorrectCount} correct, {set.IncorrectCount} incorrect) " +
                 $"from {set.Path} on {m.Manifest.ModelId}, {identifier.Shape.NeuronCount} neurons]");

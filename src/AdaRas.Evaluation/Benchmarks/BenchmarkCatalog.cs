@@ -4,7 +4,7 @@ namespace AdaRas.Evaluation.Benchmarks;
 /// The benchmarks and splits shipped in <c>Data/</c> (copied next to every build output; also found from
 /// the repository root, or from <c>ADARAS_DATA</c>). <see cref="Open"/> takes a catalog name or a file path.
 /// </summary>
-public static class BenchmarkCatalog
+internal static class BenchmarkCatalog
 {
     public sealed record Entry(string Name, string RelativePath, BenchmarkTask Task, string Description, bool DuplicateIds = false);
 

@@ -7,7 +7,7 @@ namespace AdaRas.Evaluation.Code;
 /// pass@1: the single generated answer passes when the extracted program, followed by the benchmark's tests,
 /// runs to the end in the <see cref="PythonSandbox"/>.
 /// </summary>
-public sealed class CodeAnswerChecker(PythonSandbox sandbox, bool unfinishedThoughtCounts = false) : IAnswerChecker
+internal sealed class CodeAnswerChecker(PythonSandbox sandbox, bool unfinishedThoughtCounts = false) : IAnswerChecker
 {
     public PythonSandbox Sandbox { get; } = sandbox;
 

@@ -4,7 +4,7 @@ using AdaRas.Evaluation.Answers;
 namespace AdaRas.Evaluation.Code;
 
 /// <summary>Finds the program in a model's answer (after <c>&lt;/think&gt;</c>, see <see cref="ModelOutput"/>).</summary>
-public static class CodeExtraction
+internal static class CodeExtraction
 {
     // An unclosed fence (truncated output) runs to the end of the text.
     static readonly Regex Fence = new(@"```[ \t]*(?<lang>[A-Za-z0-9_+.-]*)[^\n]*\n(?<code>.*?)(```|\z)",

@@ -23,7 +23,7 @@ public enum SandboxIsolation
 }
 
 /// <summary>Limits of one sandboxed run. The defaults suit HumanEval/MBPP tests.</summary>
-public sealed record SandboxLimits
+internal sealed record SandboxLimits
 {
     /// <summary>Wall-clock limit; the process group (or namespace) is killed when it passes.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
@@ -41,14 +41,14 @@ public sealed record SandboxLimits
     public int MaxOutputBytes { get; init; } = 64 << 10;
 }
 
-public enum SandboxOutcome { Passed, Failed, TimedOut }
+internal enum SandboxOutcome { Passed, Failed, TimedOut }
 
 /// <summary>
 /// What happened. <see cref="SandboxOutcome.Passed"/> needs a clean exit <b>and</b> the launcher's secret
 /// marker after the program ran to its end, so a program that calls <c>exit(0)</c> or <c>os._exit(0)</c>
 /// before its asserts does not pass.
 /// </summary>
-public sealed record SandboxResult(SandboxOutcome Outcome, int? ExitCode, string Stdout, string Stderr, TimeSpan Elapsed,
+internal sealed record SandboxResult(SandboxOutcome Outcome, int? ExitCode, string Stdout, string Stderr, TimeSpan Elapsed,
     SandboxIsolation Isolation)
 {
     public bool Passed => Outcome == SandboxOutcome.Passed;
@@ -69,7 +69,7 @@ public sealed record SandboxResult(SandboxOutcome Outcome, int? ExitCode, string
 }
 
 /// <summary>The sandbox itself could not be set up; nothing untrusted ran.</summary>
-public sealed class SandboxSetupException(string message) : Exception(message);
+internal sealed class SandboxSetupException(string message) : Exception(message);
 
 /// <summary>
 /// Runs an untrusted Python program in a separate <c>python3</c> process. Model-written code is treated as
@@ -89,7 +89,7 @@ public sealed class SandboxSetupException(string message) : Exception(message);
 /// The guard is a second layer only: in-process Python checks can in principle be subverted by a program
 /// that pokes at interpreter internals; the OS limits cannot.
 /// </summary>
-public sealed class PythonSandbox
+internal sealed class PythonSandbox
 {
     const int SetupFailedExitCode = 97;
     static readonly Lazy<string> LauncherSource = new(ReadLauncher);
@@ -250,7 +250,7 @@ public sealed class PythonSandbox
                 // A program may have made its own files read-only; make them deletable again.
                 foreach (var entry in Directory.EnumerateFileSystemEntries(work, "*", SearchOption.AllDirectories))
                 {
-                    try { if (Directory.Exists(entry)) File.SetUnixFileMode(entry, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute); }
+                    try { if (!OperatingSystem.IsWindows() && Directory.Exists(entry)) File.SetUnixFileMode(entry, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute); }
                     catch (IOException) { } catch (UnauthorizedAccessException) { }
                 }
                 Directory.Delete(work, recursive: true);

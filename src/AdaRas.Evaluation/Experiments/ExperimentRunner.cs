@@ -53,6 +53,8 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
     public string FolderFor(ExperimentConfig config, Shard? shard = null) =>
         shard is { } s ? Path.Combine(ResultsRoot, config.Name, s.FolderName) : Path.Combine(ResultsRoot, config.Name);
 
+// Long on purpose: locking, identity check, resume, the sample loop and the summary share the open results file
+// and lock, whose lifetimes this one method makes visible (try/finally); the steps are each a few lines.
     public ExperimentSummary Run(ExperimentConfig config, IAnswerSource source, ExperimentRunOptions? options = null,
         CancellationToken cancellationToken = default)
     {

@@ -9,7 +9,7 @@ namespace AdaRas.Evaluation.Speed;
 /// <summary>Teacher-forcing throughput of RCN identification versus plain scoring of the same tokens (medians).</summary>
 /// <param name="IdentifyTokensPerSecond"><see cref="RcnIdentifier.Run(ReadOnlySpan{int}, CancellationToken, Action{int})"/>: no logits, sum tap read per chunk.</param>
 /// <param name="ScoringTokensPerSecond"><see cref="Scoring.Score"/>: logits at every position and their log-softmax.</param>
-public sealed record IdentifyThroughput(string Model, int Tokens, int ChunkSize, int Repetitions,
+internal sealed record IdentifyThroughput(string Model, int Tokens, int ChunkSize, int Repetitions,
     double IdentifyTokensPerSecond, double ScoringTokensPerSecond)
 {
     /// <summary>Identification / scoring throughput (target >= 0.95).</summary>
@@ -20,7 +20,7 @@ public sealed record IdentifyThroughput(string Model, int Tokens, int ChunkSize,
 /// The RCN rows of <c>adaras bench</c>: how fast identification teacher-forces text compared with scoring it,
 /// and how fast the kernels rank every neuron of a real model shape compared with LINQ.
 /// </summary>
-public static class IdentifyBench
+internal static class IdentifyBench
 {
     /// <summary>
     /// Times identification and scoring on the same random token ids, alternating, after one warm-up of each.

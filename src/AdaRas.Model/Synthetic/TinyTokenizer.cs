@@ -92,6 +92,7 @@ public static class TinyTokenizer
     }
 
     /// <summary>The <c>tokenizer.json</c> text (indented, non-ASCII symbols written as themselves, like the real file).</summary>
+// Long on purpose: a JSON literal, the tokenizer.json of the tiny vocabulary, field for field as Qwen3's.
     public static string TokenizerJson()
     {
         var m = Model.Value;

@@ -25,7 +25,7 @@ public sealed record Trajectory(string Id, string SampleId, string Question, str
 }
 
 /// <summary>
-/// The contrastive trajectories RCNs are identified from (DESIGN.md step 1): a JSONL file with one row per
+/// The contrastive trajectories RCNs are identified from (docs/ARCHITECTURE.md, method step 1): a JSONL file with one row per
 /// trajectory, <c>{id, _id, question, thinking, is_good}</c>. <c>is_good</c> may be a JSON boolean or the strings
 /// "True"/"False" (as the paper's Python wrote them); other fields are ignored. Blank lines are skipped.
 /// </summary>

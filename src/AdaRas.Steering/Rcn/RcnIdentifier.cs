@@ -44,7 +44,7 @@ public sealed record IdentifyResult(string PatternPath, IReadOnlyList<RankedNeur
 }
 
 /// <summary>
-/// Identifies reasoning-critical neurons (DESIGN.md steps 1-3) with the ONNX engine: each trajectory of a
+/// Identifies reasoning-critical neurons (docs/ARCHITECTURE.md, method steps 1-3) with the ONNX engine: each trajectory of a
 /// contrastive set is teacher-forced through the model chunk by chunk through the KV cache, without logits,
 /// reading the graph's sum-over-positions tap; its token-mean goes into <see cref="NeuronStatistics"/>, whose
 /// ranking becomes the pattern file.
@@ -106,6 +106,8 @@ public sealed class RcnIdentifier
     /// uninterrupted one. Cancelling keeps every finished trajectory in the cache.
     /// </summary>
     /// <exception cref="NonFiniteActivationException">A trajectory's activations hold NaN or infinity (names it); nothing is written.</exception>
+// Slightly long on purpose: the resumable loop (cache, progress, statistics on the device) shares its counters
+// with the progress report and the sidecar written at the end.
     public IdentifyResult Identify(ContrastiveSet set, string patternPath, IdentifyOptions? options = null, KernelDevice? device = null,
         IProgress<IdentifyProgress>? progress = null, CancellationToken cancellation = default)
     {
@@ -134,7 +136,7 @@ public sealed class RcnIdentifier
             progress.Report(new IdentifyProgress(done, plan.Count, fromCache, tokensComputed, toCompute, rate, eta));
         }
 
-        var owned = device is null ? KernelDevice.CreateCpu() : null;
+        var owned = device is null ? KernelDevice.ForModel(_model) : null;
         try
         {
             using var stats = new NeuronStatistics(device ?? owned!, Shape.Layers, Shape.IntermediateSize);

@@ -21,7 +21,7 @@ public sealed record AdaptiveGenerationResult(GenerationResult Generation, GateD
 }
 
 /// <summary>
-/// Adaptive steering (DESIGN.md step 5): before answering, the question's raw text runs through the same loaded
+/// Adaptive steering (docs/ARCHITECTURE.md, method step 5): before answering, the question's raw text runs through the same loaded
 /// model to read the gate's per-token features; the gate gives p(correct), and the answer is generated with the
 /// steerer bound only when p &lt; threshold.
 /// <para>
@@ -101,7 +101,7 @@ public sealed class AdaptiveSteering
         onDecision?.Invoke(decision);
         var checks = new List<ProbeCheck>();
         bool steering = decision.Steer;
-        Action<Generator>? onStep = TokenProbe is null ? null : g =>
+        Action<GenerationStep>? onStep = TokenProbe is null ? null : g =>
         {
             // After a token that ends generation no forward pass ran, so the taps are stale: nothing to decide.
             if (g.IsDone || g.GeneratedCount % ProbeEvery != 0) return;

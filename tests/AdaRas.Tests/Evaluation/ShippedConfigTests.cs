@@ -61,7 +61,7 @@ public sealed class ShippedConfigTests
                     Enabled = true, Method = SteeringMethod.SteeringAdd, Strength = p.Alpha, NumNeurons = 50, PatternPath = p.Pattern,
                 }), c.Name);
                 // The pattern name resolves to the released list, which fits Qwen3-1.7B.
-                var pattern = RcnPattern.Load(EngineAnswerSource.ResolvePattern(c), ModelShape.Qwen3_1_7B);
+                var pattern = RcnPattern.Load(ConfigSteering.ResolvePattern(c), ModelShape.Qwen3_1_7B);
                 Assert.That(pattern.Count, Is.EqualTo(200));
             }
         }
