@@ -128,7 +128,9 @@ public sealed class SteeringPolicyTests
     {
         Assert.Throws<ArgumentException>(() => SteeringPolicy.Create(_model, new SteeringSettings { GatePath = _gatePath }));
         Assert.Throws<ArgumentException>(() => SteeringPolicy.Create(_model, new SteeringSettings { Steering = Steer(), GateThreshold = 0.5 }));
-        Assert.Throws<FileNotFoundException>(() => SteeringPolicy.Create(_model, new SteeringSettings { Steering = Steer(), GatePath = Path.Combine(_dir, "missing.gate") }));
+        var missing = Path.Combine(_dir, "missing.gate");
+        Assert.That(() => SteeringPolicy.Create(_model, new SteeringSettings { Steering = Steer(), GatePath = missing }),
+            Throws.Exception.With.Message.Contains(missing), "the gate is loaded after the steerer, which is then freed");
         using var device = KernelDevice.ForModel(_model);
         Assert.That(device.Backend, Is.EqualTo(KernelBackend.Cpu), "a CPU session gets CPU steering buffers");
     }
