@@ -24,12 +24,14 @@ dotnet publish "$stage/repo/tests/AdaRas.Tests" -c Release -r linux-x64 --self-c
   -p:AdaRasCuda=true -p:AdaRasTestExecutable=true -o "$stage/tests" >"$stage/publish.log" 2>&1 \
   || { tail -30 "$stage/publish.log" >&2; exit 1; }
 
+# The GPU package also drops its Windows native libraries into a linux-x64 publish (200 MB): not needed there.
+rm -f "$stage/tests/onnxruntime.dll" "$stage/tests"/onnxruntime_providers_*.dll
 provider="$stage/tests/libonnxruntime_providers_cuda.so"
 [ -f "$provider" ] || { log "no libonnxruntime_providers_cuda.so in the publish output"; exit 1; }
 mv "$provider" "$stage/"
 log "compressing (xz; the GPU machine unpacks with Python's lzma when it has no xz)"
-tar -C "$stage" -cf - tests | xz -T0 -6 >"$out/tests.tar.xz"
-xz -T0 -9 -c "$stage/libonnxruntime_providers_cuda.so" >"$stage/provider.so.xz"
+tar -C "$stage" -cf - tests | xz -T0 -${ADARAS_XZ_LEVEL:-6} >"$out/tests.tar.xz"
+xz -T0 -${ADARAS_XZ_LEVEL:-9} -c "$stage/libonnxruntime_providers_cuda.so" >"$stage/provider.so.xz"
 
 # Each call carries the working tree too: size the parts to what is left of the limit, with a margin.
 tree_bytes=$(git ls-files -z --cached --others --exclude-standard | xargs -0 stat -c %s 2>/dev/null | awk '{s+=$1} END {print s+0}')

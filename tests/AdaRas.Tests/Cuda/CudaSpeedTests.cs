@@ -42,7 +42,7 @@ public sealed class CudaSpeedTests
         using var device = KernelDevice.CreateCuda();
         long freeBefore = FreeDeviceMemory(device);
         using var steerable = AdaRas.Engine.Model.Load(steerableFolder, cuda);
-        var pattern = Path.Combine(RepositoryRoot.Find(), "src", "AdaRas.Steering", "Data", "rcn", "AIME_Qwen3-1.7B.csv");
+        var pattern = Path.Combine(RepositoryRoot.Find(), "src/AdaRas.Steering/Data/rcn/AIME_Qwen3-1.7B.csv");
         using var steerer = Steerer.Create(steerable, new SteeringOptions(pattern) { Neurons = K, Alpha = Alpha }, device);
         var prompt = Enumerable.Range(0, PromptTokens).Select(i => 1000 + (i * 7919) % 100000).ToArray();
         IDecodeRunner[] runners =
