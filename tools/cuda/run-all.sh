@@ -64,7 +64,7 @@ log "engine speed (Qwen3-1.7B shape)"
 sample_memory "$work/mem-engine.txt" & sampler=$!
 run_tests CudaSpeed cuda-speed.log; speed_rc=$?
 kill $sampler 2>/dev/null
-pattern=$(ls data/rcn/AIME_Qwen3-1.7B.csv src/AdaRas.Steering/Data/rcn/AIME_Qwen3-1.7B.csv 2>/dev/null | head -1)
+pattern=$(ls data/rcn/AIME_Qwen3-1.7B.csv 2>/dev/null | head -1)
 if [ "$rehearsal" = 1 ]; then
   hf_args=(--model models/adaras-demo --impl demo --device cpu --dtype fp32 --prompt 64 --new 32 --rounds 2 --neurons 4)
   printf 'overall_neuron_index,layer,neuron_index_in_layer,weight,abs_weight\n3,0,3,1,1\n90,0,90,-1,1\n200,1,8,2,2\n500,2,116,-2,2\n' >"$work/rehearsal.csv"

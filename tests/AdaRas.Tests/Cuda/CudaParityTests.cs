@@ -9,7 +9,7 @@ using AdaRas.Steering.Kernels;
 using AdaRas.Steering.Plans;
 using AdaRas.Steering.Rcn;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Cuda;
 
@@ -44,8 +44,8 @@ public sealed class CudaParityTests
         Qwen3Exporter.Export(checkpoint, fp16, new ExportOptions { Precision = ExportPrecision.Fp16 });
         var test = BenchmarkFile.Load(Path.Combine(checkpoint, "test.jsonl"), BenchmarkTask.Math);
 
-        using var cpu = AdaRas.Engine.Model.Load(fp32);
-        using var gpu = AdaRas.Engine.Model.Load(fp16, Gpu);
+        using var cpu = AdaRas.Engine.LanguageModel.Load(fp32);
+        using var gpu = AdaRas.Engine.LanguageModel.Load(fp16, Gpu);
         var checker = new MathAnswerChecker();
         int same = 0, cpuRight = 0, gpuRight = 0;
         foreach (var sample in test.Samples)
@@ -68,8 +68,8 @@ public sealed class CudaParityTests
     [Test]
     public void Steering_WrittenByKernelsOnTheDevice_MatchesTheCpuPath()
     {
-        using var cpuModel = AdaRas.Engine.Model.Load(TinyFp16);
-        using var gpuModel = AdaRas.Engine.Model.Load(TinyFp16, Gpu);
+        using var cpuModel = AdaRas.Engine.LanguageModel.Load(TinyFp16);
+        using var gpuModel = AdaRas.Engine.LanguageModel.Load(TinyFp16, Gpu);
         using var cpuDevice = KernelDevice.CreateCpu();
         using var gpuDevice = KernelDevice.CreateCuda();
         Assert.That(gpuDevice.OnPrimaryContext, Is.True, "ILGPU must share ONNX Runtime's primary context");
@@ -93,7 +93,7 @@ public sealed class CudaParityTests
     }
 
     /// <summary>Prefill then four greedy steps (CPU's choice of token on both sides), the last logits of each call.</summary>
-    static List<float[]> Logits(AdaRas.Engine.Model model, SteeringTensors? steering)
+    static List<float[]> Logits(AdaRas.Engine.LanguageModel model, SteeringTensors? steering)
     {
         using var g = new Generator(model, new GeneratorParams { MaxLength = 32 });
         if (steering is not null) g.Steering = steering;
@@ -110,9 +110,9 @@ public sealed class CudaParityTests
     [Test]
     public void Taps_OnCuda_MatchTheCpuProvider()
     {
-        using var cpuModel = AdaRas.Engine.Model.Load(TinyFp16);
-        using var gpuModel = AdaRas.Engine.Model.Load(TinyFp16, Gpu);
-        (float[] Last, float[] Sum) Taps(AdaRas.Engine.Model model)
+        using var cpuModel = AdaRas.Engine.LanguageModel.Load(TinyFp16);
+        using var gpuModel = AdaRas.Engine.LanguageModel.Load(TinyFp16, Gpu);
+        (float[] Last, float[] Sum) Taps(AdaRas.Engine.LanguageModel model)
         {
             using var g = new Generator(model, new GeneratorParams { MaxLength = 32 });
             g.AppendTokens(Prompt);

@@ -5,7 +5,7 @@ using AdaRas.Model;
 using AdaRas.Steering;
 using AdaRas.Steering.Kernels;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Cuda;
 
@@ -41,8 +41,8 @@ public sealed class CudaSpeedTests
         var cuda = new ModelOptions { Provider = ExecutionProvider.Cuda };
         using var device = KernelDevice.CreateCuda();
         long freeBefore = FreeDeviceMemory(device);
-        using var steerable = AdaRas.Engine.Model.Load(steerableFolder, cuda);
-        var pattern = Path.Combine(RepositoryRoot.Find(), "src/AdaRas.Steering/Data/rcn/AIME_Qwen3-1.7B.csv");
+        using var steerable = AdaRas.Engine.LanguageModel.Load(steerableFolder, cuda);
+        var pattern = Path.Combine(RepositoryRoot.Find(), "data/rcn/AIME_Qwen3-1.7B.csv");
         using var steerer = Steerer.Create(steerable, new SteeringOptions(pattern) { Neurons = K, Alpha = Alpha }, device);
         var prompt = Enumerable.Range(0, PromptTokens).Select(i => 1000 + (i * 7919) % 100000).ToArray();
         IDecodeRunner[] runners =
@@ -53,7 +53,7 @@ public sealed class CudaSpeedTests
         runners[0].Run(prompt, 8); // warm-up: kernels, arena
         long engineBytes = freeBefore - FreeDeviceMemory(device);
 
-        using var plain = AdaRas.Engine.Model.Load(plainFolder, cuda);
+        using var plain = AdaRas.Engine.LanguageModel.Load(plainFolder, cuda);
         runners = [.. runners, new EngineRunner("engine fp16, plain", plain)];
         foreach (var runner in runners) runner.Run(prompt, 8);
 
