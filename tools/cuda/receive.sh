@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 store=${ADARAS_CUDA_STORE:-/tmp/adaras-cuda}
 mkdir -p "$store"
 shopt -s nullglob
-for f in .device/tests.tar.xz .device/provider.so.xz.part-* .device/SHA256SUMS; do
+for f in .device/bundle.tar.xz.part-* .device/SHA256SUMS .device/SHA256SUMS.unpacked; do
   cp -f "$f" "$store/"
 done
 echo "[receive] $store holds: $(cd "$store" && ls | tr '\n' ' ')"

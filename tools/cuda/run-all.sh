@@ -17,14 +17,13 @@ log() { echo "[run-all $(date +%T)] $*" | tee -a "$out/run-all.log" >&2; }
 
 bash tools/cuda/receive.sh
 # 1. Check every part, join and unpack (xz when present, else Python's lzma).
-(cd "$store" && sha256sum -c --ignore-missing SHA256SUMS) >>"$out/run-all.log" 2>&1 || { log "a part is corrupt or missing"; exit 2; }
-for f in tests.tar.xz; do [ -f "$store/$f" ] || { log "missing $f: make the earlier calls of .device/carry-plan.txt first"; exit 2; }; done
-unxz_to() { if command -v xz >/dev/null; then xz -dc; else "$python" -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.stdin.buffer), sys.stdout.buffer)'; fi; }
+(cd "$store" && sha256sum -c SHA256SUMS) >>"$out/run-all.log" 2>&1 \
+  || { log "a part is corrupt or missing: make every call of .device/carry-plan.txt, back to back"; exit 2; }
+unxz() { if command -v xz >/dev/null; then xz -dc; else "$python" -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.stdin.buffer), sys.stdout.buffer)'; fi; }
 rm -rf .device/tests
-unxz_to <"$store/tests.tar.xz" | tar -xf - -C .device
-cat "$store"/provider.so.xz.part-* | unxz_to >.device/tests/libonnxruntime_providers_cuda.so
-(cd .device/tests && grep libonnxruntime_providers_cuda.so "$store/SHA256SUMS" | sha256sum -c -) >>"$out/run-all.log" 2>&1 \
-  || { log "the joined CUDA provider library does not match its checksum"; exit 2; }
+cat "$store"/bundle.tar.xz.part-* | unxz | tar -xf - -C .device || { log "the bundle does not unpack"; exit 2; }
+(cd .device/tests && sha256sum -c "$store/SHA256SUMS.unpacked") >>"$out/run-all.log" 2>&1 \
+  || { log "the unpacked files do not match their checksums"; exit 2; }
 log "unpacked $(du -sh .device/tests | cut -f1) of tests"
 
 # 2. CUDA 13 user-space libraries from the Python environment's nvidia-* wheels (cuBLAS, cudart, cuRAND, cuDNN).
