@@ -1,7 +1,7 @@
 using AdaRas.Engine;
 using AdaRas.Evaluation.Answers;
 using AdaRas.Evaluation.Benchmarks;
-using AdaRas.Evaluation.Prompts;
+using AdaRas.Workflows;
 using AdaRas.Export;
 using AdaRas.Model;
 using AdaRas.Steering;
@@ -50,7 +50,7 @@ public sealed class CudaParityTests
         int same = 0, cpuRight = 0, gpuRight = 0;
         foreach (var sample in test.Samples)
         {
-            var request = new ChatRequest(PromptBuilder.MathUserMessage(sample.Question));
+            var request = new ChatRequest(PaperPrompts.MathUserMessage(sample.Question));
             var a = TextGeneration.Generate(cpu, request, new GeneratorParams { MaxNewTokens = 256 });
             var b = TextGeneration.Generate(gpu, request, new GeneratorParams { MaxNewTokens = 256 });
             if (a.TokenIds.SequenceEqual(b.TokenIds)) same++;
