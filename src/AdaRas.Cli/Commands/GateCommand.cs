@@ -37,10 +37,16 @@ static class GateCommand
         var learningRate = new Option<double>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => defaults.LearningRate };
         var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => defaults.WeightDecay };
         var batch = new Option<int>("--batch-size") { Description = "questions per optimiser step", DefaultValueFactory = _ => defaults.BatchSize };
+        var inputs = new Option<string>("--inputs")
+        {
+            Description = "standardized: each feature scaled by its training mean and std (default); raw: activations as they are (the paper's gate)",
+            DefaultValueFactory = _ => "standardized",
+        };
+        inputs.AcceptOnlyFromAmong("standardized", "raw");
         var command = new Command("train", "Train the attention gate on labelled questions run through the model; writes the gate, a JSON report and a ROC PNG")
         {
             model, train, validation, features, top, output, report, roc, force,
-            epochs, patience, seed, hidden, dropout, learningRate, weightDecay, batch,
+            epochs, patience, seed, hidden, dropout, learningRate, weightDecay, batch, inputs,
         };
         command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
         {
@@ -49,6 +55,7 @@ static class GateCommand
                 MaxEpochs = parse.GetValue(epochs), Patience = parse.GetValue(patience), Seed = parse.GetValue(seed),
                 HiddenSize = parse.GetValue(hidden), Dropout = parse.GetValue(dropout), LearningRate = parse.GetValue(learningRate),
                 WeightDecay = parse.GetValue(weightDecay), BatchSize = parse.GetValue(batch),
+                Standardize = parse.GetValue(inputs) != "raw",
             };
             options.Validate();
             var (featureFile, topN) = (parse.GetValue(features), parse.GetValue(top));

@@ -61,7 +61,7 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
         if (benchmark.Task != config.Task)
             throw new ArgumentException($"config '{config.Name}' is task {config.Task} but benchmark {benchmark.Name} is {benchmark.Task}");
         if (options.Limit is < 1) throw new ArgumentOutOfRangeException(nameof(options), "limit must be at least 1");
-        var checker = options.Checker ?? DefaultChecker(config.Task);
+        var checker = options.Checker ?? DefaultChecker(config);
 
         var plan = benchmark.Samples.Take(options.Limit ?? int.MaxValue)
             .Where(s => options.Shard is not { } shard || shard.Contains(s.Index)).ToList();
@@ -141,8 +141,11 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
         return new ExperimentProgress(done, total, correct, rate, eta, lastId);
     }
 
-    static IAnswerChecker DefaultChecker(BenchmarkTask task) =>
-        task == BenchmarkTask.Math ? new MathAnswerChecker() : new CodeAnswerChecker(new PythonSandbox());
+    internal static IAnswerChecker DefaultChecker(ExperimentConfig config)
+    {
+        bool lastBox = config.UnfinishedThoughts == UnfinishedThoughts.LastBox;
+        return config.Task == BenchmarkTask.Math ? new MathAnswerChecker(lastBox) : new CodeAnswerChecker(new PythonSandbox(), lastBox);
+    }
 
     static void CheckOrWriteIdentity(string folder, RunIdentity identity)
     {

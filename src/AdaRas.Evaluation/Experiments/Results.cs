@@ -43,6 +43,8 @@ public sealed record ExperimentSummary
     public required double MeanSeconds { get; init; }
     /// <summary>Samples that were steered (null when no sample reported a decision).</summary>
     public int? Steered { get; init; }
+    /// <summary>Outputs whose thought never closed (no <c>&lt;/think&gt;</c>: they ran out of tokens); null in summaries written before it was counted.</summary>
+    public int? Unfinished { get; init; }
     public required bool Complete { get; init; }
 }
 
@@ -152,6 +154,7 @@ public static class ResultsFolder
             MeanTokens = finished == 0 ? 0 : Math.Round(records.Average(r => (double)r.Tokens), 3),
             MeanSeconds = finished == 0 ? 0 : Math.Round(records.Average(r => r.Seconds), 6),
             Steered = decisions.Count == 0 ? null : decisions.Count(r => r.Steered == true),
+            Unfinished = records.Count(r => AdaRas.Evaluation.Answers.ModelOutput.IsUnfinished(r.Answer)),
             Complete = finished == planned,
         };
     }
