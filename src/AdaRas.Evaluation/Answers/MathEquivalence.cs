@@ -17,7 +17,9 @@ namespace AdaRas.Evaluation.Answers;
 /// element (bracket kinds must match); bare comma lists and <c>\{...\}</c> sets in any order; unions part by
 /// part; single words case-insensitively.</item>
 /// </list>
-/// Nothing symbolic: <c>\sqrt{50}</c> and <c>5\sqrt{2}</c> differ, as in the paper's checker.
+/// Last, <see cref="SymbolicEquivalence"/>: exact algebra (<c>\sqrt{50}</c> = <c>5\sqrt{2}</c>, <c>3-13x</c> =
+/// <c>-13x+3</c>), accepted only when both sides parse. Never accepted: digits with spaces between
+/// (<c>7 5</c> is not 75) and numbers with qualifier words (<c>5 \text{ or more}</c>, <c>1.5 million</c>).
 /// </summary>
 public static class MathEquivalence
 {

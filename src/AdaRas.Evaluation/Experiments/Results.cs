@@ -57,6 +57,9 @@ public sealed record RunIdentity
     public string? Shard { get; init; }
     public int? Limit { get; init; }
     public required JsonElement Config { get; init; }
+    /// <summary>Null when the engine generated the answers; else where they came from (<see cref="RunOptions.AnswersOrigin"/>).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Answers { get; init; }
 }
 
 /// <summary>The files of a results folder: <c>run.json</c>, <c>output.jsonl</c>, <c>summary.json</c>.</summary>
