@@ -19,6 +19,9 @@ internal static class SymbolicEquivalence
     const int MaxAttempts = 24;
     const int MaxNodes = 400;
     const int MaxVariables = 6;
+    const int MaxRoots = 12;
+    /// <summary>A verdict that takes longer is "not shown equal": a hostile answer cannot stall scoring.</summary>
+    static readonly TimeSpan Budget = TimeSpan.FromMilliseconds(250);
 
     public static bool AreEqual(string a, string b)
     {
@@ -35,9 +38,11 @@ internal static class SymbolicEquivalence
 
         // Fixed seed: a verdict never changes between runs.
         var random = new Random(20260121);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         int agreed = 0;
         for (int attempt = 0; attempt < MaxAttempts && agreed < Points; attempt++)
         {
+            if (clock.Elapsed > Budget) return false;
             var point = variables.ToDictionary(n => n, _ => RandomRational(random), StringComparer.Ordinal);
             bool okX = TryEvaluate(x.Root, point, out var u), okY = TryEvaluate(y.Root, point, out var v);
             if (!okX || !okY) continue; // e.g. a division by zero (x = 1 in (x^2-1)/(x-1)): try another point
@@ -102,7 +107,7 @@ internal static class SymbolicEquivalence
     sealed class Parser
     {
         readonly string _s;
-        int _i, _nodes;
+        int _i, _nodes, _roots;
         readonly HashSet<string> _variables = new(StringComparer.Ordinal);
 
         Parser(string s) => _s = s;
@@ -229,6 +234,7 @@ internal static class SymbolicEquivalence
             if (Take("\\sqrt"))
             {
                 if (Take("[")) { if (!Take("2]")) throw new Fail(); } // only square roots are exact here
+                if (++_roots > MaxRoots) throw new Fail();
                 return Count(new SquareRoot(Group(depth)));
             }
             if (Take("\\pi")) { _variables.Add("\\pi"); return Count(new Variable("\\pi")); }

@@ -200,6 +200,22 @@ public class MathAnswerTests
         Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)));
     }
 
+    [Test]
+    public void HostileAlgebraIsRefusedQuickly()
+    {
+        var nestedRoots = string.Concat(Enumerable.Repeat(@"\sqrt{", 30)) + "2" + new string('}', 30);
+        var manyRoots = string.Join("+", Enumerable.Range(0, 40).Select(k => $@"\sqrt{{{1_000_003 + 2 * k}}}"));
+        var bigRoots = string.Join("+", Enumerable.Range(0, 10).Select(k => $@"\sqrt{{{new string('9', 60)}{k}x}}"));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.That(MathEquivalence.AreEquivalent(nestedRoots, "2"), Is.False);
+        Assert.That(MathEquivalence.AreEquivalent(manyRoots, manyRoots + "+0"), Is.False, "more roots than the parser reads");
+        Assert.That(MathEquivalence.AreEquivalent(bigRoots, bigRoots + "+1"), Is.False);
+        Assert.That(MathEquivalence.AreEquivalent(@"(2^{64})^{64}", @"(2^{64})^{64}+1"), Is.False);
+        Assert.That(MathEquivalence.AreEquivalent(@"9^{9^{9}}", @"9^{9^{9}}-1"), Is.False);
+        Assert.That(MathEquivalence.AreEquivalent(new string('(', 200) + "x" + new string(')', 200), "x+0"), Is.False);
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
+    }
+
     // ------------------------------------------------------------ box extraction
 
     [TestCase(@"so \boxed{216}.", "216")]
