@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using AdaRas.Evaluation.Benchmarks;
-using AdaRas.Model;
+using AdaRas.Files;
 
 namespace AdaRas.Evaluation.Experiments;
 

@@ -57,7 +57,7 @@ public sealed record RunIdentity
     public string? Shard { get; init; }
     public int? Limit { get; init; }
     public required JsonElement Config { get; init; }
-    /// <summary>Null when the engine generated the answers; else where they came from (<see cref="RunOptions.AnswersOrigin"/>).</summary>
+    /// <summary>Null when the engine generated the answers; else where they came from (<see cref="ExperimentRunOptions.AnswersOrigin"/>).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Answers { get; init; }
 }
