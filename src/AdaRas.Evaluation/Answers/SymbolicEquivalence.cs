@@ -179,9 +179,10 @@ internal static class SymbolicEquivalence
 
         /// <summary>What may follow a factor as an implicit product: a letter, a bracket or a command; never a digit ("x2", "(2)3").</summary>
         bool StartsFactor() => !AtEnd && (char.IsAsciiLetter(Peek) || Peek == '(' || Peek == '{'
-            || Take0("\\sqrt") || Take0("\\frac") || Take0("\\pi"));
+            || Ahead("\\sqrt") || Ahead("\\frac") || Ahead("\\pi"));
 
-        bool Take0(string token)
+        /// <summary>Whether <paramref name="token"/> comes next, without consuming it.</summary>
+        bool Ahead(string token)
         {
             int at = _i;
             bool ok = Take(token);
