@@ -51,7 +51,7 @@ sealed class ExperimentOptions
     public static string FormatSummary(ExperimentSummary s, string folder)
     {
         var steered = s.Steered is { } n ? $", steered {n}" : "";
-        var incomplete = s.Complete ? "" : " (incomplete)";
+        var incomplete = (s.Unfinished is > 0 ? $", {s.Unfinished} unfinished" : "") + (s.Complete ? "" : " (incomplete)");
         return string.Create(CultureInfo.InvariantCulture,
             $"{s.Name}: {s.Finished}/{s.Planned} samples, accuracy {100 * s.Accuracy:F2}% ({s.Correct}/{s.Finished}), mean {s.MeanTokens:F1} tokens, {s.MeanSeconds:F2} s/sample{steered}{incomplete} -> {folder}");
     }

@@ -15,10 +15,22 @@ sealed class GateTrainingOptions
     readonly Option<double> _learningRate = new("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => Defaults.LearningRate };
     readonly Option<double> _weightDecay = new("--weight-decay") { DefaultValueFactory = _ => Defaults.WeightDecay };
     readonly Option<int> _batch = new("--batch-size") { Description = "questions per optimiser step", DefaultValueFactory = _ => Defaults.BatchSize };
+    readonly Option<string> _inputs = CreateInputs();
+
+    static Option<string> CreateInputs()
+    {
+        var inputs = new Option<string>("--inputs")
+        {
+            Description = "standardized: each feature scaled by its training mean and std (default); raw: activations as they are (the paper's gate)",
+            DefaultValueFactory = _ => "standardized",
+        };
+        inputs.AcceptOnlyFromAmong("standardized", "raw");
+        return inputs;
+    }
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _epochs, _patience, _seed, _hidden, _dropout, _learningRate, _weightDecay, _batch })
+        foreach (var option in new Option[] { _epochs, _patience, _seed, _hidden, _dropout, _learningRate, _weightDecay, _batch, _inputs })
             command.Add(option);
     }
 
@@ -29,6 +41,7 @@ sealed class GateTrainingOptions
             MaxEpochs = parse.GetValue(_epochs), Patience = parse.GetValue(_patience), Seed = parse.GetValue(_seed),
             HiddenSize = parse.GetValue(_hidden), Dropout = parse.GetValue(_dropout), LearningRate = parse.GetValue(_learningRate),
             WeightDecay = parse.GetValue(_weightDecay), BatchSize = parse.GetValue(_batch),
+            Standardize = parse.GetValue(_inputs) != "raw",
         };
         options.Validate();
         return options;

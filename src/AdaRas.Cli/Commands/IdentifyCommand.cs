@@ -13,11 +13,15 @@ static class IdentifyCommand
         var top = new Option<int>("--top") { Description = "neurons to keep, in rank order", DefaultValueFactory = _ => 200 };
         var chunk = new Option<int>("--chunk") { Description = "tokens per forward call", DefaultValueFactory = _ => 512 };
         var force = new Option<bool>("--force") { Description = "replace an existing pattern" };
+        var maxTokens = new Option<int?>("--max-tokens")
+        {
+            Description = "average only each trajectory's first N tokens (the paper's TransformerLens activations stop at 2048); default: all",
+        };
         // `probe` was this verb's first name; "probe" now means only the correctness classifier (probe-l1).
         var command = new Command("identify",
             "Identify reasoning-critical neurons: teacher-force correct and incorrect trajectories, rank neurons by how their mean activations differ (resumable)")
         {
-            data, output, top, chunk, force,
+            data, output, top, chunk, force, maxTokens,
         };
         command.Aliases.Add("probe");
         model.AddTo(command);
@@ -25,7 +29,9 @@ static class IdentifyCommand
         {
             var set = ContrastiveSet.Load(parse.GetValue(data)!);
             set.RequireBothClasses();
-            var options = new IdentifyOptions { Top = parse.GetValue(top), Overwrite = parse.GetValue(force) };
+            var cap = parse.GetValue(maxTokens);
+            if (cap is < 1) throw new ArgumentException($"--max-tokens must be at least 1, not {cap}");
+            var options = new IdentifyOptions { Top = parse.GetValue(top), Overwrite = parse.GetValue(force), MaxTokens = cap };
             var patternPath = parse.GetValue(output)!;
             if (!options.Overwrite && File.Exists(patternPath))
                 throw new IOException($"{patternPath}: already exists (pass --force to replace it)");
@@ -52,6 +58,10 @@ static class IdentifyCommand
             console.Out.WriteLine($"wrote {result.PatternPath}: top {s.Top} of {identifier.Shape.NeuronCount} neurons from " +
                 $"{s.CorrectTrajectories} correct and {s.IncorrectTrajectories} incorrect trajectories " +
                 $"({s.CorrectTokens + s.IncorrectTokens} tokens; {result.Computed} computed at {result.TokensPerSecond:F1} tok/s, {result.FromCache} from the cache)");
+            if (cap is { } n)
+                console.Out.WriteLine($"--max-tokens {n}: {result.Truncated} of {set.Trajectories.Count} trajectories cut, " +
+                    $"{result.TokensDropped} of {result.TokensTotal} tokens left out " +
+                    $"({(result.TokensTotal == 0 ? 0 : 100.0 * result.TokensDropped / result.TokensTotal):F1}%)");
             var first = result.Ranked[0];
             console.Out.WriteLine($"rank 1: layer {first.Layer} neuron {first.Index}, mu+ {first.MuPlus:G4}, mu- {first.MuMinus:G4}, r {first.Relative:G4}");
             return 0;

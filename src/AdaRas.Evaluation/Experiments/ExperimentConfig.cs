@@ -61,6 +61,21 @@ public sealed record GateSettings
     public int? ProbeEvery { get; init; }
 }
 
+/// <summary>What counts as a model's answer when its thought never closed (no <c>&lt;/think&gt;</c>: it hit max_new_tokens).</summary>
+public enum UnfinishedThoughts
+{
+    /// <summary>No final content, so no answer: a provisional box inside the thought is not scored (the project's rule).</summary>
+    NoAnswer,
+    /// <summary>The paper's <c>text.split("&lt;/think&gt;")[-1]</c>: the last box anywhere in the whole text is scored.</summary>
+    LastBox,
+}
+
+/// <summary>How answers are read; the paper configs set <c>unfinished_thoughts: last_box</c> (the paper's rule).</summary>
+public sealed record ScoringSettings
+{
+    public UnfinishedThoughts UnfinishedThoughts { get; init; } = UnfinishedThoughts.NoAnswer;
+}
+
 /// <summary>Bad experiment config: the message starts with <c>file:line:</c>.</summary>
 public sealed class ExperimentConfigException(string file, int line, string problem)
     : FormatException(line > 0 ? $"{file}:{line}: {problem}" : $"{file}: {problem}")
@@ -81,6 +96,7 @@ public sealed class ExperimentConfigException(string file, int line, string prob
 ///                pattern_path: patterns/aime.csv, positions: last}   # method: steering_add|linear_blend|softplus_add
 /// gate: {file: gates/aime.gate, threshold: 0.42}                     # optional; threshold optional
 ///       # token_probe: probe.bin, probe_every: 16                   # optional: re-decide every k tokens (beyond the paper)
+/// scoring: {unfinished_thoughts: last_box}                           # optional; no_answer (default) | last_box (the paper's)
 /// </code>
 /// Unknown keys and wrong types are errors naming the file and line. Relative paths are looked up in the
 /// current directory, then beside the config file (<see cref="TryResolvePath"/>); pattern_path may also name one
@@ -95,6 +111,13 @@ public sealed record ExperimentConfig
     public GenerationSettings Generation { get; init; } = new();
     public InterventionSettings Intervention { get; init; } = new();
     public GateSettings? Gate { get; init; }
+    /// <summary>Null when the config has no <c>scoring</c> section (the defaults); left out of the hash then, so older results folders still resume.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ScoringSettings? Scoring { get; init; }
+
+    /// <summary>The rule in force for unfinished thoughts (the default when the config does not say).</summary>
+    [JsonIgnore]
+    public UnfinishedThoughts UnfinishedThoughts => Scoring?.UnfinishedThoughts ?? UnfinishedThoughts.NoAnswer;
 
     static readonly Regex SafeName = new(@"^[A-Za-z0-9][A-Za-z0-9._-]*$", RegexOptions.CultureInvariant);
 
@@ -139,7 +162,7 @@ public sealed record ExperimentConfig
         if (yaml.Documents.Count != 1 || yaml.Documents[0].RootNode is not YamlMappingNode root)
             throw new ExperimentConfigException(sourceName, 0, "expected one YAML/JSON mapping");
         var r = new Reader(sourceName);
-        var top = r.Fields(root, "name", "model", "sample_path", "task", "generation", "intervention", "gate");
+        var top = r.Fields(root, "name", "model", "sample_path", "task", "generation", "intervention", "gate", "scoring");
 
         var name = r.Text(top, root, "name", required: true)!;
         if (!SafeName.IsMatch(name))
@@ -218,6 +241,23 @@ public sealed record ExperimentConfig
             if (!intervention.Enabled) throw r.Error(gateNode, "a gate decides when to steer: it needs intervention.enabled: true");
         }
 
+        ScoringSettings? scoring = null;
+        if (top.TryGetValue("scoring", out var scoringNode) && !IsNull(scoringNode))
+        {
+            var map = r.Mapping(scoringNode, "scoring");
+            var sc = r.Fields(map, "unfinished_thoughts");
+            var rule = r.Text(sc, map, "unfinished_thoughts", required: false) ?? "no_answer";
+            scoring = new ScoringSettings
+            {
+                UnfinishedThoughts = rule switch
+                {
+                    "no_answer" => UnfinishedThoughts.NoAnswer,
+                    "last_box" => UnfinishedThoughts.LastBox,
+                    _ => throw r.Error(sc["unfinished_thoughts"], $"unfinished_thoughts must be no_answer or last_box, not '{rule}'"),
+                },
+            };
+        }
+
         return new ExperimentConfig
         {
             Name = name,
@@ -227,6 +267,7 @@ public sealed record ExperimentConfig
             Generation = generation,
             Intervention = intervention,
             Gate = gate,
+            Scoring = scoring,
         };
     }
 

@@ -43,6 +43,8 @@ public sealed record ExperimentSummary
     public required double MeanSeconds { get; init; }
     /// <summary>Samples that were steered (null when no sample reported a decision).</summary>
     public int? Steered { get; init; }
+    /// <summary>Outputs whose thought never closed (no <c>&lt;/think&gt;</c>: they ran out of tokens); null in summaries written before it was counted.</summary>
+    public int? Unfinished { get; init; }
     public required bool Complete { get; init; }
 }
 
@@ -55,6 +57,9 @@ public sealed record RunIdentity
     public string? Shard { get; init; }
     public int? Limit { get; init; }
     public required JsonElement Config { get; init; }
+    /// <summary>Null when the engine generated the answers; else where they came from (<see cref="ExperimentRunOptions.AnswersOrigin"/>).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Answers { get; init; }
 }
 
 /// <summary>The files of a results folder: <c>run.json</c>, <c>output.jsonl</c>, <c>summary.json</c>.</summary>
@@ -152,6 +157,7 @@ internal static class ResultsFolder
             MeanTokens = finished == 0 ? 0 : Math.Round(records.Average(r => (double)r.Tokens), 3),
             MeanSeconds = finished == 0 ? 0 : Math.Round(records.Average(r => r.Seconds), 6),
             Steered = decisions.Count == 0 ? null : decisions.Count(r => r.Steered == true),
+            Unfinished = records.Count(r => AdaRas.Evaluation.Answers.ModelOutput.IsUnfinished(r.Answer)),
             Complete = finished == planned,
         };
     }

@@ -22,7 +22,8 @@ public sealed record RunResults(string Name, string Folder, ExperimentSummary Su
 }
 
 /// <summary>One run's totals in a comparison.</summary>
-public sealed record RunRow(string Name, int Samples, int Correct, double Accuracy, double MeanTokens, double MeanSeconds, int? Steered);
+/// <param name="Unfinished">Outputs whose thought never closed (they ran out of tokens).</param>
+public sealed record RunRow(string Name, int Samples, int Correct, double Accuracy, double MeanTokens, double MeanSeconds, int? Steered, int Unfinished = 0);
 
 /// <summary>
 /// A run against the baseline (the first run), on the samples both finished: how many answers flipped each
@@ -46,7 +47,8 @@ public sealed record ComparisonReport(IReadOnlyList<RunRow> Rows, IReadOnlyList<
             r.Records.Count == 0 ? 0 : (double)r.Records.Count(x => x.Correct) / r.Records.Count,
             r.Records.Count == 0 ? 0 : r.Records.Average(x => (double)x.Tokens),
             r.Records.Count == 0 ? 0 : r.Records.Average(x => x.Seconds),
-            r.Records.Any(x => x.Steered is not null) ? r.Records.Count(x => x.Steered == true) : null)).ToList();
+            r.Records.Any(x => x.Steered is not null) ? r.Records.Count(x => x.Steered == true) : null,
+            r.Records.Count(x => Answers.ModelOutput.IsUnfinished(x.Answer)))).ToList();
 
         var baseline = runs[0];
         var baseCorrect = baseline.Records.ToDictionary(r => r.Id, r => r.Correct, StringComparer.Ordinal);
@@ -71,10 +73,10 @@ public sealed record ComparisonReport(IReadOnlyList<RunRow> Rows, IReadOnlyList<
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.AppendLine("| run | samples | correct | accuracy | mean tokens | mean seconds | steered |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| run | samples | correct | accuracy | mean tokens | mean seconds | steered | unfinished |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in Rows)
-            sb.AppendLine(string.Create(c, $"| {r.Name} | {r.Samples} | {r.Correct} | {100 * r.Accuracy:F2}% | {r.MeanTokens:F1} | {r.MeanSeconds:F2} | {(r.Steered is { } s ? s.ToString(c) : "-")} |"));
+            sb.AppendLine(string.Create(c, $"| {r.Name} | {r.Samples} | {r.Correct} | {100 * r.Accuracy:F2}% | {r.MeanTokens:F1} | {r.MeanSeconds:F2} | {(r.Steered is { } s ? s.ToString(c) : "-")} | {r.Unfinished} |"));
         if (Flips.Count > 0)
         {
             sb.AppendLine();

@@ -27,7 +27,8 @@ public sealed record AttentionGateOptions
     /// <summary>
     /// Standardise each feature with its mean and std over all training tokens (stored in the file). Activations of
     /// different neurons differ in scale by orders of magnitude, and the attention score goes through tanh, so
-    /// unscaled inputs would saturate it; the paper's code is silent on this.
+    /// unscaled inputs can saturate it. The paper's gate trains on the raw activations (false here; <c>adaras gate
+    /// train --inputs raw</c>); the file records which, so a gate is always applied as it was trained.
     /// </summary>
     public bool Standardize { get; init; } = true;
 

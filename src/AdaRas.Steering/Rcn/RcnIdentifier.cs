@@ -18,6 +18,12 @@ public sealed record IdentifyOptions
     public RankingAlgorithm Ranking { get; init; } = RankingAlgorithm.Auto;
     /// <summary>A human name for the model, recorded in the sidecar (default: the model folder's name).</summary>
     public string? ModelName { get; init; }
+    /// <summary>
+    /// Average only each trajectory's first N tokens (null: all of them). The paper's activations come from
+    /// TransformerLens, which caps Qwen3 at n_ctx = 2048 and silently truncates longer inputs, so 2048 reproduces
+    /// the paper's means; <see cref="IdentifyResult.Truncated"/> says how many trajectories were cut.
+    /// </summary>
+    public int? MaxTokens { get; init; }
 }
 
 /// <summary>Where an identification run stands; reported after every chunk and every trajectory.</summary>
@@ -37,8 +43,12 @@ public sealed record IdentifyProgress(int Done, int Total, int FromCache, long T
 
 /// <summary>What an identification run did and wrote.</summary>
 /// <param name="ComputeTime">Time spent teacher-forcing (the rest is tokenizing, cache reads, ranking, writing).</param>
+/// <param name="Truncated">Trajectories longer than <see cref="IdentifyOptions.MaxTokens"/>, cut to it.</param>
+/// <param name="TokensDropped">Tokens left out by those cuts.</param>
+/// <param name="TokensTotal">Tokens of all trajectories before any cut.</param>
 public sealed record IdentifyResult(string PatternPath, IReadOnlyList<RankedNeuron> Ranked, PatternSidecar Sidecar,
-    int Computed, int FromCache, long TokensComputed, TimeSpan ComputeTime, TimeSpan Elapsed)
+    int Computed, int FromCache, long TokensComputed, TimeSpan ComputeTime, TimeSpan Elapsed,
+    int Truncated = 0, long TokensDropped = 0, long TokensTotal = 0)
 {
     public double TokensPerSecond => ComputeTime.TotalSeconds > 0 ? TokensComputed / ComputeTime.TotalSeconds : 0;
 }
@@ -112,6 +122,8 @@ public sealed class RcnIdentifier
         IProgress<IdentifyProgress>? progress = null, CancellationToken cancellation = default)
     {
         options ??= new IdentifyOptions();
+        if (options.MaxTokens is < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxTokens, "max tokens must be at least 1");
         if (options.Top < 1 || options.Top > Shape.NeuronCount)
             throw new ArgumentOutOfRangeException(nameof(options), options.Top, $"top must be between 1 and the model's {Shape.NeuronCount} neurons");
         set.RequireBothClasses();
@@ -120,7 +132,10 @@ public sealed class RcnIdentifier
                 if (File.Exists(p)) throw new IOException($"{p}: already exists (use --force / Overwrite to replace it)");
 
         var cache = new TrajectoryCache(options.CacheFolder ?? TrajectoryCache.FolderFor(patternPath), _model.Manifest);
-        var plan = Plan(set, cache);
+        var plan = Plan(set, cache, options.MaxTokens);
+        int truncated = plan.Count(p => p.FullLength > p.Ids.Length);
+        long tokensTotal = plan.Sum(p => (long)p.FullLength);
+        long tokensDropped = tokensTotal - plan.Sum(p => (long)p.Ids.Length);
         long toCompute = plan.Where(p => !p.Cached).Sum(p => (long)p.Ids.Length);
         int fromCache = 0, computed = 0, done = 0;
         long tokensComputed = 0;
@@ -141,7 +156,7 @@ public sealed class RcnIdentifier
         {
             using var stats = new NeuronStatistics(device ?? owned!, Shape.Layers, Shape.IntermediateSize);
             Report();
-            foreach (var (t, ids, hash, cached) in plan)
+            foreach (var (t, ids, hash, cached, _) in plan)
             {
                 cancellation.ThrowIfCancellationRequested();
                 var activations = cached ? cache.TryLoad(t, hash) : null;
@@ -165,7 +180,8 @@ public sealed class RcnIdentifier
             var sidecar = PatternSidecar.Create(Shape, stats.Counts, options.Top, set.Name, Path.GetFullPath(set.Path),
                 options.ModelName ?? Path.GetFileName(_model.Folder.TrimEnd(Path.DirectorySeparatorChar)));
             RcnPattern.Write(patternPath, ranked, sidecar, options.Overwrite);
-            return new IdentifyResult(patternPath, ranked, sidecar, computed, fromCache, tokensComputed, computing.Elapsed, clock.Elapsed);
+            return new IdentifyResult(patternPath, ranked, sidecar, computed, fromCache, tokensComputed, computing.Elapsed, clock.Elapsed,
+                truncated, tokensDropped, tokensTotal);
         }
         finally
         {
@@ -173,21 +189,27 @@ public sealed class RcnIdentifier
         }
     }
 
-    sealed record Planned(Trajectory Trajectory, int[] Ids, string Hash, bool Cached);
+    /// <param name="FullLength">Tokens before the <see cref="IdentifyOptions.MaxTokens"/> cut.</param>
+    sealed record Planned(Trajectory Trajectory, int[] Ids, string Hash, bool Cached, int FullLength);
 
-    /// <summary>Tokenizes everything up front: a too-long trajectory fails before hours of work, and the ETA knows the total.</summary>
-    List<Planned> Plan(ContrastiveSet set, TrajectoryCache cache)
+    /// <summary>
+    /// Tokenizes everything up front: a too-long trajectory fails before hours of work, and the ETA knows the total.
+    /// A cut trajectory's cache key is that of its kept tokens, so runs with different caps never share entries.
+    /// </summary>
+    List<Planned> Plan(ContrastiveSet set, TrajectoryCache cache, int? maxTokens)
     {
         var plan = new List<Planned>(set.Trajectories.Count);
         int context = _model.Manifest.ContextLength;
         foreach (var t in set.Trajectories)
         {
             var ids = _model.Tokenizer.Encode(t.Text);
+            int fullLength = ids.Length;
+            if (maxTokens is { } cap && ids.Length > cap) ids = ids[..cap];
             if (ids.Length > context)
                 throw new JsonLinesException(set.Path, t.Line,
                     $"trajectory id={t.Id} _id={t.SampleId} is {ids.Length} tokens, longer than the model's context of {context}");
             var hash = TrajectoryCache.InputHash(ids);
-            plan.Add(new Planned(t, ids, hash, cache.Contains(t, hash)));
+            plan.Add(new Planned(t, ids, hash, cache.Contains(t, hash), fullLength));
         }
         return plan;
     }

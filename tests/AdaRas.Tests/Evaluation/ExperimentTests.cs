@@ -76,6 +76,20 @@ public class ExperimentConfigTests
         Assert.That(stronger.Hash, Is.Not.EqualTo(a.Hash));
     }
 
+    [Test]
+    public void UnfinishedThoughtsRule_IsParsed_AndLeavesOlderConfigsHashesAlone()
+    {
+        const string plain = "name: a\nmodel: m\nsample_path: s\ntask: math\n";
+        var strict = ExperimentConfig.Parse(plain);
+        var paper = ExperimentConfig.Parse(plain + "scoring: {unfinished_thoughts: last_box}\n");
+        var explicitStrict = ExperimentConfig.Parse(plain + "scoring:\n  unfinished_thoughts: no_answer\n");
+        Assert.That((strict.UnfinishedThoughts, paper.UnfinishedThoughts, explicitStrict.UnfinishedThoughts),
+            Is.EqualTo((UnfinishedThoughts.NoAnswer, UnfinishedThoughts.LastBox, UnfinishedThoughts.NoAnswer)));
+        Assert.That(strict.ToCanonicalJson(), Does.Not.Contain("scoring"), "no section, no key: results folders made before it still resume");
+        Assert.That(paper.ToCanonicalJson(), Does.Contain("\"unfinished_thoughts\": \"last_box\""));
+        Assert.That(paper.Hash, Is.Not.EqualTo(strict.Hash), "a different scoring rule is a different run");
+    }
+
     [TestCase("name: a\nmodel: m\nsample_path: s\ntask: math\ncolour: red\n", 5, "unknown key 'colour'")]
     [TestCase("name: a\nmodel: m\nsample_path: s\ntask: physics\n", 4, "task must be math or code")]
     [TestCase("model: m\nsample_path: s\ntask: math\n", 1, "missing 'name'")]
@@ -88,6 +102,8 @@ public class ExperimentConfigTests
     [TestCase("name: a\nmodel: m\nsample_path: s\ntask: math\nintervention: {enabled: maybe}\n", 5, "'enabled' must be true or false")]
     [TestCase("name: a\nmodel: m\nsample_path: s\ntask: math\nname: b\n", 5, "Duplicate key")]
     [TestCase("name: [a\n", 2, "")]
+    [TestCase("name: a\nmodel: m\nsample_path: s\ntask: math\nscoring: {unfinished_thoughts: maybe}\n", 5, "unfinished_thoughts must be no_answer or last_box")]
+    [TestCase("name: a\nmodel: m\nsample_path: s\ntask: math\nscoring: {strict: true}\n", 5, "unknown key 'strict'")]
     public void BadConfigsNameTheLine(string yaml, int line, string problem)
     {
         var e = Assert.Throws<ExperimentConfigException>(() => ExperimentConfig.Parse(yaml, "bad.yaml"))!;

@@ -48,6 +48,7 @@ public sealed class ShippedConfigTests
                 Assert.That(BenchmarkCatalog.Find(c.SamplePath).Task, Is.EqualTo(p.Task), c.Name);
                 Assert.That(c.Generation, Is.EqualTo(new GenerationSettings { MaxNewTokens = 32768, DoSample = false }), c.Name);
                 Assert.That(c.Model, Is.EqualTo("models/Qwen3-1.7B"));
+                Assert.That(c.UnfinishedThoughts, Is.EqualTo(UnfinishedThoughts.LastBox), $"{c.Name}: the paper scores an unfinished thought's last box");
             }
             Assert.That(control.Intervention.Enabled, Is.False);
             Assert.That(control.Gate, Is.Null);

@@ -78,6 +78,24 @@ public sealed class RcnCliTests
     }
 
     [Test]
+    public void Probe_MaxTokens_ReportsTheCutTrajectories()
+    {
+        var rows = SyntheticTrajectories.Make(perClass: 3);
+        using var model = AdaRas.Engine.LanguageModel.Load(_export);
+        var lengths = rows.Select(r => model.Tokenizer.Encode(SyntheticTrajectories.Text(r)).Length).ToList();
+        int cap = lengths.Order().ElementAt(2); // half the trajectories are longer
+        int cut = lengths.Count(l => l > cap);
+        long dropped = lengths.Sum(l => (long)Math.Max(0, l - cap)), total = lengths.Sum(l => (long)l);
+        var output = Path.Combine(_dir, "capped.csv");
+        var (code, stdout, stderr) = Run("probe", "--model", _export, "--data", _data, "--out", output, "--top", "40", "--max-tokens", cap.ToString());
+        Assert.That(code, Is.Zero, stderr);
+        Assert.That(stdout, Does.Contain($"--max-tokens {cap}: {cut} of 6 trajectories cut, {dropped} of {total} tokens left out"));
+        Assert.That(File.ReadAllText(output), Is.Not.EqualTo(File.ReadAllText(_pattern)), "the cut changes the means");
+        (code, _, stderr) = Run("probe", "--model", _export, "--data", _data, "--out", Path.Combine(_dir, "zero.csv"), "--max-tokens", "0");
+        Assert.That((code, stderr.Trim()), Is.EqualTo((2, "error: --max-tokens must be at least 1, not 0")));
+    }
+
+    [Test]
     public void BadInput_ExitsWith2_NamingFileAndLine()
     {
         var bad = Path.Combine(_dir, "bad.jsonl");

@@ -217,6 +217,50 @@ public sealed class RcnIdentifierTests
     }
 
     [Test]
+    public void MaxTokens_AveragesOnlyTheFirstTokens_AsTheReferenceDoesOnTheCutIds_AndCountsTheCuts()
+    {
+        // The paper's TransformerLens cap (n_ctx = 2048) at the tiny model's scale: every trajectory averaged over its
+        // first 12 tokens, and one longer than the model's context accepted because only its first 12 are read.
+        const int cap = 12;
+        var dir = NewDir("rcn-max-tokens");
+        var rows = SyntheticTrajectories.Make(perClass: 2);
+        rows.Add(new SyntheticTrajectories.Row(9, 9, "long?", string.Concat(Enumerable.Repeat(" word", 400)), false));
+        rows.Add(new SyntheticTrajectories.Row(10, 10, "?", " ok", true)); // shorter than the cap
+        var data = SyntheticTrajectories.Write(Path.Combine(dir, "set.jsonl"), rows);
+        int n = Shape.Layers * Shape.Intermediate;
+        var result = new RcnIdentifier(_model, chunkSize: 5).Identify(ContrastiveSet.Load(data), Path.Combine(dir, "p.csv"),
+            new IdentifyOptions { Top = n, MaxTokens = cap }, SteeringTestDevice.Cpu);
+
+        var ids = rows.Select(r => _model.Tokenizer.Encode(SyntheticTrajectories.Text(r))).ToList();
+        Assert.That(ids.Count(i => i.Length > cap), Is.InRange(1, ids.Count - 1), "some trajectories cut, some not");
+        Assert.That(result.Truncated, Is.EqualTo(ids.Count(i => i.Length > cap)));
+        Assert.That(result.TokensTotal, Is.EqualTo(ids.Sum(i => (long)i.Length)));
+        Assert.That(result.TokensDropped, Is.EqualTo(ids.Sum(i => (long)Math.Max(0, i.Length - cap))));
+        Assert.That(result.Sidecar.CorrectTokens + result.Sidecar.IncorrectTokens, Is.EqualTo(ids.Sum(i => (long)Math.Min(cap, i.Length))));
+
+        var plus = new double[n];
+        var minus = new double[n];
+        int good = rows.Count(r => (bool)r.IsGood), bad = rows.Count - good;
+        for (int k = 0; k < rows.Count; k++)
+        {
+            var mean = ReferenceMean(ids[k].Take(cap).ToArray());
+            var (target, count) = (bool)rows[k].IsGood ? (plus, good) : (minus, bad);
+            for (int i = 0; i < n; i++) target[i] += mean[i] / count;
+        }
+        var pattern = RcnPattern.Load(Path.Combine(dir, "p.csv"), ModelShape.FromManifest(_model.Manifest));
+        Assert.Multiple(() =>
+        {
+            foreach (var x in pattern.Neurons.Take(50))
+            {
+                Assert.That(x.MuPlus!.Value, Is.EqualTo(plus[(int)x.NeuronId]).Within(1e-5), $"mu+ of {x.NeuronId}");
+                Assert.That(x.MuMinus!.Value, Is.EqualTo(minus[(int)x.NeuronId]).Within(1e-5), $"mu- of {x.NeuronId}");
+            }
+        });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RcnIdentifier(_model, 5).Identify(ContrastiveSet.Load(data),
+            Path.Combine(dir, "q.csv"), new IdentifyOptions { Top = 5, MaxTokens = 0 }, SteeringTestDevice.Cpu));
+    }
+
+    [Test]
     public void ATrajectoryLongerThanTheContext_IsRefusedWithItsLine()
     {
         var dir = NewDir("rcn-long");
