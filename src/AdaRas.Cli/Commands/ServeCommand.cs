@@ -44,7 +44,9 @@ static class ServeCommand
                 ApiKey = parse.GetValue(apiKey) ?? NullIfEmpty(Environment.GetEnvironmentVariable("ADARAS_API_KEY")),
             };
             using var m = ModelOption.Load(parse, model, console);
-            using var modelHost = new ModelHost(m, served, servingLimits, parse.GetValue(modelName));
+            // The id clients send as "model": the name given, else the folder or checkpoint named by --model.
+            string id = parse.GetValue(modelName) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(parse.GetValue(model)!));
+            using var modelHost = new ModelHost(m, served, servingLimits, id);
             var app = ServingApp.Create(modelHost, options);
             try
             {

@@ -72,6 +72,7 @@ public sealed class AdaRasChatClient(ModelHost host) : IChatClient
         {
             await foreach (var token in items.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 if (Update(token.Text, responseId) is { } update) yield return update;
             }
         }

@@ -33,6 +33,9 @@ sealed class ModelRunner
     public long Cancelled => Interlocked.Read(ref _cancelled);
     public long Failed => Interlocked.Read(ref _failed);
 
+    /// <summary>Called on the generation thread after each token with the count so far (tests pace and watch generation with it).</summary>
+    internal Action<int>? AfterToken { get; set; }
+
     /// <summary>
     /// Waits its turn, then generates, calling <paramref name="onStart"/> once steering is decided and
     /// <paramref name="onToken"/> for each token (on the generation thread: keep them quick). Cancelling stops
@@ -104,6 +107,7 @@ sealed class ModelRunner
                 var delta = text.Add(id);
                 var logprob = logits is null ? null : Logprobs.Of(_model.Tokenizer, logits, id, job.Logprobs!.Value);
                 onToken?.Invoke(new TokenOutput(id, delta, logprob));
+                AfterToken?.Invoke(generator.GeneratedCount);
             }
             var tail = text.Flush();
             string finish = generator.StoppedOnStopToken || text.HitStop ? "stop" : "length";

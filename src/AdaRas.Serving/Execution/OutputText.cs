@@ -3,8 +3,11 @@ using AdaRas.Engine.Tokenization;
 namespace AdaRas.Serving.Execution;
 
 /// <summary>A piece of the answer as it streams: reasoning (inside &lt;think&gt;) or content (after &lt;/think&gt;).</summary>
-public readonly record struct TextDelta(string Reasoning, string Content)
+public readonly struct TextDelta(string reasoning, string content)
 {
+    readonly string? _reasoning = reasoning, _content = content;
+    public string Reasoning => _reasoning ?? "";
+    public string Content => _content ?? "";
     public bool IsEmpty => Reasoning.Length == 0 && Content.Length == 0;
 }
 

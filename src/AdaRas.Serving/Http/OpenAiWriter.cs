@@ -7,10 +7,13 @@ namespace AdaRas.Serving.Http;
 /// <summary>The OpenAI-shaped JSON the server writes: errors, usage, logprobs, steering outcomes.</summary>
 static class OpenAiWriter
 {
+    /// <summary>JSON for HTTP bodies, not HTML: characters such as &lt; and ' stay as they are.</summary>
+    public static readonly JsonWriterOptions Options = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static byte[] Error(string message, string type, string? param, string? code)
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, OpenAiWriter.Options))
         {
             w.WriteStartObject();
             w.WriteStartObject("error");

@@ -95,7 +95,7 @@ public sealed partial class ServingApp
 
         ctx.Response.ContentType = "application/json";
         using var body = new MemoryStream();
-        using (var w = new Utf8JsonWriter(body))
+        using (var w = new Utf8JsonWriter(body, OpenAiWriter.Options))
         {
             w.WriteStartObject();
             Header(w, id, "chat.completion", created);
@@ -214,7 +214,7 @@ public sealed partial class ServingApp
     {
         var buffer = new MemoryStream();
         buffer.Write(DataPrefix);
-        using (var w = new Utf8JsonWriter(buffer)) write(w);
+        using (var w = new Utf8JsonWriter(buffer, OpenAiWriter.Options)) write(w);
         buffer.Write(EventEnd);
         await ctx.Response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), ctx.RequestAborted).ConfigureAwait(false);
         await ctx.Response.Body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);

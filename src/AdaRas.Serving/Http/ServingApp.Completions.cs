@@ -99,7 +99,7 @@ public sealed partial class ServingApp
         if (call.Common.Stream) { await StreamCompletions(ctx, call, id, created).ConfigureAwait(false); return; }
 
         using var body = new MemoryStream();
-        using var w = new Utf8JsonWriter(body);
+        using var w = new Utf8JsonWriter(body, OpenAiWriter.Options);
         w.WriteStartObject();
         Header(w, id, "text_completion", created);
         w.WriteStartArray("choices");

@@ -60,9 +60,13 @@ public sealed partial class ServingApp : IAsyncDisposable
         app.MapGet("/v1/models", serving.Models);
         app.MapPost("/v1/chat/completions", serving.ChatCompletions);
         app.MapPost("/v1/completions", serving.Completions);
-        app.MapFallback(ctx => throw new RequestException(404, $"no route {ctx.Request.Method} {ctx.Request.Path}", "invalid_request_error", code: "not_found"));
+        app.MapFallback(ctx => throw (Routes.Contains(ctx.Request.Path.Value ?? "")
+            ? new RequestException(405, $"{ctx.Request.Method} is not allowed on {ctx.Request.Path}", "invalid_request_error", code: "method_not_allowed")
+            : new RequestException(404, $"no route {ctx.Request.Method} {ctx.Request.Path}", "invalid_request_error", code: "not_found")));
         return serving;
     }
+
+    static readonly HashSet<string> Routes = new(["/health", "/v1/models", "/v1/chat/completions", "/v1/completions"], StringComparer.OrdinalIgnoreCase);
 
     public async Task StartAsync(CancellationToken cancellation = default)
     {
