@@ -10,7 +10,7 @@ static class EvalCommand
     public static Command Create(CliConsole console)
     {
         var experiment = new ExperimentOptions();
-        var shard = new Option<string?>("--shard") { Description = "run only shard i of n (e.g. 2/4) into <results>/<name>/shard-i-of-n/" };
+        var shard = new Option<string?>("--shard") { Description = "run only shard i of n (e.g. 2/4) into <results>/<name>/shard-i-of-n/; auto: from JOB_COMPLETION_INDEX and JOB_COMPLETIONS (a Kubernetes Indexed Job)" };
         var command = new Command("eval",
             "Run an experiment config (control, steered or adaptive) over its benchmark into <results>/<name>/; rerunning resumes");
         experiment.AddTo(command);
@@ -19,7 +19,7 @@ static class EvalCommand
         command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
         {
             var config = experiment.ReadConfig(parse);
-            var options = experiment.ReadRunOptions(parse, console, parse.GetValue(shard) is { } s ? Shard.Parse(s) : null);
+            var options = experiment.ReadRunOptions(parse, console, parse.GetValue(shard) is { } s ? Shard.Resolve(s, Environment.GetEnvironmentVariable) : null);
             var runner = new ExperimentRunner(parse.GetValue(experiment.Results)!);
             using var model = ExperimentOptions.LoadModel(config, console);
             using var source = new EngineAnswerSource(model, config);
