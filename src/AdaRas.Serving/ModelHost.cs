@@ -34,13 +34,13 @@ public sealed class ModelHost : IDisposable
     internal SteeringCatalog Steering { get; }
     internal ModelRunner Runner { get; }
 
-    public AdaRas.Engine.Model Model { get; }
+    public AdaRas.Engine.LanguageModel Model { get; }
     /// <summary>The id clients name in "model" and /v1/models lists.</summary>
     public string ModelId { get; }
     public ServingLimits Limits { get; }
     public IReadOnlyCollection<string> PatternNames => Steering.Names;
 
-    public ModelHost(AdaRas.Engine.Model model, IEnumerable<ServedPattern>? patterns = null, ServingLimits? limits = null, string? modelId = null)
+    public ModelHost(AdaRas.Engine.LanguageModel model, IEnumerable<ServedPattern>? patterns = null, ServingLimits? limits = null, string? modelId = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         Limits = limits ?? new ServingLimits();

@@ -12,14 +12,14 @@ namespace AdaRas.Serving.Execution;
 /// </summary>
 sealed class ModelRunner
 {
-    readonly AdaRas.Engine.Model _model;
+    readonly AdaRas.Engine.LanguageModel _model;
     readonly SteeringCatalog _steering;
     readonly int _maxInFlight;
     readonly SemaphoreSlim _turn = new(1, 1);
     int _inFlight, _liveGenerators;
     long _completed, _cancelled, _failed;
 
-    public ModelRunner(AdaRas.Engine.Model model, SteeringCatalog steering, int maxInFlight)
+    public ModelRunner(AdaRas.Engine.LanguageModel model, SteeringCatalog steering, int maxInFlight)
     {
         if (maxInFlight < 1) throw new ArgumentException($"the concurrent request limit must be at least 1, got {maxInFlight}");
         _model = model; _steering = steering; _maxInFlight = maxInFlight;

@@ -1,6 +1,6 @@
 using AdaRas.Engine;
 using AdaRas.Model;
-using AdaRas.Probing.Adaptive;
+using AdaRas.Workflows;
 using AdaRas.Steering;
 using AdaRas.Steering.Kernels;
 using AdaRas.Steering.Patterns;
@@ -27,7 +27,7 @@ sealed class SteeringCatalog : IDisposable
 {
     const int CachedSteerers = 8;
 
-    readonly AdaRas.Engine.Model _model;
+    readonly AdaRas.Engine.LanguageModel _model;
     readonly KernelDevice _device;
     readonly Dictionary<string, Entry> _patterns = new(StringComparer.Ordinal);
     // Most recently used last; evicted from the front.
@@ -35,7 +35,7 @@ sealed class SteeringCatalog : IDisposable
 
     sealed record Entry(RcnPattern Pattern, Steerer? GateSteerer, AdaptiveSteering? Gate);
 
-    public SteeringCatalog(AdaRas.Engine.Model model, IEnumerable<ServedPattern> patterns)
+    public SteeringCatalog(AdaRas.Engine.LanguageModel model, IEnumerable<ServedPattern> patterns)
     {
         _model = model;
         _device = KernelDevice.CreateCpu();

@@ -2,7 +2,7 @@
 using System.ClientModel;
 using System.Text.Json.Nodes;
 using AdaRas.Engine;
-using AdaRas.Probing.Adaptive;
+using AdaRas.Workflows;
 using AdaRas.Serving.ChatClient;
 using AdaRas.Serving.Steering;
 using AdaRas.Steering;

@@ -10,7 +10,7 @@ using AdaRas.Serving.Http;
 using AdaRas.Serving.Steering;
 using AdaRas.Tests.Probing;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Serving;
 
@@ -25,7 +25,7 @@ static class ServingAssets
         var dir = TestCheckpoints.NewFolder("serving");
         Directory.CreateDirectory(dir);
         var pattern = TinyPattern.Write(Path.Combine(dir, "pattern.csv"), Shape);
-        using var model = AdaRas.Engine.Model.Load(folder);
+        using var model = AdaRas.Engine.LanguageModel.Load(folder);
         var shape = ModelShape.FromManifest(model.Manifest);
         var train = LabelledQuestionFile.Load(QuestionFiles.Write("train.jsonl", QuestionFiles.MarkerRows(12, seed: 11)));
         var validation = LabelledQuestionFile.Load(QuestionFiles.Write("validation.jsonl", QuestionFiles.MarkerRows(6, seed: 12)));
@@ -48,13 +48,13 @@ sealed class TestServer : IAsyncDisposable
     public const string ApiKey = "test-key";
     public const string PatternName = "tiny";
 
-    public AdaRas.Engine.Model Model { get; }
+    public AdaRas.Engine.LanguageModel Model { get; }
     public ModelHost Host { get; }
     public ServingApp App { get; }
     public HttpClient Http { get; }
     public string BaseUrl => App.Address;
 
-    TestServer(AdaRas.Engine.Model model, ModelHost host, ServingApp app)
+    TestServer(AdaRas.Engine.LanguageModel model, ModelHost host, ServingApp app)
     {
         Model = model; Host = host; App = app;
         Http = new HttpClient { BaseAddress = new Uri(app.Address), Timeout = TimeSpan.FromSeconds(60) };
@@ -63,7 +63,7 @@ sealed class TestServer : IAsyncDisposable
 
     public static async Task<TestServer> StartAsync(ServingLimits? limits = null)
     {
-        var model = AdaRas.Engine.Model.Load(ServingAssets.ModelFolder);
+        var model = AdaRas.Engine.LanguageModel.Load(ServingAssets.ModelFolder);
         var host = new ModelHost(model, [new ServedPattern(PatternName, ServingAssets.PatternPath, ServingAssets.GatePath)], limits, "tiny-model");
         var app = ServingApp.Create(host, new ServerOptions { Port = 0, ApiKey = ApiKey });
         await app.StartAsync();
