@@ -39,8 +39,11 @@ public sealed class ModelHost : IDisposable
     public string ModelId { get; }
     public ServingLimits Limits { get; }
     public IReadOnlyCollection<string> PatternNames => Steering.Names;
+    /// <summary>Steering for HTTP requests that carry none (e.g. a whole lm-evaluation-harness run); null: none.</summary>
+    public SteeringRequest? DefaultSteering { get; }
 
-    public ModelHost(AdaRas.Engine.LanguageModel model, IEnumerable<ServedPattern>? patterns = null, ServingLimits? limits = null, string? modelId = null)
+    public ModelHost(AdaRas.Engine.LanguageModel model, IEnumerable<ServedPattern>? patterns = null, ServingLimits? limits = null, string? modelId = null,
+        SteeringRequest? defaultSteering = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         Limits = limits ?? new ServingLimits();
@@ -49,6 +52,12 @@ public sealed class ModelHost : IDisposable
         ModelId = modelId ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(model.Folder));
         Steering = new SteeringCatalog(model, patterns ?? []);
         Runner = new ModelRunner(model, Steering, Limits.MaxConcurrentRequests);
+        if (defaultSteering is not null)
+        {
+            try { Steering.Resolve(defaultSteering); } // refuse a bad default at start, not on every request
+            catch (RequestException e) { Steering.Dispose(); throw new ArgumentException($"--default-steering: {e.Message}"); }
+            DefaultSteering = defaultSteering;
+        }
     }
 
     /// <summary>Tokenizes a prompt and applies the prompt-length limit.</summary>

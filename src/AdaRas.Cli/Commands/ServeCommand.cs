@@ -17,6 +17,7 @@ static class ServeCommand
         var modelName = new Option<string?>("--model-name") { Description = "the id clients name in \"model\" (default: the model folder's name)" };
         var patterns = new Option<string[]>("--pattern") { Description = "NAME=pattern.csv: a pattern requests may steer with, by name (repeatable)", AllowMultipleArgumentsPerToken = false };
         var gates = new Option<string[]>("--gate") { Description = "NAME=gate.bin: the gate for pattern NAME, used when a request's steering says gate on (repeatable)" };
+        var defaultSteering = new Option<string?>("--default-steering") { Description = "steering object (JSON) for requests that carry none, e.g. '{\"pattern\":\"gsm8k\",\"gate\":\"on\"}'" };
         var limits = new ServingLimits();
         var maxPrompt = new Option<int>("--max-prompt-tokens") { Description = "longest prompt accepted, in tokens", DefaultValueFactory = _ => limits.MaxPromptTokens };
         var maxTokens = new Option<int>("--max-tokens") { Description = "largest max_tokens a request may ask for", DefaultValueFactory = _ => limits.MaxTokens };
@@ -24,8 +25,9 @@ static class ServeCommand
         var maxBody = new Option<long>("--max-body-bytes") { Description = "largest request body (larger gets 413)", DefaultValueFactory = _ => limits.MaxBodyBytes };
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (chat, completions with logprobs), with per-request steering and gating")
         {
-            model, host, port, apiKey, modelName, patterns, gates, maxPrompt, maxTokens, maxConcurrent, maxBody,
+            model, host, port, apiKey, modelName, patterns, gates, defaultSteering, maxPrompt, maxTokens, maxConcurrent, maxBody,
         };
+        command.Add(CreateBench(console));
         command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
         {
             var served = ServedPatterns(parse.GetValue(patterns) ?? [], parse.GetValue(gates) ?? []);
@@ -46,7 +48,8 @@ static class ServeCommand
             using var m = ModelOption.Load(parse, model, console);
             // The id clients send as "model": the name given, else the folder or checkpoint named by --model.
             string id = parse.GetValue(modelName) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(parse.GetValue(model)!));
-            using var modelHost = new ModelHost(m, served, servingLimits, id);
+            var fallback = parse.GetValue(defaultSteering) is { } json ? SteeringRequest.FromJson(json) : null;
+            using var modelHost = new ModelHost(m, served, servingLimits, id, fallback);
             var app = ServingApp.Create(modelHost, options);
             try
             {
@@ -60,6 +63,28 @@ static class ServeCommand
             {
                 app.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
+            return 0;
+        })));
+        return command;
+    }
+
+    /// <summary><c>adaras serve bench</c>: latency through the server against in-process generation, side by side (batch 1).</summary>
+    static Command CreateBench(CliConsole console)
+    {
+        var model = ModelOption.Create();
+        var prompt = new Option<int>("--prompt") { Description = "prompt tokens", DefaultValueFactory = _ => 32 };
+        var tokens = new Option<int>("--new-tokens") { Description = "generated tokens per run", DefaultValueFactory = _ => 16 };
+        var repeats = new Option<int>("--repeats") { Description = "runs per path (medians)", DefaultValueFactory = _ => 5 };
+        var command = new Command("bench", "Measure first-token and per-token latency through `adaras serve` (127.0.0.1) against in-process generation, and the per-request overhead")
+        {
+            model, prompt, tokens, repeats,
+        };
+        command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
+        {
+            using var m = ModelOption.Load(parse, model, console);
+            var report = AdaRas.Serving.Bench.ServingLatency.MeasureAsync(m, parse.GetValue(prompt), parse.GetValue(tokens), parse.GetValue(repeats), cancellation)
+                .GetAwaiter().GetResult();
+            console.Out.WriteLine(report.ToMarkdown());
             return 0;
         })));
         return command;

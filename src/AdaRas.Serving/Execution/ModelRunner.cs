@@ -55,8 +55,9 @@ sealed class ModelRunner
         {
             await _turn.WaitAsync(cancellation).ConfigureAwait(false);
             haveTurn = true;
-            var outcome = await Task.Factory.StartNew(() => Execute(job, onStart, onToken, cancellation), cancellation,
-                TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).ConfigureAwait(false);
+            // A pool thread, not a thread of its own: one generation runs at a time, and starting a thread per request
+            // costs more than the rest of the server's work for a short request.
+            var outcome = await Task.Run(() => Execute(job, onStart, onToken, cancellation), cancellation).ConfigureAwait(false);
             Interlocked.Increment(ref _completed);
             return outcome;
         }

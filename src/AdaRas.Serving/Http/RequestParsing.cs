@@ -13,7 +13,7 @@ sealed class CommonRequest
     public int TopK;
     public int Seed;
     public List<string> Stop = [];
-    public bool Stream, IncludeUsage;
+    public bool Stream, IncludeUsage, IgnoreEos;
     public SteeringRequest? Steering;
 
     /// <summary>Reads one field this class knows; false when the field is the endpoint's own (or unknown).</summary>
@@ -70,6 +70,10 @@ sealed class CommonRequest
                 if (v.ValueKind != JsonValueKind.Object) throw RequestException.Invalid("stream_options must be an object", p.Name);
                 if (v.TryGetProperty("include_usage", out var u)) IncludeUsage = Json.Bool(u, "stream_options.include_usage");
                 return true;
+            case "ignore_eos":
+                if (Json.IsNull(v)) return true;
+                IgnoreEos = Json.Bool(v, p.Name);
+                return true;
             case "n":
                 if (Json.IsNull(v)) return true;
                 if (Json.Int(v, "n") != 1) throw RequestException.Invalid("only n = 1 is supported", "n");
@@ -97,6 +101,7 @@ sealed class CommonRequest
         TopK = TopK,
         TopP = TopP,
         Seed = Seed,
+        StopTokenIds = IgnoreEos ? [] : null, // null: the model's end-of-sequence ids
     };
 
     /// <summary>Parses the body: malformed JSON and a non-object are 400s (never an exception that escapes).</summary>

@@ -32,7 +32,7 @@ public sealed partial class ServingApp
         }
         if (turns is null) throw RequestException.Invalid("messages is required", "messages");
         var prompt = _host.Encode(ChatPrompt.Render(turns, thinking), "messages");
-        var steering = common.Steering is null ? null : _host.Steering.Resolve(common.Steering);
+        var steering = (common.Steering ?? _host.DefaultSteering) is { } requested ? _host.Steering.Resolve(requested) : null;
         var job = new GenerationJob(prompt, common.Parameters(defaultMaxTokens: 256))
         {
             SplitThinking = true,
@@ -147,8 +147,8 @@ public sealed partial class ServingApp
                 StartEventStream(ctx);
                 await Event(ctx, w => ChatChunk(w, id, created, role: true, default, null, null)).ConfigureAwait(false);
             }
-            else if (!item.Token!.Text.IsEmpty)
-                await Event(ctx, w => ChatChunk(w, id, created, role: false, item.Token.Text, null, null)).ConfigureAwait(false);
+            else // one event per token, even when its text is held back or incomplete: clients see progress and can count
+                await Event(ctx, w => ChatChunk(w, id, created, role: false, item.Token!.Text, null, null)).ConfigureAwait(false);
         }
 
         GenerationOutcome outcome;

@@ -35,7 +35,7 @@ public sealed partial class ServingApp
         }
         if (prompt is null) throw RequestException.Invalid("prompt is required", "prompt");
         if (common.Stream && logprobs is not null) throw RequestException.Invalid("logprobs with stream is not supported; ask without streaming", "logprobs");
-        var steering = common.Steering is null ? null : _host.Steering.Resolve(common.Steering);
+        var steering = (common.Steering ?? _host.DefaultSteering) is { } requested ? _host.Steering.Resolve(requested) : null;
         var parameters = common.Parameters(defaultMaxTokens: 16);
         var prompts = new List<(string, GenerationJob)>();
         foreach (var (text, ids) in Prompts(prompt.Value))
@@ -163,8 +163,8 @@ public sealed partial class ServingApp
                     if (!ctx.Response.HasStarted) StartEventStream(ctx);
                     if (call.Echo) await Event(ctx, w => CompletionChunk(w, id, created, index, text, null, null)).ConfigureAwait(false);
                 }
-                else if (item.Token!.Text.Content.Length > 0)
-                    await Event(ctx, w => CompletionChunk(w, id, created, index, item.Token.Text.Content, null, null)).ConfigureAwait(false);
+                else
+                    await Event(ctx, w => CompletionChunk(w, id, created, index, item.Token!.Text.Content, null, null)).ConfigureAwait(false);
             }
             var outcome = await run.ConfigureAwait(false);
             promptTokens += outcome.PromptTokens;

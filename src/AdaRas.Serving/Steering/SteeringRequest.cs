@@ -27,6 +27,18 @@ public sealed record SteeringRequest(string Pattern)
     public string? Positions { get; init; }
     public GateSetting Gate { get; init; } = GateSetting.Off;
 
+    /// <summary>Parses the steering object's JSON text (e.g. `adaras serve --default-steering '{"pattern":"gsm8k"}'`).</summary>
+    public static SteeringRequest FromJson(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            return Parse(doc.RootElement);
+        }
+        catch (JsonException e) { throw new ArgumentException($"the steering object is not valid JSON: {e.Message}"); }
+        catch (RequestException e) { throw new ArgumentException(e.Message); }
+    }
+
     /// <summary>Reads the JSON object clients send; a field of the wrong type or value is a <see cref="RequestException"/> naming it.</summary>
     internal static SteeringRequest Parse(JsonElement e, string param = "steering")
     {
