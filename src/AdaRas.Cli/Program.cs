@@ -11,9 +11,17 @@ internal static class Program
     public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
         var console = new CliConsole(stdout ?? Console.Out, stderr ?? Console.Error);
+        var parse = Parse(args, console);
+        return parse.Invoke(new InvocationConfiguration { Output = console.Out, Error = console.Error });
+    }
+
+    /// <summary>Parses a command line without running it (tests check shipped command lines, e.g. in manifests, with it).</summary>
+    public static ParseResult Parse(string[] args) => Parse(args, new CliConsole(TextWriter.Null, TextWriter.Null));
+
+    static ParseResult Parse(string[] args, CliConsole console)
+    {
         var root = new RootCommand("AdaRas: Qwen3 on ONNX Runtime with adaptive reasoning activation steering (arXiv 2601.19847)");
         foreach (var command in Verbs.All(console)) root.Add(command);
-        var parse = root.Parse(args);
-        return parse.Invoke(new InvocationConfiguration { Output = console.Out, Error = console.Error });
+        return root.Parse(args);
     }
 }

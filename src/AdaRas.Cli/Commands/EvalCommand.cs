@@ -10,7 +10,7 @@ static class EvalCommand
     public static Command Create(CliConsole console)
     {
         var experiment = new ExperimentOptions();
-        var shard = new Option<string?>("--shard") { Description = "run only shard i of n (e.g. 2/4) into <results>/<name>/shard-i-of-n/" };
+        var shard = new Option<string?>("--shard") { Description = "run only shard i of n (e.g. 2/4) into <results>/<name>/shard-i-of-n/; auto: from JOB_COMPLETION_INDEX and JOB_COMPLETIONS (a Kubernetes Indexed Job)" };
         var answers = new Option<string?>("--answers")
         {
             Description = "score answers made elsewhere instead of generating: JSONL, one {\"id\", \"output\"} per benchmark sample (no model is loaded)",
@@ -24,7 +24,7 @@ static class EvalCommand
         command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
         {
             var config = experiment.ReadConfig(parse);
-            var options = experiment.ReadRunOptions(parse, console, parse.GetValue(shard) is { } s ? Shard.Parse(s) : null);
+            var options = experiment.ReadRunOptions(parse, console, parse.GetValue(shard) is { } s ? Shard.Resolve(s, Environment.GetEnvironmentVariable) : null);
             var runner = new ExperimentRunner(parse.GetValue(experiment.Results)!);
             if (parse.GetValue(answers) is { } answersPath)
             {

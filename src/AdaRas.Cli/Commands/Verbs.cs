@@ -13,6 +13,7 @@ static class Verbs
         yield return InfoCommand.Create(console);
         yield return TokenizeCommand.Create(console);
         yield return GenerateCommand.Create(console);
+        yield return ServeCommand.Create(console);
         yield return ScoreCommand.Create(console);
         yield return IdentifyCommand.Create(console);
         yield return ControlVectorCommand.Create(console);

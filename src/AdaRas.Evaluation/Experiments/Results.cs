@@ -186,6 +186,28 @@ public readonly record struct Shard
         return new Shard(i, n);
     }
 
+    /// <summary>The environment variable a Kubernetes Indexed Job sets to the pod's 0-based completion index.</summary>
+    public const string IndexVariable = "JOB_COMPLETION_INDEX";
+    /// <summary>The shard count for <c>--shard auto</c>: set it to the Job's <c>spec.completions</c> (Kubernetes does not export it).</summary>
+    public const string CountVariable = "JOB_COMPLETIONS";
+
+    /// <summary>
+    /// "i/n", or "auto": shard <c>JOB_COMPLETION_INDEX + 1</c> of <c>JOB_COMPLETIONS</c>, read through
+    /// <paramref name="environment"/> (so a Kubernetes Indexed Job needs no glue script).
+    /// </summary>
+    public static Shard Resolve(string text, Func<string, string?> environment)
+    {
+        if (text != "auto") return Parse(text);
+        string? index = environment(IndexVariable), count = environment(CountVariable);
+        if (string.IsNullOrEmpty(index) || string.IsNullOrEmpty(count))
+            throw new ArgumentException($"--shard auto reads {IndexVariable} (0-based, set by a Kubernetes Indexed Job) and {CountVariable} " +
+                $"(the Job's completions); {(string.IsNullOrEmpty(index) ? IndexVariable : CountVariable)} is not set");
+        if (!int.TryParse(index, NumberStyles.None, CultureInfo.InvariantCulture, out int i) || !int.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out int n))
+            throw new ArgumentException($"--shard auto: {IndexVariable}='{index}' and {CountVariable}='{count}' must be non-negative integers");
+        if (n < 1 || i >= n) throw new ArgumentException($"--shard auto: {IndexVariable}={i} must be below {CountVariable}={n}");
+        return new Shard(i + 1, n);
+    }
+
     /// <summary>Samples are dealt round-robin so every shard gets a similar mix.</summary>
     public bool Contains(int sampleIndex) => sampleIndex % Count == Index - 1;
 
