@@ -22,6 +22,9 @@ sealed class ModelOption
 
     readonly Option<string> _provider = CreateProvider();
 
+    /// <summary>The --model value as given (a folder or checkpoint path).</summary>
+    public string PathOf(ParseResult parse) => parse.GetValue(_path)!;
+
     public void AddTo(Command command)
     {
         command.Add(_path);

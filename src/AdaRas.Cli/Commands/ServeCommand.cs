@@ -10,7 +10,7 @@ static class ServeCommand
 {
     public static Command Create(CliConsole console)
     {
-        var model = ModelOption.Create();
+        var model = new ModelOption();
         var host = new Option<string>("--host") { Description = "address to bind (127.0.0.1 by default; 0.0.0.0 exposes the server)", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "port (0 picks a free one; the address is printed)", DefaultValueFactory = _ => 8000 };
         var apiKey = new Option<string?>("--api-key") { Description = "require 'Authorization: Bearer <key>' on /v1/* (default: $ADARAS_API_KEY when set)" };
@@ -25,8 +25,9 @@ static class ServeCommand
         var maxBody = new Option<long>("--max-body-bytes") { Description = "largest request body (larger gets 413)", DefaultValueFactory = _ => limits.MaxBodyBytes };
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (chat, completions with logprobs), with per-request steering and gating")
         {
-            model, host, port, apiKey, modelName, patterns, gates, defaultSteering, maxPrompt, maxTokens, maxConcurrent, maxBody,
+            host, port, apiKey, modelName, patterns, gates, defaultSteering, maxPrompt, maxTokens, maxConcurrent, maxBody,
         };
+        model.AddTo(command);
         command.Add(CreateBench(console));
         command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
         {
@@ -45,9 +46,9 @@ static class ServeCommand
                 Port = parse.GetValue(port),
                 ApiKey = parse.GetValue(apiKey) ?? NullIfEmpty(Environment.GetEnvironmentVariable("ADARAS_API_KEY")),
             };
-            using var m = ModelOption.Load(parse, model, console);
+            using var m = model.Load(parse, console, cancellation);
             // The id clients send as "model": the name given, else the folder or checkpoint named by --model.
-            string id = parse.GetValue(modelName) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(parse.GetValue(model)!));
+            string id = parse.GetValue(modelName) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(model.PathOf(parse)));
             var fallback = parse.GetValue(defaultSteering) is { } json ? SteeringRequest.FromJson(json) : null;
             using var modelHost = new ModelHost(m, served, servingLimits, id, fallback);
             var app = ServingApp.Create(modelHost, options);
@@ -71,17 +72,18 @@ static class ServeCommand
     /// <summary><c>adaras serve bench</c>: latency through the server against in-process generation, side by side (batch 1).</summary>
     static Command CreateBench(CliConsole console)
     {
-        var model = ModelOption.Create();
+        var model = new ModelOption();
         var prompt = new Option<int>("--prompt") { Description = "prompt tokens", DefaultValueFactory = _ => 32 };
         var tokens = new Option<int>("--new-tokens") { Description = "generated tokens per run", DefaultValueFactory = _ => 16 };
         var repeats = new Option<int>("--repeats") { Description = "runs per path (medians)", DefaultValueFactory = _ => 5 };
         var command = new Command("bench", "Measure first-token and per-token latency through `adaras serve` (127.0.0.1) against in-process generation, and the per-request overhead")
         {
-            model, prompt, tokens, repeats,
+            prompt, tokens, repeats,
         };
+        model.AddTo(command);
         command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
         {
-            using var m = ModelOption.Load(parse, model, console);
+            using var m = model.Load(parse, console, cancellation);
             var report = AdaRas.Serving.Bench.ServingLatency.MeasureAsync(m, parse.GetValue(prompt), parse.GetValue(tokens), parse.GetValue(repeats), cancellation)
                 .GetAwaiter().GetResult();
             console.Out.WriteLine(report.ToMarkdown());
