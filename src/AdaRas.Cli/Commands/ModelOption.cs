@@ -22,14 +22,14 @@ static class ModelOption
         Load(parse.GetValue(option)!, console);
 
     /// <summary>Loads an exported folder, or exports a checkpoint once (progress on stderr) and loads that.</summary>
-    public static AdaRas.Engine.Model Load(string path, CliConsole console)
+    public static AdaRas.Engine.Model Load(string path, CliConsole console, CancellationToken cancellation = default)
     {
         bool reported = false;
         var folder = ModelResolver.Resolve(path, progress: new ThrottledProgress<ExportProgress>(p =>
         {
             reported = true;
             console.Error.Write($"\rexporting checkpoint: {p.Step,-16} {100.0 * p.BytesDone / Math.Max(1, p.BytesTotal),5:F1}%   ");
-        }));
+        }), cancellation: cancellation);
         if (reported) console.Error.WriteLine();
         return AdaRas.Engine.Model.Load(folder);
     }

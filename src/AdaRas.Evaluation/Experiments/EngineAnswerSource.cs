@@ -32,9 +32,11 @@ public sealed class EngineAnswerSource : IAnswerSource, IDisposable
     {
         _model = model;
         _generation = config.Generation;
+        try { ParametersFor(new BenchmarkSample(0, "", "", null, null)); }   // the config's decoding settings, checked up front
+        catch (AdaRas.Model.UsageException e) { throw new AdaRas.Model.InputException(Where(config), null, $"generation settings: {e.Message}", e); }
         if (!config.Intervention.Enabled) return;
         if (!model.Manifest.Steerable)
-            throw new InvalidOperationException($"{model.Folder}: exported without steering inputs, but config '{config.Name}' steers; export it again (steerable is the default)");
+            throw new AdaRas.Model.InputException(model.Folder, null, $"exported without steering inputs, but config '{config.Name}' steers; export it again (steerable is the default)");
         var i = config.Intervention;
         _steerer = Steerer.Create(model, new SteeringOptions(ResolvePattern(config))
         {
@@ -58,6 +60,9 @@ public sealed class EngineAnswerSource : IAnswerSource, IDisposable
             throw;
         }
     }
+
+    /// <inheritdoc/>
+    public string ModelId => _model.Manifest.ModelId;
 
     /// <summary>What is steered (null without an intervention).</summary>
     public SteeringOptions? Steering => _steerer?.Options;

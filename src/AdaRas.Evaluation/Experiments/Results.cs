@@ -52,6 +52,10 @@ public sealed record RunIdentity
     public required string ConfigHash { get; init; }
     public required string Benchmark { get; init; }
     public required int BenchmarkCount { get; init; }
+    /// <summary>SHA-256 of every sample's content (<see cref="Benchmarks.BenchmarkHash"/>); null in folders written before it was recorded.</summary>
+    public string? BenchmarkHash { get; init; }
+    /// <summary>The model's identity hash (its weights, not its path); null in older folders or without a model.</summary>
+    public string? ModelId { get; init; }
     public string? Shard { get; init; }
     public int? Limit { get; init; }
     public required JsonElement Config { get; init; }
