@@ -66,7 +66,7 @@ public static class Qwen3Exporter
             throw new UsageException($"{weightBytes} bytes of weights cannot be held in one protobuf; use --external-data auto or always");
 
         progress?.Report(new ExportProgress("checking", 0, weightBytes));
-        FiniteWeights.Check(checkpoint, cancellation);
+        if (!options.AllowNonFiniteWeights) FiniteWeights.Check(checkpoint, cancellation);
         progress?.Report(new ExportProgress("identity", 0, weightBytes));
         string modelId = ModelIdentity.Compute(checkpoint);
         cancellation.ThrowIfCancellationRequested();

@@ -133,6 +133,14 @@ public sealed class Model : IDisposable
     }
 
 
+    /// <summary>
+    /// A graph that fails at run time after loading cleanly is a model folder whose parts disagree in a way the
+    /// load-time checks cannot see, e.g. a manifest.json context_length above the graph's rotary cache.
+    /// </summary>
+    internal ModelFormatException RunFailed(OnnxRuntimeException e, int position) => new(Path.Combine(Folder, Manifest.GraphFile),
+        $"ONNX Runtime failed at position {position} (manifest.json promises a context of {Manifest.ContextLength}; " +
+        $"a graph exported for fewer positions fails like this): {e.Message}", inner: e);
+
     public void Dispose()
     {
         Session.Dispose();

@@ -38,7 +38,8 @@ public static class Scoring
             cancellation.ThrowIfCancellationRequested();
             // Positions start..end-1 predict ids[start+1..end]; the last token needs no logits of its own.
             int end = Math.Min(start + WindowTokens, ids.Length - 1);
-            generator.AppendTokens(ids.AsSpan(start, end - start), LogitsScope.All);
+            try { generator.AppendTokens(ids.AsSpan(start, end - start), LogitsScope.All); }
+            catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e) { throw model.RunFailed(e, end); }
             var logits = generator.AllLogits;
             for (int t = start; t < end; t++)
             {

@@ -57,8 +57,12 @@ public sealed record Qwen3Config
         int Int(string key, int? fallback = null) =>
             Field<int?>(key, "an integer", n => n.GetValue<int>())
             ?? fallback ?? throw new ModelFormatException(path, $"missing required field '{key}'");
-        double Dbl(string key, double fallback) => Field<double?>(key, "a finite number", n =>
-            n.GetValue<double>() is var v && double.IsFinite(v) ? v : throw new FormatException("not finite")) ?? fallback;
+        double Dbl(string key, double fallback)
+        {
+            double v = Field<double?>(key, "a number", n => n.GetValue<double>()) ?? fallback;
+            // JSON has no infinity, but 1e999 parses to one; it would reach the graph as inf and then NaN.
+            return double.IsFinite(v) ? v : throw new ModelFormatException(path, $"field '{key}' must be a finite number, got {o[key]!.ToJsonString()}");
+        }
 
         string modelType = Str("model_type") ?? "(missing)";
         if (modelType != ModelType)

@@ -116,7 +116,7 @@ public sealed class EngineAnswerSource : IAnswerSource, IDisposable
         if (text.IndexOfAny(['/', '\\']) < 0)
         {
             try { return PaperPatterns.Find(text).Path; }
-            catch (ArgumentException) { /* not a released name either: reported below */ }
+            catch (AdaRas.Model.UsageException) { /* not a released name either: reported below */ }
         }
         throw new FileNotFoundException(
             $"{Where(config)}: pattern_path '{text}' is not a file (looked in {Environment.CurrentDirectory}{Beside(config)}) " +
