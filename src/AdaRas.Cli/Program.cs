@@ -17,7 +17,7 @@ public static class Program
     /// <param name="cancellation">Cancels the running verb (the executable cancels it on SIGINT and SIGTERM).</param>
     public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null, CancellationToken cancellation = default)
     {
-        var console = new CliConsole(stdout ?? Console.Out, stderr ?? Console.Error);
+        var console = new CliConsole(stdout ?? Console.Out, new LineTrackingWriter(stderr ?? Console.Error)) { Cancellation = cancellation };
         var root = new RootCommand("AdaRas: Qwen3 on ONNX Runtime with adaptive reasoning activation steering (arXiv 2601.19847)");
         foreach (var command in Verbs.All(console)) root.Add(command);
         var parse = root.Parse(args);

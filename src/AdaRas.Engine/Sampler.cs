@@ -21,10 +21,10 @@ public sealed class Sampler
         _random = new Random(p.Seed);
     }
 
-    /// <exception cref="NonFiniteLogitsException">A logit is NaN or infinite (argmax would pick token 0 silently).</exception>
+    /// <exception cref="InvalidLogitsException">A logit is NaN or infinite, or all are equal (argmax would pick token 0 silently).</exception>
     public int Next(ReadOnlySpan<float> logits, int position = -1)
     {
-        if (NonFinite.IndexOf(logits) is var bad and >= 0) throw new NonFiniteLogitsException(position, bad, logits[bad]);
+        InvalidLogitsException.ThrowIfInvalid(logits, position);
         if (_p.IsGreedy) return ArgMax(logits);
         int n = logits.Length;
         if (_order.Length != n) { _order = new int[n]; _probs = new float[n]; _sortKeys = new float[n]; }

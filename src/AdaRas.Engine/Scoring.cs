@@ -44,7 +44,7 @@ public static class Scoring
             for (int t = start; t < end; t++)
             {
                 var row = logits.Slice((t - start) * vocab, vocab);   // (t - start) < WindowTokens: no int overflow
-                if (NonFinite.IndexOf(row) is var bad and >= 0) throw new NonFiniteLogitsException(t, bad, row[bad]);
+                InvalidLogitsException.ThrowIfInvalid(row, t);
                 result[t] = LogSoftmaxAt(row, ids[t + 1], scratch);
             }
         }

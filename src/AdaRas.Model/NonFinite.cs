@@ -22,12 +22,22 @@ public static class NonFinite
 }
 
 /// <summary>
-/// The model computed NaN or infinite logits: its weights are broken or steering pushed the activations past
-/// float range (a huge alpha or pattern weight). Generating on would emit token 0 (NUL bytes) as if nothing happened.
+/// The model's logits carry no distribution: a NaN or infinite logit, or every logit equal (an activation pushed
+/// past float range collapses RMSNorm's output to zero). The cause is broken weights or steering far too strong (a
+/// huge alpha or pattern weight); generating on would emit token 0 (NUL bytes) as if nothing had happened.
 /// </summary>
-public sealed class NonFiniteLogitsException(int position, int tokenId, float value)
-    : InputException($"the model produced a non-finite logit ({value} for token {tokenId}) at position {position}: " +
-                     "the weights hold NaN/infinity or steering is far too strong (alpha, pattern weights); nothing was generated from it")
+public sealed class InvalidLogitsException(int position, string what)
+    : InputException($"the model's logits at position {position} are unusable ({what}): the weights hold NaN/infinity " +
+                     "or steering is far too strong (alpha, pattern weights); nothing was generated from them")
 {
     public int Position { get; } = position;
+
+    /// <summary>Throws unless <paramref name="logits"/> are finite and not all equal.</summary>
+    public static void ThrowIfInvalid(ReadOnlySpan<float> logits, int position)
+    {
+        if (NonFinite.IndexOf(logits) is var bad and >= 0)
+            throw new InvalidLogitsException(position, $"logit of token {bad} is {logits[bad]}");
+        if (logits.Length > 1 && !logits.ContainsAnyExcept(logits[0]))
+            throw new InvalidLogitsException(position, $"all {logits.Length} logits equal {logits[0]}");
+    }
 }

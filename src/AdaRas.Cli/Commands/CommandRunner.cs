@@ -22,6 +22,7 @@ static class CommandRunner
         catch (Exception e)
         {
             var (code, message) = Classify(e);
+            if (console.Error is LineTrackingWriter { AtLineStart: false }) console.Error.WriteLine();   // after a progress line
             console.Error.WriteLine(message);
             return code;
         }

@@ -29,7 +29,7 @@ static class ModelOption
         {
             reported = true;
             console.Error.Write($"\rexporting checkpoint: {p.Step,-16} {100.0 * p.BytesDone / Math.Max(1, p.BytesTotal),5:F1}%   ");
-        }), cancellation: cancellation);
+        }), cancellation: cancellation.CanBeCanceled ? cancellation : console.Cancellation);
         if (reported) console.Error.WriteLine();
         return AdaRas.Engine.Model.Load(folder);
     }

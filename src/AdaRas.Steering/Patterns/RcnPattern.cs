@@ -64,7 +64,7 @@ public sealed class RcnPattern
     public IReadOnlyList<PatternNeuron> Top(int k)
     {
         if (k < 1 || k > Count)
-            throw new AdaRas.Model.InputException(SourcePath, null, $"--neurons {k} must be between 1 and the pattern's {Count} rows");
+            throw new AdaRas.Model.InputException(SourcePath, null, $"--neurons must be between 1 and the pattern's {Count} rows (got {k})");
         return Neurons.Take(k).ToArray();
     }
 

@@ -60,8 +60,8 @@ public sealed class TrajectoryProbe
     public TrajectoryProbe(AdaRas.Engine.Model model, int chunkSize = 512)
     {
         if (!model.Manifest.Steerable)
-            throw new ArgumentException($"{model.Folder}: the model was exported without taps (plain export); export it steerable to identify neurons");
-        if (chunkSize < 1) throw new ArgumentOutOfRangeException(nameof(chunkSize), chunkSize, "chunk size must be positive");
+            throw new AdaRas.Model.InputException($"{model.Folder}: the model was exported without taps (plain export); export it steerable to identify neurons");
+        if (chunkSize < 1) throw new AdaRas.Model.UsageException($"--chunk must be positive, got {chunkSize}");
         _model = model;
         ChunkSize = chunkSize;
         Shape = ModelShape.FromManifest(model.Manifest);
@@ -111,7 +111,7 @@ public sealed class TrajectoryProbe
     {
         options ??= new ProbeOptions();
         if (options.Top < 1 || options.Top > Shape.NeuronCount)
-            throw new ArgumentOutOfRangeException(nameof(options), options.Top, $"top must be between 1 and the model's {Shape.NeuronCount} neurons");
+            throw new AdaRas.Model.UsageException($"--top {options.Top} must be between 1 and the model's {Shape.NeuronCount} neurons");
         set.RequireBothClasses();
         if (!options.Overwrite)
             foreach (var p in new[] { patternPath, PatternSidecar.PathFor(patternPath) })

@@ -204,7 +204,7 @@ public sealed class BadInputTests
     }
 
     [Test]
-    public void NonFiniteLogits_FailClearly_InsteadOfEmittingToken0()
+    public void CollapsedOrNonFiniteLogits_FailClearly_InsteadOfEmittingToken0()
     {
         using var model = AdaRas.Engine.Model.Load(TinyExport);
         using var steering = SteeringTensors.Create(model.Manifest);
@@ -212,8 +212,16 @@ public sealed class BadInputTests
         using var generator = new Generator(model, new GeneratorParams { MaxNewTokens = 4 });
         generator.Steering = steering;
         generator.AppendTokens(model.Tokenizer.Encode("hi"));
-        var e = Assert.Throws<NonFiniteLogitsException>(() => generator.GenerateNextToken())!;
-        Assert.That(e.Message, Does.Contain("non-finite"));
+        var e = Assert.Throws<InvalidLogitsException>(() => generator.GenerateNextToken())!;
+        Assert.That(e.Message, Does.Contain("unusable").And.Contain("steering is far too strong"));
+
+        // A NaN weight (exported with the export-time check switched off): NaN logits, refused through the CLI too.
+        var nanCheckpoint = TestCheckpoints.CopyOf(CheckpointShapes.Tiny);
+        AdaRas.Tests.Model.SafeTensorsSurgery.EditTensors(Path.Combine(nanCheckpoint, "model.safetensors"), tensors =>
+            BitConverter.GetBytes(float.NaN).CopyTo(tensors.Single(t => t.Name == "model.norm.weight").Bytes, 0));
+        var nanExport = TestCheckpoints.NewFolder("nan-logits");
+        AdaRas.Export.Qwen3Exporter.Export(nanCheckpoint, nanExport, new AdaRas.Export.ExportOptions { AllowNonFiniteWeights = true });
+        AssertBadInput(CliRunner.Run("generate", "hi", "--model", nanExport, "--max-new-tokens", "3"), "unusable", "NaN");
 
         // Control: the same generator settings without the absurd shift generate normally.
         using var plain = new Generator(model, new GeneratorParams { MaxNewTokens = 4 });

@@ -32,8 +32,10 @@ sealed class ChildAdaras : IDisposable
         }
         else
         {
-            start.FileName = dotnet;
-            start.ArgumentList.Add(dll);
+            // A shell running this test in the background hands its children SIGINT ignored, and the runtime keeps an
+            // inherited SIG_IGN: restore the default disposition, as an interactive terminal has it.
+            start.FileName = "env";
+            foreach (var a in new[] { "--default-signal=INT,TERM", dotnet, dll }) start.ArgumentList.Add(a);
         }
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment["DOTNET_NOLOGO"] = "1";

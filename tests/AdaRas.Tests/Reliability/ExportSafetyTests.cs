@@ -37,6 +37,7 @@ public sealed class ExportSafetyTests
     {
         var parent = TestCheckpoints.NewFolder("parent");
         var ckpt = Path.Combine(parent, "ckpt");
+        Directory.CreateDirectory(parent);
         Directory.Move(Checkpoint(), ckpt);
         File.WriteAllText(Path.Combine(parent, "notes.txt"), "unrelated");
         var run = CliRunner.Run("export", ckpt, "--out", parent, "--force");

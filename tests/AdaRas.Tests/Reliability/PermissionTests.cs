@@ -44,8 +44,8 @@ public sealed class PermissionTests
         yield return new TestCaseData("unreadable benchmark (eval)", new[] { "eval", "--config", "{config-secret}", "--results", "{dir}/r1" }, "secret.jsonl");
         yield return new TestCaseData("unwritable results (eval)", new[] { "eval", "--config", "{config}", "--results", "{locked}/r" }, "{locked}");
         yield return new TestCaseData("unwritable output (export)", new[] { "export", "{ckpt}", "--out", "{locked}/onnx" }, "{locked}");
-        yield return new TestCaseData("unreadable data (probe)", new[] { "probe", "--model", "{model}", "--data", "{secret}", "--out", "{dir}/p.csv" }, "secret.jsonl");
-        yield return new TestCaseData("unwritable output (probe)", new[] { "probe", "--model", "{model}", "--data", "{contrastive}", "--out", "{locked}/p.csv" }, "{locked}");
+        yield return new TestCaseData("unreadable data (probe)", new[] { "probe", "--model", "{model}", "--data", "{secret}", "--top", "4", "--out", "{dir}/p.csv" }, "secret.jsonl");
+        yield return new TestCaseData("unwritable output (probe)", new[] { "probe", "--model", "{model}", "--data", "{contrastive}", "--top", "4", "--out", "{locked}/p.csv" }, "{locked}");
         yield return new TestCaseData("unreadable data (features)", new[] { "features", "select", "--model", "{model}", "--train", "{secret}", "--top", "4", "--out", "{dir}/f.json" }, "secret.jsonl");
         yield return new TestCaseData("unwritable output (make-checkpoint)", new[] { "make-checkpoint", "{locked}/ck", "--shape", "tiny" }, "{locked}");
         yield return new TestCaseData("unwritable output (report)", new[] { "report", "{run}", "--out", "{locked}/rep" }, "{locked}");
@@ -74,7 +74,8 @@ public sealed class PermissionTests
         var args = template.Select(Fill).ToArray();
         var result = ChildAdaras.Run(args, TimeSpan.FromSeconds(120), runAsUid: Nobody);
         Assert.That(result.Code, Is.EqualTo(2), $"{what}: {result.Error}");
-        Assert.That(result.Error, Does.StartWith("error: ").And.Contain(Fill(mention)), what);
+        var error = result.Error.Split('\n').SingleOrDefault(l => l.StartsWith("error: ", StringComparison.Ordinal));
+        Assert.That(error, Is.Not.Null.And.Contain(Fill(mention)), $"{what}: an error line of its own naming the path:\n{result.Error}");
         Assert.That(result.Error, Does.Not.Contain("   at "), $"{what}: no stack trace");
     }
 }
