@@ -23,7 +23,7 @@ public static class Scoring
     /// log p(ids[t] | ids[..t]) for t = 1..n-1 (the first token has no prefix to be scored against), computed by
     /// teacher forcing with logits at every position.
     /// </summary>
-    public static ScoreResult Score(Model model, int[] ids, CancellationToken cancellation = default)
+    public static ScoreResult Score(LanguageModel model, int[] ids, CancellationToken cancellation = default)
     {
         if (ids.Length < 2) throw new UsageException("scoring needs at least two tokens");
         int vocab = model.Manifest.VocabSize;

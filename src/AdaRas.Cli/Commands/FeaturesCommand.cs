@@ -29,7 +29,7 @@ static class FeaturesCommand
             var shape = ModelShape.FromManifest(m.Manifest);
             int n = parse.GetValue(top);
             if (n <= 0 || n > shape.NeuronCount)
-                throw new AdaRas.Model.UsageException($"--top {n} is outside 1..{shape.NeuronCount} (the model's neurons: {shape})");
+                throw new AdaRas.Files.UsageException($"--top {n} is outside 1..{shape.NeuronCount} (the model's neurons: {shape})");
 
             using var progress = new ExtractionProgressPrinter(console);
             var scores = QuestionDataset.FScores(m, questions, progress, cancellation);

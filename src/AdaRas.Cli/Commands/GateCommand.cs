@@ -52,7 +52,7 @@ static class GateCommand
             };
             options.Validate();
             var (featureFile, topN) = (parse.GetValue(features), parse.GetValue(top));
-            if ((featureFile is null) == (topN is null)) throw new AdaRas.Model.UsageException("give exactly one of --features or --top");
+            if ((featureFile is null) == (topN is null)) throw new AdaRas.Files.UsageException("give exactly one of --features or --top");
             var gatePath = parse.GetValue(output)!;
             var reportPath = parse.GetValue(report) ?? OutputFiles.Beside(gatePath, ".report.json");
             var rocPath = parse.GetValue(roc) ?? OutputFiles.Beside(gatePath, ".roc.png");
@@ -68,7 +68,7 @@ static class GateCommand
             else
             {
                 if (topN <= 0 || topN > shape.NeuronCount)
-                    throw new AdaRas.Model.UsageException($"--top {topN} is outside 1..{shape.NeuronCount} (the model's neurons: {shape})");
+                    throw new AdaRas.Files.UsageException($"--top {topN} is outside 1..{shape.NeuronCount} (the model's neurons: {shape})");
                 var scores = QuestionDataset.FScores(m, trainSet, progress, cancellation);
                 selected = SelectedFeatures.FromScores(shape, scores, topN!.Value, trainSet.Path, trainSet.Correct, trainSet.Incorrect);
             }

@@ -19,8 +19,8 @@ static class ScoreCommand
             {
                 ({ } t, null) => m.Tokenizer.Encode(t),
                 (null, { } s) => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                    .Select(x => int.TryParse(x, out var v) ? v : throw new AdaRas.Model.UsageException($"--ids: '{x}' is not an integer")).ToArray(),
-                _ => throw new AdaRas.Model.UsageException("give exactly one of --text or --ids"),
+                    .Select(x => int.TryParse(x, out var v) ? v : throw new AdaRas.Files.UsageException($"--ids: '{x}' is not an integer")).ToArray(),
+                _ => throw new AdaRas.Files.UsageException("give exactly one of --text or --ids"),
             };
             var result = Scoring.Score(m, tokens, cancellation);
             // The first token has no prefix, so it carries no log-probability.

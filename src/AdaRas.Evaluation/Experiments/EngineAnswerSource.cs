@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using AdaRas.Engine;
 using AdaRas.Evaluation.Benchmarks;
-using AdaRas.Probing.Adaptive;
+using AdaRas.Workflows;
 using AdaRas.Steering;
 using AdaRas.Steering.Kernels;
 using AdaRas.Steering.Patterns;
@@ -22,21 +22,21 @@ namespace AdaRas.Evaluation.Experiments;
 /// </remarks>
 public sealed class EngineAnswerSource : IAnswerSource, IDisposable
 {
-    readonly AdaRas.Engine.Model _model;
+    readonly AdaRas.Engine.LanguageModel _model;
     readonly GenerationSettings _generation;
     readonly Steerer? _steerer;
     readonly AdaptiveSteering? _gate;
 
     /// <param name="device">Kernel device for the steering buffers (kept by the caller, e.g. shared by a sweep); null: the steerer makes a CPU one.</param>
-    public EngineAnswerSource(AdaRas.Engine.Model model, ExperimentConfig config, KernelDevice? device = null)
+    public EngineAnswerSource(AdaRas.Engine.LanguageModel model, ExperimentConfig config, KernelDevice? device = null)
     {
         _model = model;
         _generation = config.Generation;
         try { ParametersFor(new BenchmarkSample(0, "", "", null, null)); }   // the config's decoding settings, checked up front
-        catch (AdaRas.Model.UsageException e) { throw new AdaRas.Model.InputException(Where(config), null, $"generation settings: {e.Message}", e); }
+        catch (AdaRas.Files.UsageException e) { throw new AdaRas.Files.InputException(Where(config), null, $"generation settings: {e.Message}", e); }
         if (!config.Intervention.Enabled) return;
         if (!model.Manifest.Steerable)
-            throw new AdaRas.Model.InputException(model.Folder, null, $"exported without steering inputs, but config '{config.Name}' steers; export it again (steerable is the default)");
+            throw new AdaRas.Files.InputException(model.Folder, null, $"exported without steering inputs, but config '{config.Name}' steers; export it again (steerable is the default)");
         var i = config.Intervention;
         _steerer = Steerer.Create(model, new SteeringOptions(ResolvePattern(config))
         {
@@ -116,7 +116,7 @@ public sealed class EngineAnswerSource : IAnswerSource, IDisposable
         if (text.IndexOfAny(['/', '\\']) < 0)
         {
             try { return PaperPatterns.Find(text).Path; }
-            catch (AdaRas.Model.UsageException) { /* not a released name either: reported below */ }
+            catch (AdaRas.Files.UsageException) { /* not a released name either: reported below */ }
         }
         throw new FileNotFoundException(
             $"{Where(config)}: pattern_path '{text}' is not a file (looked in {Environment.CurrentDirectory}{Beside(config)}) " +

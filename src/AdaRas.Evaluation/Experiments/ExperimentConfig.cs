@@ -44,7 +44,7 @@ public sealed record GateSettings
 
 /// <summary>Bad experiment config: the message starts with <c>file:line:</c>.</summary>
 public sealed class ExperimentConfigException(string file, int line, string problem)
-    : AdaRas.Model.InputException(file, line > 0 ? line : null, problem)
+    : AdaRas.Files.InputException(file, line > 0 ? line : null, problem)
 {
     public string File { get; } = file;
     public new int Line { get; } = line;
@@ -81,7 +81,7 @@ public sealed record ExperimentConfig
     public static ExperimentConfig Load(string path)
     {
         var full = Path.GetFullPath(path);
-        AdaRas.Model.InputFiles.RequireRegularFile(full, "experiment config");
+        AdaRas.Files.InputFiles.RequireRegularFile(full, "experiment config");
         return Parse(System.IO.File.ReadAllText(full), full) with { SourceFile = full };
     }
 

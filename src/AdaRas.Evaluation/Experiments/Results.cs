@@ -84,7 +84,7 @@ public static class ResultsFolder
         var path = Path.Combine(folder, IdentityFile);
         if (!File.Exists(path)) return null;
         try { return JsonSerializer.Deserialize<RunIdentity>(File.ReadAllText(path), FileJson) ?? throw new JsonException("empty"); }
-        catch (JsonException e) { throw new AdaRas.Model.InputException($"{path}: unreadable run identity ({e.Message})", e); }
+        catch (JsonException e) { throw new AdaRas.Files.InputException($"{path}: unreadable run identity ({e.Message})", e); }
     }
 
     internal static void WriteIdentity(string folder, RunIdentity identity) =>
@@ -94,7 +94,7 @@ public static class ResultsFolder
     {
         var path = Path.Combine(folder, SummaryFile);
         try { return JsonSerializer.Deserialize<ExperimentSummary>(File.ReadAllText(path), FileJson) ?? throw new JsonException("empty"); }
-        catch (JsonException e) { throw new AdaRas.Model.InputException($"{path}: unreadable summary ({e.Message})", e); }
+        catch (JsonException e) { throw new AdaRas.Files.InputException($"{path}: unreadable summary ({e.Message})", e); }
     }
 
     internal static void WriteSummary(string folder, ExperimentSummary summary) =>
@@ -125,10 +125,10 @@ public static class ResultsFolder
             if (line.Length == 0) continue;
             ResultRecord? record;
             try { record = JsonSerializer.Deserialize<ResultRecord>(line, LineJson); }
-            catch (JsonException e) { throw new AdaRas.Model.InputException($"{path}:{lineNumber}: bad result line ({e.Message})", e); }
-            if (record is null) throw new AdaRas.Model.InputException($"{path}:{lineNumber}: bad result line (null)");
+            catch (JsonException e) { throw new AdaRas.Files.InputException($"{path}:{lineNumber}: bad result line ({e.Message})", e); }
+            if (record is null) throw new AdaRas.Files.InputException($"{path}:{lineNumber}: bad result line (null)");
             if (seen.TryGetValue(record.Id, out var first))
-                throw new AdaRas.Model.InputException($"{path}:{lineNumber}: duplicate id {record.Id} (first at line {first})");
+                throw new AdaRas.Files.InputException($"{path}:{lineNumber}: duplicate id {record.Id} (first at line {first})");
             seen[record.Id] = lineNumber;
             records.Add(record);
         }
@@ -169,7 +169,7 @@ public readonly record struct Shard
 
     public Shard(int index, int count)
     {
-        if (count < 1 || index < 1 || index > count) throw new AdaRas.Model.UsageException($"shard {index}/{count}: need 1 <= i <= n");
+        if (count < 1 || index < 1 || index > count) throw new AdaRas.Files.UsageException($"shard {index}/{count}: need 1 <= i <= n");
         Index = index;
         Count = count;
     }
@@ -180,7 +180,7 @@ public readonly record struct Shard
         var parts = text.Split('/');
         if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var i)
             || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var n))
-            throw new AdaRas.Model.UsageException($"shard '{text}' must look like i/n, e.g. 2/4");
+            throw new AdaRas.Files.UsageException($"shard '{text}' must look like i/n, e.g. 2/4");
         return new Shard(i, n);
     }
 

@@ -17,12 +17,12 @@ public static class SteeringSweep
     public static IReadOnlyList<SweepPoint> Grid(ExperimentConfig baseConfig, IReadOnlyList<double> alphas, IReadOnlyList<int> neurons)
     {
         if (baseConfig.Intervention.PatternPath is null)
-            throw new AdaRas.Model.UsageException($"{baseConfig.SourceFile ?? baseConfig.Name}: a sweep steers, so the config needs intervention.pattern_path");
-        if (alphas.Count == 0 || neurons.Count == 0) throw new AdaRas.Model.UsageException("a sweep needs at least one alpha and one neuron count");
-        if (alphas.Any(a => !double.IsFinite(a))) throw new AdaRas.Model.UsageException("every alpha must be a finite number");
-        if (neurons.Any(k => k < 1)) throw new AdaRas.Model.UsageException("every neuron count must be at least 1");
-        if (alphas.Distinct().Count() != alphas.Count) throw new AdaRas.Model.UsageException($"alphas repeat: {string.Join(",", alphas)}");
-        if (neurons.Distinct().Count() != neurons.Count) throw new AdaRas.Model.UsageException($"neuron counts repeat: {string.Join(",", neurons)}");
+            throw new AdaRas.Files.UsageException($"{baseConfig.SourceFile ?? baseConfig.Name}: a sweep steers, so the config needs intervention.pattern_path");
+        if (alphas.Count == 0 || neurons.Count == 0) throw new AdaRas.Files.UsageException("a sweep needs at least one alpha and one neuron count");
+        if (alphas.Any(a => !double.IsFinite(a))) throw new AdaRas.Files.UsageException("every alpha must be a finite number");
+        if (neurons.Any(k => k < 1)) throw new AdaRas.Files.UsageException("every neuron count must be at least 1");
+        if (alphas.Distinct().Count() != alphas.Count) throw new AdaRas.Files.UsageException($"alphas repeat: {string.Join(",", alphas)}");
+        if (neurons.Distinct().Count() != neurons.Count) throw new AdaRas.Files.UsageException($"neuron counts repeat: {string.Join(",", neurons)}");
 
         var points = new List<SweepPoint>();
         foreach (var k in neurons)
@@ -50,8 +50,8 @@ public static class SteeringSweep
     /// between the points' steering buffers, and returns the table.
     /// </summary>
     /// <param name="onPoint">Called before each point runs (e.g. to print which one).</param>
-    public static SweepReport Run(AdaRas.Engine.Model model, ExperimentConfig baseConfig, IReadOnlyList<SweepPoint> points,
-        ExperimentRunner runner, RunOptions? options = null, Action<SweepPoint>? onPoint = null, CancellationToken cancellationToken = default)
+    public static SweepReport Run(AdaRas.Engine.LanguageModel model, ExperimentConfig baseConfig, IReadOnlyList<SweepPoint> points,
+        ExperimentRunner runner, ExperimentRunOptions? options = null, Action<SweepPoint>? onPoint = null, CancellationToken cancellationToken = default)
     {
         using var device = KernelDevice.CreateCpu();
         var rows = new List<SweepRow>();

@@ -13,7 +13,7 @@ public sealed record RunResults(string Name, string Folder, ExperimentSummary Su
         if (!File.Exists(Path.Combine(folder, ResultsFolder.SummaryFile)))
         {
             if (Directory.Exists(folder) && Directory.GetDirectories(folder, "shard-*-of-*").Length > 0)
-                throw new AdaRas.Model.InputException(folder, null, $"holds shards but no {ResultsFolder.SummaryFile}; merge them first (adaras eval merge {folder})");
+                throw new AdaRas.Files.InputException(folder, null, $"holds shards but no {ResultsFolder.SummaryFile}; merge them first (adaras eval merge {folder})");
             throw new FileNotFoundException($"{folder}: no {ResultsFolder.SummaryFile}; not a results folder");
         }
         var summary = ResultsFolder.ReadSummary(folder);
@@ -38,9 +38,9 @@ public sealed record ComparisonReport(IReadOnlyList<RunRow> Rows, IReadOnlyList<
 {
     public static ComparisonReport Compare(IReadOnlyList<RunResults> runs)
     {
-        if (runs.Count == 0) throw new AdaRas.Model.UsageException("nothing to compare");
+        if (runs.Count == 0) throw new AdaRas.Files.UsageException("nothing to compare");
         var names = runs.Select(r => r.Name).ToList();
-        if (names.Distinct().Count() != names.Count) throw new AdaRas.Model.UsageException($"run names must differ: {string.Join(", ", names)}");
+        if (names.Distinct().Count() != names.Count) throw new AdaRas.Files.UsageException($"run names must differ: {string.Join(", ", names)}");
         RequireSameBenchmark(runs);
 
         var rows = runs.Select(r => new RunRow(r.Name, r.Records.Count, r.Records.Count(x => x.Correct),
@@ -83,7 +83,7 @@ public sealed record ComparisonReport(IReadOnlyList<RunRow> Rows, IReadOnlyList<
                     ? $"its benchmark '{run.Summary.Benchmark}' has other content (hash {h[..12]}) than the baseline's (hash {baseHash[..12]})"
                 : null;
             if (why is not null)
-                throw new AdaRas.Model.InputException(run.Folder, null, $"cannot be compared with the baseline: {why}; paired flips need the same questions");
+                throw new AdaRas.Files.InputException(run.Folder, null, $"cannot be compared with the baseline: {why}; paired flips need the same questions");
         }
 
         static string? Hash(RunResults r) =>
@@ -116,7 +116,7 @@ public sealed record ComparisonReport(IReadOnlyList<RunRow> Rows, IReadOnlyList<
     public void Write(string folder)
     {
         Directory.CreateDirectory(folder);
-        AdaRas.Model.AtomicFile.WriteAllText(Path.Combine(folder, "report.md"), "# Comparison\n\n" + ToMarkdown());
+        AdaRas.Files.AtomicFile.WriteAllText(Path.Combine(folder, "report.md"), "# Comparison\n\n" + ToMarkdown());
         var names = Rows.Select(r => r.Name).ToList();
         Plots.Bars(names, Rows.Select(r => 100 * r.Accuracy).ToList(), "Accuracy (%)", "Accuracy", Path.Combine(folder, "accuracy.png"), "F1");
         Plots.Bars(names, Rows.Select(r => r.MeanTokens).ToList(), "Mean generated tokens", "Response length", Path.Combine(folder, "tokens.png"), "F0");

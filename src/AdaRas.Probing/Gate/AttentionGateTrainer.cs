@@ -7,7 +7,7 @@ namespace AdaRas.Probing.Gate;
 /// <summary>One question for the gate: its per-token features (tokens x N, columns in feature-id order) and label.</summary>
 public sealed record GateExample(ActivationMatrix Tokens, bool IsGood);
 
-/// <summary>The paper's recipe (DESIGN.md step 5); every default is the paper's or PyTorch's.</summary>
+/// <summary>The paper's recipe (docs/ARCHITECTURE.md, method step 5); every default is the paper's or PyTorch's.</summary>
 public sealed record AttentionGateOptions
 {
     public int HiddenSize { get; init; } = 256;
@@ -39,13 +39,13 @@ public sealed record AttentionGateOptions
     /// <summary>Throws on an option out of range (callers check before spending time on feature extraction).</summary>
     public void Validate()
     {
-        if (HiddenSize is <= 0 or > MaxHiddenSize) throw new AdaRas.Model.UsageException($"hidden size must be in [1, {MaxHiddenSize}], got {HiddenSize}");
-        if (!(Dropout >= 0 && Dropout < 1)) throw new AdaRas.Model.UsageException($"dropout must be in [0, 1), got {Dropout}");
-        if (!(LearningRate > 0)) throw new AdaRas.Model.UsageException($"learning rate must be positive, got {LearningRate}");
-        if (!(WeightDecay >= 0)) throw new AdaRas.Model.UsageException($"weight decay must be >= 0, got {WeightDecay}");
-        if (BatchSize <= 0) throw new AdaRas.Model.UsageException($"batch size must be positive, got {BatchSize}");
-        if (MaxEpochs <= 0) throw new AdaRas.Model.UsageException($"max epochs must be positive, got {MaxEpochs}");
-        if (Patience <= 0) throw new AdaRas.Model.UsageException($"patience must be positive, got {Patience}");
+        if (HiddenSize is <= 0 or > MaxHiddenSize) throw new AdaRas.Files.UsageException($"hidden size must be in [1, {MaxHiddenSize}], got {HiddenSize}");
+        if (!(Dropout >= 0 && Dropout < 1)) throw new AdaRas.Files.UsageException($"dropout must be in [0, 1), got {Dropout}");
+        if (!(LearningRate > 0)) throw new AdaRas.Files.UsageException($"learning rate must be positive, got {LearningRate}");
+        if (!(WeightDecay >= 0)) throw new AdaRas.Files.UsageException($"weight decay must be >= 0, got {WeightDecay}");
+        if (BatchSize <= 0) throw new AdaRas.Files.UsageException($"batch size must be positive, got {BatchSize}");
+        if (MaxEpochs <= 0) throw new AdaRas.Files.UsageException($"max epochs must be positive, got {MaxEpochs}");
+        if (Patience <= 0) throw new AdaRas.Files.UsageException($"patience must be positive, got {Patience}");
     }
 }
 
@@ -79,7 +79,7 @@ public static class AttentionGateTrainer
         model.ValidateNeuronIds(ids, requireAscending: true, "gate features");
         int n = ids.Length, h = options.HiddenSize;
         if ((long)n * h > AttentionGateOptions.MaxHiddenWeights)
-            throw new AdaRas.Model.UsageException($"a gate of {n} features x hidden size {h} has {(long)n * h} weights, more than {AttentionGateOptions.MaxHiddenWeights}; use fewer features or a smaller --hidden");
+            throw new AdaRas.Files.UsageException($"a gate of {n} features x hidden size {h} has {(long)n * h} weights, more than {AttentionGateOptions.MaxHiddenWeights}; use fewer features or a smaller --hidden");
         CheckExamples(train, n, "training");
         CheckExamples(validation, n, "validation");
         int good = train.Count(e => e.IsGood);

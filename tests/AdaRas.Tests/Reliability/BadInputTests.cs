@@ -7,7 +7,7 @@ using AdaRas.Evaluation.Experiments;
 using AdaRas.Model;
 using AdaRas.Tests.Cli;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Reliability;
 
@@ -206,7 +206,7 @@ public sealed class BadInputTests
     [Test]
     public void CollapsedOrNonFiniteLogits_FailClearly_InsteadOfEmittingToken0()
     {
-        using var model = AdaRas.Engine.Model.Load(TinyExport);
+        using var model = AdaRas.Engine.LanguageModel.Load(TinyExport);
         using var steering = SteeringTensors.Create(model.Manifest);
         for (int layer = 0; layer < model.Manifest.NumLayers; layer++) steering.Shift(layer).Fill(1e30f);   // alpha 1e30
         using var generator = new Generator(model, new GeneratorParams { MaxNewTokens = 4 });

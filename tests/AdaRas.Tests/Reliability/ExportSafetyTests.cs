@@ -2,7 +2,7 @@ using AdaRas.Export;
 using AdaRas.Model;
 using AdaRas.Tests.Cli;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Reliability;
 

@@ -1,7 +1,7 @@
 using AdaRas.Engine;
 using AdaRas.Export;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Reliability;
 
@@ -25,7 +25,7 @@ public sealed class LongScoreTests
         RandomCheckpoint.Write(ckpt, NarrowWideVocab, seed: 3);
         var export = TestCheckpoints.NewFolder("narrow-wide-vocab-onnx");
         Qwen3Exporter.Export(ckpt, export);
-        using var model = AdaRas.Engine.Model.Load(export);
+        using var model = AdaRas.Engine.LanguageModel.Load(export);
         var random = new Random(11);
         var ids = Enumerable.Range(0, n).Select(_ => random.Next(NarrowWideVocab.VocabSize)).ToArray();
 

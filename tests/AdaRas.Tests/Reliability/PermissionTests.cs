@@ -1,6 +1,6 @@
 using System.Text.Json;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Reliability;
 
@@ -10,6 +10,7 @@ namespace AdaRas.Tests.Reliability;
 /// not print an UnauthorizedAccessException stack trace with exit 1.
 /// </summary>
 [TestFixture]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class PermissionTests
 {
     const int Nobody = 65534;

@@ -4,7 +4,7 @@ using AdaRas.Evaluation.Experiments;
 using AdaRas.Model;
 using AdaRas.Tests.Cli;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Reliability;
 

@@ -2,7 +2,7 @@ using System.Text.Json;
 using AdaRas.Evaluation.Experiments;
 using AdaRas.Export;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Reliability;
 
