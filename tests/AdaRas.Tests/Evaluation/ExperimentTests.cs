@@ -289,7 +289,7 @@ public class ExperimentRunnerTests
         var runner = new ExperimentRunner(_root);
         runner.Run(Config(), new FakeSource(), new ExperimentRunOptions { Limit = 3 });
         Assert.That(() => runner.Run(Config(strength: 0.2), new FakeSource(), new ExperimentRunOptions { Limit = 3 }),
-            Throws.InvalidOperationException.With.Message.Contains("different run (config hash"));
+            Throws.InstanceOf<InputException>().With.Message.Contains("different run (config hash"));
         Assert.That(() => runner.Run(Config(), new FakeSource(), new ExperimentRunOptions { Limit = 3, Shard = new Shard(1, 2) }),
             Throws.Nothing, "a shard lives in its own subfolder");
     }
