@@ -103,8 +103,43 @@ public sealed class LanguageModel : IDisposable
         Check(session.OutputMetadata, manifest.Outputs, "output");
         if (!session.OutputMetadata.TryGetValue(GraphNames.Logits, out var logits) || logits.Dimensions[^1] != manifest.VocabSize)
             throw new ModelFormatException(graphPath, $"logits output does not end in vocab_size {manifest.VocabSize}");
+        CheckShapeNumbers(graphPath, inputs, session.OutputMetadata, manifest);
     }
 
+    /// <summary>
+    /// The manifest's numbers size every buffer the engine binds: a layer count, KV shape or intermediate size that
+    /// disagrees with the graph would fail (or read out of bounds) mid-generation, so compare them with the graph here.
+    /// </summary>
+    static void CheckShapeNumbers(string graphPath, IReadOnlyDictionary<string, NodeMetadata> inputs,
+        IReadOnlyDictionary<string, NodeMetadata> outputs, ModelManifest manifest)
+    {
+        void Expect(string what, long graph, long promised, string field)
+        {
+            if (graph >= 0 && graph != promised)
+                throw new ModelFormatException(graphPath, $"{what} is {graph} in the graph but manifest.json says {field} = {promised}");
+        }
+        int kvInputs = inputs.Keys.Count(k => k.StartsWith("past_key_values.", StringComparison.Ordinal) && k.EndsWith(".key", StringComparison.Ordinal));
+        Expect("the number of layers (past_key_values.N.key inputs)", kvInputs, manifest.NumLayers, "num_layers");
+        if (inputs.TryGetValue("past_key_values.0.key", out var kv) && kv.Dimensions.Length == 4)
+        {
+            Expect("past_key_values.0.key dimension 1", kv.Dimensions[1], manifest.NumKeyValueHeads, "num_key_value_heads");
+            Expect("past_key_values.0.key dimension 3", kv.Dimensions[3], manifest.HeadDim, "head_dim");
+        }
+        if (manifest.Steerable && outputs.TryGetValue(GraphNames.TapLast, out var tap) && tap.Dimensions.Length == 3)
+        {
+            Expect($"{GraphNames.TapLast} dimension 1", tap.Dimensions[1], manifest.NumLayers, "num_layers");
+            Expect($"{GraphNames.TapLast} dimension 2", tap.Dimensions[2], manifest.IntermediateSize, "intermediate_size");
+        }
+    }
+
+
+    /// <summary>
+    /// A graph that fails at run time after loading cleanly is a model folder whose parts disagree in a way the
+    /// load-time checks cannot see, e.g. a manifest.json context_length above the graph's rotary cache.
+    /// </summary>
+    internal ModelFormatException RunFailed(OnnxRuntimeException e, int position) => new(Path.Combine(Folder, Manifest.GraphFile),
+        $"ONNX Runtime failed at position {position} (manifest.json promises a context of {Manifest.ContextLength}; " +
+        $"a graph exported for fewer positions fails like this): {e.Message}", inner: e);
 
     public void Dispose()
     {

@@ -41,16 +41,21 @@ public static class TextGeneration
         var step = onStep is null ? null : new GenerationStep(generator);
         var stream = tokenizer.CreateStream();
         var clock = Stopwatch.StartNew();
-        generator.AppendTokens(prompt);
-        double prefill = clock.Elapsed.TotalSeconds;
-        clock.Restart();
-        while (!generator.IsDone)
+        double prefill;
+        try
         {
-            cancellation.ThrowIfCancellationRequested();
-            generator.GenerateNextToken();
-            if (!generator.StoppedOnStopToken) onText?.Invoke(stream.Decode(generator.LastToken));
-            if (step is not null) onStep!(step);
+            generator.AppendTokens(prompt);
+            prefill = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            while (!generator.IsDone)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                generator.GenerateNextToken();
+                if (!generator.StoppedOnStopToken) onText?.Invoke(stream.Decode(generator.LastToken));
+                if (step is not null) onStep!(step);
+            }
         }
+        catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e) { throw model.RunFailed(e, generator.Sequence.Count); }
         onText?.Invoke(stream.Flush());
         var ids = generator.Sequence.Skip(prompt.Length).ToArray();
         // Keep special tokens such as </think> so the split below sees them; drop only the final stop token.

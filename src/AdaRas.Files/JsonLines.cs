@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 
@@ -5,10 +6,10 @@ namespace AdaRas.Files;
 
 /// <summary>A line of a JSONL file is malformed; the message starts with <c>file:line:</c>.</summary>
 public sealed class JsonLinesException(string file, int line, string problem)
-    : FormatException(line > 0 ? $"{file}:{line}: {problem}" : $"{file}: {problem}")
+    : InputException(file, line > 0 ? line : null, problem)
 {
     public string File { get; } = file;
-    public int Line { get; } = line;
+    public new int Line { get; } = line;
 }
 
 /// <summary>
@@ -64,37 +65,74 @@ public readonly struct JsonLine(string file, int line, JsonElement row)
 public static class JsonLines
 {
     /// <summary>
-    /// The file's non-blank lines in order, each parsed as a JSON object. Invalid UTF-8, invalid JSON or a line that
-    /// is not an object throws <see cref="JsonLinesException"/> naming the file and line.
+    /// Longest line accepted (bytes). The paper's longest rows (32k-token reasoning traces) are a few hundred KB;
+    /// the bound keeps a hostile or corrupt file (one 50 MB line, /dev/zero) from costing gigabytes before it is
+    /// rejected: a line is held as bytes and parsed once, never decoded to a string first.
+    /// </summary>
+    public const int MaxLineBytes = 16 << 20;
+
+    /// <summary>
+    /// The file's non-blank lines in order, each parsed as a JSON object. Invalid UTF-8, invalid JSON, a line that
+    /// is not an object or a line over <see cref="MaxLineBytes"/> throws <see cref="JsonLinesException"/> naming the
+    /// file and the line it is on.
     /// </summary>
     public static IEnumerable<JsonLine> Read(string path)
     {
         var full = Path.GetFullPath(path);
-        if (!System.IO.File.Exists(full)) throw new FileNotFoundException($"{full}: file not found", full);
+        InputFiles.RequireRegularFile(full, "JSONL file");
         return ReadExisting(full);
     }
 
+    static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
+
     static IEnumerable<JsonLine> ReadExisting(string file)
     {
-        using var reader = new StreamReader(file, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true);
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        var pending = new ArrayBufferWriter<byte>(1 << 12);
+        var chunk = new byte[1 << 16];
         int number = 0;
-        while (true)
+        bool end = false;
+        while (!end)
         {
-            string? text;
-            try { text = reader.ReadLine(); }
-            catch (DecoderFallbackException e) { throw new JsonLinesException(file, number + 1, $"not valid UTF-8 ({e.Message})"); }
-            if (text is null) yield break;
-            number++;
-            if (string.IsNullOrWhiteSpace(text)) continue;
-            JsonDocument doc;
-            try { doc = JsonDocument.Parse(text); }
-            catch (JsonException e) { throw new JsonLinesException(file, number, $"invalid JSON ({e.Message})"); }
-            using (doc)
+            int read = stream.Read(chunk, 0, chunk.Length);
+            end = read == 0;
+            int start = 0;
+            while (start < read || (end && start == 0))
             {
-                if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                    throw new JsonLinesException(file, number, $"expected a JSON object, found {doc.RootElement.ValueKind}");
-                yield return new JsonLine(file, number, doc.RootElement);
+                int newline = end ? -1 : Array.IndexOf(chunk, (byte)'\n', start, read - start);
+                int stop = newline < 0 ? read : newline;
+                if ((long)pending.WrittenCount + (stop - start) > MaxLineBytes)
+                    throw new JsonLinesException(file, number + 1, $"line is longer than {MaxLineBytes >> 20} MB (a JSONL row should be one record)");
+                pending.Write(chunk.AsSpan(start, stop - start));
+                if (newline < 0 && !end) break;                 // the line continues in the next chunk
+                number++;
+                if (Parse(file, number, pending.WrittenSpan) is { } doc)
+                    using (doc)
+                        yield return new JsonLine(file, number, doc.RootElement);
+                pending.ResetWrittenCount();
+                start = stop + 1;
+                if (end) break;
             }
         }
+    }
+
+    /// <summary>One line's object, or null for a blank line.</summary>
+    static JsonDocument? Parse(string file, int number, ReadOnlySpan<byte> line)
+    {
+        if (number == 1 && line.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) line = line[3..];   // UTF-8 BOM
+        if (line.Length > 0 && line[^1] == (byte)'\r') line = line[..^1];
+        if (line.Trim((ReadOnlySpan<byte>)" \t"u8).IsEmpty) return null;
+        try { StrictUtf8.GetCharCount(line); }
+        catch (DecoderFallbackException e) { throw new JsonLinesException(file, number, $"not valid UTF-8 ({e.Message})"); }
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(line.ToArray()); }
+        catch (JsonException e) { throw new JsonLinesException(file, number, $"invalid JSON ({e.Message})"); }
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            var kind = doc.RootElement.ValueKind;
+            doc.Dispose();
+            throw new JsonLinesException(file, number, $"expected a JSON object, found {kind}");
+        }
+        return doc;
     }
 }

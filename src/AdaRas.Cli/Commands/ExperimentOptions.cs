@@ -27,7 +27,7 @@ sealed class ExperimentOptions
 
     public ExperimentRunOptions ReadRunOptions(ParseResult parse, CliConsole console, Shard? shard = null) => new()
     {
-        Limit = parse.GetValue(Limit) is { } n ? (n >= 1 ? n : throw new ArgumentException($"--limit must be at least 1, not {n}")) : null,
+        Limit = parse.GetValue(Limit) is { } n ? (n >= 1 ? n : throw new AdaRas.Files.UsageException($"--limit must be at least 1, not {n}")) : null,
         Shard = shard,
         Progress = p => console.Error.WriteLine(FormatProgress(p)),
     };

@@ -31,7 +31,7 @@ static class FeaturesCommand
             var shape = ModelShape.FromManifest(m.Manifest);
             int n = parse.GetValue(top);
             if (n <= 0 || n > shape.NeuronCount)
-                throw new ArgumentException($"--top {n} is outside 1..{shape.NeuronCount} (the model's neurons: {shape})");
+                throw new AdaRas.Files.UsageException($"--top {n} is outside 1..{shape.NeuronCount} (the model's neurons: {shape})");
 
             using var progress = new ExtractionProgressPrinter(console);
             var scores = QuestionDataset.FScores(m, questions, progress, cancellation);

@@ -29,7 +29,7 @@ static class GateTrainCommand
         {
             var trainingOptions = options.Read(parse);
             var (featureFile, topN) = (parse.GetValue(features), parse.GetValue(top));
-            if ((featureFile is null) == (topN is null)) throw new ArgumentException("give exactly one of --features or --top");
+            if ((featureFile is null) == (topN is null)) throw new AdaRas.Files.UsageException("give exactly one of --features or --top");
             var gatePath = parse.GetValue(output)!;
             var reportPath = parse.GetValue(report) ?? OutputFiles.Beside(gatePath, ".report.json");
             var rocPath = parse.GetValue(roc) ?? OutputFiles.Beside(gatePath, ".roc.png");

@@ -31,8 +31,8 @@ sealed class ModelOption
         command.Add(_provider);
     }
 
-    public LanguageModel Load(ParseResult parse, CliConsole console) =>
-        Load(parse.GetValue(_path)!, ReadProvider(parse, _provider), console);
+    public LanguageModel Load(ParseResult parse, CliConsole console, CancellationToken cancellation = default) =>
+        Load(parse.GetValue(_path)!, ReadProvider(parse, _provider), console, cancellation);
 
     /// <summary>--provider cpu|cuda (cuda needs the CUDA build, -p:AdaRasCuda=true, and an NVIDIA GPU).</summary>
     public static Option<string> CreateProvider()
@@ -52,7 +52,7 @@ sealed class ModelOption
     };
 
     /// <summary>Opens a model path (exporting a checkpoint once, progress on stderr) on the given provider.</summary>
-    public static LanguageModel Load(string path, ModelOptions options, CliConsole console)
+    public static LanguageModel Load(string path, ModelOptions options, CliConsole console, CancellationToken cancellation = default)
     {
         bool reported = false;
         using var progress = new ThrottledProgress<ExportProgress>(p =>
@@ -60,7 +60,7 @@ sealed class ModelOption
             reported = true;
             console.Error.Write($"\rexporting checkpoint: {p.Step,-16} {100.0 * p.BytesDone / Math.Max(1, p.BytesTotal),5:F1}%   ");
         });
-        try { return ModelOpening.Open(path, options, progress); }
+        try { return ModelOpening.Open(path, options, progress, cancellation.CanBeCanceled ? cancellation : console.Cancellation); }
         finally
         {
             progress.Flush();

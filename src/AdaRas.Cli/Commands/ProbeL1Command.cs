@@ -45,9 +45,9 @@ static class ProbeL1Command
                 Folds = parse.GetValue(folds), Seed = parse.GetValue(seed), LambdaCount = parse.GetValue(lambdas),
                 LambdaRule = parse.GetValue(rule) == "min" ? L1LambdaRule.MinimumDeviance : L1LambdaRule.OneStandardError,
             };
-            if (options.LambdaCount < 2) throw new ArgumentException($"--lambdas must be at least 2, got {options.LambdaCount}");
+            if (options.LambdaCount < 2) throw new AdaRas.Files.UsageException($"--lambdas must be at least 2, got {options.LambdaCount}");
             try { StratifiedFolds.Assign(set.Labels, options.Folds, options.Seed); } // fold problems, before the long pass
-            catch (ArgumentException e) { throw new ArgumentException($"{set.Path}: {e.Message}", e); }
+            catch (ArgumentException e) { throw new AdaRas.Files.InputException(set.Path, null, e.Message, e); }
 
             using var m = model.Load(parse, console);
             using var progress = new ExtractionProgressPrinter(console);

@@ -41,7 +41,7 @@ sealed class SteerOptions
         if (pattern is null)
         {
             var given = Modifiers.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false });
-            if (given is not null) throw new ArgumentException($"{given.Name} needs --steer <pattern.csv>");
+            if (given is not null) throw new AdaRas.Files.UsageException($"{given.Name} needs --steer <pattern.csv>");
             return null;
         }
         return new SteeringOptions(pattern)

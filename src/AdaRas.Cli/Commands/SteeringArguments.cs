@@ -31,12 +31,12 @@ sealed class SteeringArguments
         var gate = parse.GetValue(_gate);
         if (options is null)
         {
-            if (gate is not null) throw new ArgumentException("--gate decides when to steer: give the pattern to steer with (--steer pattern.csv)");
-            if (parse.GetValue(_tokenProbe) is not null) throw new ArgumentException("--token-probe needs --steer and --gate");
+            if (gate is not null) throw new AdaRas.Files.UsageException("--gate decides when to steer: give the pattern to steer with (--steer pattern.csv)");
+            if (parse.GetValue(_tokenProbe) is not null) throw new AdaRas.Files.UsageException("--token-probe needs --steer and --gate");
             return SteeringSettings.None;
         }
         if (gate is null && (parse.GetValue(_tokenProbe) is not null || parse.GetValue(_gateThreshold) is not null || parse.GetValue(_probeEvery) is not null))
-            throw new ArgumentException("--gate-threshold, --token-probe and --probe-every need --gate");
+            throw new AdaRas.Files.UsageException("--gate-threshold, --token-probe and --probe-every need --gate");
         return new SteeringSettings
         {
             Steering = options,

@@ -45,7 +45,7 @@ static class SweepCommand
             try { return parse(item); }
             catch (Exception e) when (e is FormatException or OverflowException)
             {
-                throw new ArgumentException($"{option}: '{item}' is not a valid value (expected a comma-separated list, e.g. {(typeof(T) == typeof(int) ? "10,50" : "0.1,0.2,0.3")})");
+                throw new AdaRas.Files.UsageException($"{option}: '{item}' is not a valid value (expected a comma-separated list, e.g. {(typeof(T) == typeof(int) ? "10,50" : "0.1,0.2,0.3")})");
             }
         }).ToList();
 }

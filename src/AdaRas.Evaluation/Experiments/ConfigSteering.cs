@@ -32,14 +32,14 @@ static class ConfigSteering
         if (text.IndexOfAny(['/', '\\']) < 0)
         {
             try { return PaperPatterns.Find(text).Path; }
-            catch (ArgumentException) { /* not a released name either: reported below */ }
+            catch (AdaRas.Files.UsageException) { /* not a released name either: reported below */ }
         }
         throw new FileNotFoundException(
             $"{Where(config)}: pattern_path '{text}' is not a file (looked in {Environment.CurrentDirectory}{Beside(config)}) " +
             $"nor a released pattern ({string.Join(", ", PaperPatterns.All.Select(e => e.FileName))})");
     }
 
-    static string Where(ExperimentConfig config) => config.SourceFile ?? $"config '{config.Name}'";
+    internal static string Where(ExperimentConfig config) => config.SourceFile ?? $"config '{config.Name}'";
 
     static string Beside(ExperimentConfig config) =>
         config.SourceFile is null ? "" : $" and in {Path.GetDirectoryName(config.SourceFile)}";

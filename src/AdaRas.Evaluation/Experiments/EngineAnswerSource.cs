@@ -25,6 +25,7 @@ public sealed class EngineAnswerSource : IAnswerSource, IDisposable
     readonly GenerationSettings _generation;
     readonly SteeringPolicy _policy;
     readonly bool _ownsPolicy;
+    readonly string _modelId;
 
     /// <param name="device">Kernel device for the steering buffers (kept by the caller); null: the steerer makes one.</param>
     public EngineAnswerSource(AdaRas.Engine.LanguageModel model, ExperimentConfig config, KernelDevice? device = null)
@@ -38,15 +39,21 @@ public sealed class EngineAnswerSource : IAnswerSource, IDisposable
         _generation = config.Generation;
         _policy = policy;
         _ownsPolicy = ownsPolicy;
+        _modelId = policy.Model.Manifest.ModelId;
+        try { ParametersFor(new BenchmarkSample(0, "", "", null, null)); }   // the config's decoding settings, checked up front
+        catch (AdaRas.Files.UsageException e) { throw new AdaRas.Files.InputException(ConfigSteering.Where(config), null, $"generation settings: {e.Message}", e); }
     }
 
     /// <summary>The policy a config asks for, on <paramref name="model"/>.</summary>
     public static SteeringPolicy CreatePolicy(AdaRas.Engine.LanguageModel model, ExperimentConfig config, KernelDevice? device = null)
     {
         if (config.Intervention.Enabled && !model.Manifest.Steerable)
-            throw new InvalidOperationException($"{model.Folder}: exported without steering inputs, but config '{config.Name}' steers; export it again (steerable is the default)");
+            throw new AdaRas.Files.InputException(model.Folder, null, $"exported without steering inputs, but config '{config.Name}' steers; export it again (steerable is the default)");
         return SteeringPolicy.Create(model, ConfigSteering.Settings(config), device);
     }
+
+    /// <inheritdoc/>
+    public string ModelId => _modelId;
 
     /// <summary>What is steered (null without an intervention).</summary>
     public SteeringOptions? Steering => _policy.Options;

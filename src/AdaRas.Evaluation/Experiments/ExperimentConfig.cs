@@ -78,10 +78,10 @@ public sealed record ScoringSettings
 
 /// <summary>Bad experiment config: the message starts with <c>file:line:</c>.</summary>
 public sealed class ExperimentConfigException(string file, int line, string problem)
-    : FormatException(line > 0 ? $"{file}:{line}: {problem}" : $"{file}: {problem}")
+    : AdaRas.Files.InputException(file, line > 0 ? line : null, problem)
 {
     public string File { get; } = file;
-    public int Line { get; } = line;
+    public new int Line { get; } = line;
 }
 
 /// <summary>
@@ -124,7 +124,7 @@ public sealed record ExperimentConfig
     public static ExperimentConfig Load(string path)
     {
         var full = Path.GetFullPath(path);
-        if (!System.IO.File.Exists(full)) throw new FileNotFoundException($"{full}: experiment config not found", full);
+        AdaRas.Files.InputFiles.RequireRegularFile(full, "experiment config");
         return Parse(System.IO.File.ReadAllText(full), full) with { SourceFile = full };
     }
 
@@ -189,6 +189,8 @@ public sealed record ExperimentConfig
                 TopK = r.Int(g, "top_k", generation.TopK, min: 0),
                 Seed = r.Int(g, "seed", generation.Seed, min: int.MinValue),
             };
+            if (generation.TopP <= 0)
+                throw r.Error(g["top_p"], "'top_p' must be in (0, 1]: 0 keeps no token at all");
             if (generation.DoSample && generation.Temperature <= 0)
                 throw r.Error(g.GetValueOrDefault("temperature") ?? genNode, "do_sample needs a temperature above 0");
         }

@@ -54,6 +54,10 @@ public sealed record RunIdentity
     public required string ConfigHash { get; init; }
     public required string Benchmark { get; init; }
     public required int BenchmarkCount { get; init; }
+    /// <summary>SHA-256 of every sample's content (<see cref="Benchmarks.BenchmarkHash"/>); null in folders written before it was recorded.</summary>
+    public string? BenchmarkHash { get; init; }
+    /// <summary>The model's identity hash (its weights, not its path); null in older folders or without a model.</summary>
+    public string? ModelId { get; init; }
     public string? Shard { get; init; }
     public int? Limit { get; init; }
     public required JsonElement Config { get; init; }
@@ -85,7 +89,7 @@ internal static class ResultsFolder
         var path = Path.Combine(folder, IdentityFile);
         if (!File.Exists(path)) return null;
         try { return JsonSerializer.Deserialize<RunIdentity>(File.ReadAllText(path), FileJson) ?? throw new JsonException("empty"); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: unreadable run identity ({e.Message})", e); }
+        catch (JsonException e) { throw new AdaRas.Files.InputException($"{path}: unreadable run identity ({e.Message})", e); }
     }
 
     internal static void WriteIdentity(string folder, RunIdentity identity) =>
@@ -95,7 +99,7 @@ internal static class ResultsFolder
     {
         var path = Path.Combine(folder, SummaryFile);
         try { return JsonSerializer.Deserialize<ExperimentSummary>(File.ReadAllText(path), FileJson) ?? throw new JsonException("empty"); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: unreadable summary ({e.Message})", e); }
+        catch (JsonException e) { throw new AdaRas.Files.InputException($"{path}: unreadable summary ({e.Message})", e); }
     }
 
     internal static void WriteSummary(string folder, ExperimentSummary summary) =>
@@ -126,10 +130,10 @@ internal static class ResultsFolder
             if (line.Length == 0) continue;
             ResultRecord? record;
             try { record = JsonSerializer.Deserialize<ResultRecord>(line, LineJson); }
-            catch (JsonException e) { throw new InvalidDataException($"{path}:{lineNumber}: bad result line ({e.Message})", e); }
-            if (record is null) throw new InvalidDataException($"{path}:{lineNumber}: bad result line (null)");
+            catch (JsonException e) { throw new AdaRas.Files.InputException($"{path}:{lineNumber}: bad result line ({e.Message})", e); }
+            if (record is null) throw new AdaRas.Files.InputException($"{path}:{lineNumber}: bad result line (null)");
             if (seen.TryGetValue(record.Id, out var first))
-                throw new InvalidDataException($"{path}:{lineNumber}: duplicate id {record.Id} (first at line {first})");
+                throw new AdaRas.Files.InputException($"{path}:{lineNumber}: duplicate id {record.Id} (first at line {first})");
             seen[record.Id] = lineNumber;
             records.Add(record);
         }
@@ -171,7 +175,7 @@ public readonly record struct Shard
 
     public Shard(int index, int count)
     {
-        if (count < 1 || index < 1 || index > count) throw new ArgumentException($"shard {index}/{count}: need 1 <= i <= n");
+        if (count < 1 || index < 1 || index > count) throw new AdaRas.Files.UsageException($"shard {index}/{count}: need 1 <= i <= n");
         Index = index;
         Count = count;
     }
@@ -182,7 +186,7 @@ public readonly record struct Shard
         var parts = text.Split('/');
         if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var i)
             || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var n))
-            throw new FormatException($"shard '{text}' must look like i/n, e.g. 2/4");
+            throw new AdaRas.Files.UsageException($"shard '{text}' must look like i/n, e.g. 2/4");
         return new Shard(i, n);
     }
 

@@ -16,12 +16,12 @@ public static class SteeringSweep
     public static IReadOnlyList<SweepPoint> Grid(ExperimentConfig baseConfig, IReadOnlyList<double> alphas, IReadOnlyList<int> neurons)
     {
         if (baseConfig.Intervention.PatternPath is null)
-            throw new ArgumentException($"{baseConfig.SourceFile ?? baseConfig.Name}: a sweep steers, so the config needs intervention.pattern_path");
-        if (alphas.Count == 0 || neurons.Count == 0) throw new ArgumentException("a sweep needs at least one alpha and one neuron count");
-        if (alphas.Any(a => !double.IsFinite(a))) throw new ArgumentException("every alpha must be a finite number");
-        if (neurons.Any(k => k < 1)) throw new ArgumentException("every neuron count must be at least 1");
-        if (alphas.Distinct().Count() != alphas.Count) throw new ArgumentException($"alphas repeat: {string.Join(",", alphas)}");
-        if (neurons.Distinct().Count() != neurons.Count) throw new ArgumentException($"neuron counts repeat: {string.Join(",", neurons)}");
+            throw new AdaRas.Files.UsageException($"{baseConfig.SourceFile ?? baseConfig.Name}: a sweep steers, so the config needs intervention.pattern_path");
+        if (alphas.Count == 0 || neurons.Count == 0) throw new AdaRas.Files.UsageException("a sweep needs at least one alpha and one neuron count");
+        if (alphas.Any(a => !double.IsFinite(a))) throw new AdaRas.Files.UsageException("every alpha must be a finite number");
+        if (neurons.Any(k => k < 1)) throw new AdaRas.Files.UsageException("every neuron count must be at least 1");
+        if (alphas.Distinct().Count() != alphas.Count) throw new AdaRas.Files.UsageException($"alphas repeat: {string.Join(",", alphas)}");
+        if (neurons.Distinct().Count() != neurons.Count) throw new AdaRas.Files.UsageException($"neuron counts repeat: {string.Join(",", neurons)}");
 
         var points = new List<SweepPoint>();
         foreach (var k in neurons)

@@ -13,7 +13,7 @@ public sealed record RunResults(string Name, string Folder, ExperimentSummary Su
         if (!File.Exists(Path.Combine(folder, ResultsFolder.SummaryFile)))
         {
             if (Directory.Exists(folder) && Directory.GetDirectories(folder, "shard-*-of-*").Length > 0)
-                throw new InvalidDataException($"{folder}: holds shards but no {ResultsFolder.SummaryFile}; merge them first (adaras eval merge {folder})");
+                throw new AdaRas.Files.InputException(folder, null, $"holds shards but no {ResultsFolder.SummaryFile}; merge them first (adaras eval merge {folder})");
             throw new FileNotFoundException($"{folder}: no {ResultsFolder.SummaryFile}; not a results folder");
         }
         var summary = ResultsFolder.ReadSummary(folder);
@@ -39,9 +39,10 @@ public sealed record ComparisonReport(IReadOnlyList<RunRow> Rows, IReadOnlyList<
 {
     public static ComparisonReport Compare(IReadOnlyList<RunResults> runs)
     {
-        if (runs.Count == 0) throw new ArgumentException("nothing to compare", nameof(runs));
+        if (runs.Count == 0) throw new AdaRas.Files.UsageException("nothing to compare");
         var names = runs.Select(r => r.Name).ToList();
-        if (names.Distinct().Count() != names.Count) throw new ArgumentException($"run names must differ: {string.Join(", ", names)}");
+        if (names.Distinct().Count() != names.Count) throw new AdaRas.Files.UsageException($"run names must differ: {string.Join(", ", names)}");
+        RequireSameBenchmark(runs);
 
         var rows = runs.Select(r => new RunRow(r.Name, r.Records.Count, r.Records.Count(x => x.Correct),
             r.Records.Count == 0 ? 0 : (double)r.Records.Count(x => x.Correct) / r.Records.Count,
@@ -66,6 +67,29 @@ public sealed record ComparisonReport(IReadOnlyList<RunRow> Rows, IReadOnlyList<
             flips.Add(new PairedFlips(run.Name, baseline.Name, paired, up, down, McNemar.ExactPValue(up, down)));
         }
         return new ComparisonReport(rows, flips);
+    }
+
+    /// <summary>
+    /// Paired flips only mean something on the same questions: runs of different benchmarks (by name, or by content
+    /// hash where run.json records it) would pair nothing, or pair unrelated questions that share ids.
+    /// </summary>
+    static void RequireSameBenchmark(IReadOnlyList<RunResults> runs)
+    {
+        var baseline = runs[0];
+        var baseHash = Hash(baseline);
+        foreach (var run in runs.Skip(1))
+        {
+            string? why = run.Summary.Benchmark != baseline.Summary.Benchmark
+                ? $"it ran benchmark '{run.Summary.Benchmark}', the baseline {baseline.Folder} ran '{baseline.Summary.Benchmark}'"
+                : Hash(run) is { } h && baseHash is not null && h != baseHash
+                    ? $"its benchmark '{run.Summary.Benchmark}' has other content (hash {h[..12]}) than the baseline's (hash {baseHash[..12]})"
+                : null;
+            if (why is not null)
+                throw new AdaRas.Files.InputException(run.Folder, null, $"cannot be compared with the baseline: {why}; paired flips need the same questions");
+        }
+
+        static string? Hash(RunResults r) =>
+            File.Exists(Path.Combine(r.Folder, ResultsFolder.IdentityFile)) ? ResultsFolder.ReadIdentity(r.Folder)?.BenchmarkHash : null;
     }
 
     /// <summary>The table and the flips as Markdown.</summary>

@@ -38,7 +38,7 @@ public static class QuestionDataset
             var q = set.Questions[i];
             QuestionFeatures.Result result;
             try { result = features.Extract(q.Text(withTrajectory)); }
-            catch (ArgumentException e)
+            catch (Exception e) when (e is ArgumentException or AdaRas.Files.InputException)
             {
                 // Name the row: a NaN activation or an over-long question is a property of this line.
                 throw new JsonLinesException(set.Path, q.Line, $"question {q.Id}: {e.Message}");

@@ -31,6 +31,6 @@ public static class PaperPatterns
     {
         var file = name.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? name : name + ".csv";
         return All.FirstOrDefault(e => string.Equals(e.FileName, file, StringComparison.OrdinalIgnoreCase))
-            ?? throw new ArgumentException($"no released pattern named '{name}'; known: {string.Join(", ", All.Select(e => e.FileName))}");
+            ?? throw new AdaRas.Files.UsageException($"no released pattern named '{name}'; known: {string.Join(", ", All.Select(e => e.FileName))}");
     }
 }

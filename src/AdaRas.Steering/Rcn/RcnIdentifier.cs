@@ -70,8 +70,8 @@ public sealed class RcnIdentifier
     public RcnIdentifier(AdaRas.Engine.LanguageModel model, int chunkSize = 512)
     {
         if (!model.Manifest.Steerable)
-            throw new ArgumentException($"{model.Folder}: the model was exported without taps (plain export); export it steerable to identify neurons");
-        if (chunkSize < 1) throw new ArgumentOutOfRangeException(nameof(chunkSize), chunkSize, "chunk size must be positive");
+            throw new AdaRas.Files.InputException($"{model.Folder}: the model was exported without taps (plain export); export it steerable to identify neurons");
+        if (chunkSize < 1) throw new AdaRas.Files.UsageException($"--chunk must be positive, got {chunkSize}");
         _model = model;
         ChunkSize = chunkSize;
         Shape = ModelShape.FromManifest(model.Manifest);
@@ -125,7 +125,7 @@ public sealed class RcnIdentifier
         if (options.MaxTokens is < 1)
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxTokens, "max tokens must be at least 1");
         if (options.Top < 1 || options.Top > Shape.NeuronCount)
-            throw new ArgumentOutOfRangeException(nameof(options), options.Top, $"top must be between 1 and the model's {Shape.NeuronCount} neurons");
+            throw new AdaRas.Files.UsageException($"--top {options.Top} must be between 1 and the model's {Shape.NeuronCount} neurons");
         set.RequireBothClasses();
         if (!options.Overwrite)
             foreach (var p in new[] { patternPath, PatternSidecar.PathFor(patternPath) })

@@ -10,6 +10,7 @@ namespace AdaRas.Workflows;
 /// </summary>
 public static class ModelOpening
 {
-    public static LanguageModel Open(string path, ModelOptions? options = null, IProgress<ExportProgress>? exportProgress = null) =>
-        LanguageModel.Load(ModelResolver.Resolve(path, progress: exportProgress), options);
+    public static LanguageModel Open(string path, ModelOptions? options = null, IProgress<ExportProgress>? exportProgress = null,
+        CancellationToken cancellation = default) =>
+        LanguageModel.Load(ModelResolver.Resolve(path, progress: exportProgress, cancellation: cancellation), options);
 }

@@ -64,13 +64,13 @@ public sealed class AdaptiveSteering
         var shape = ModelShape.FromManifest(model.Manifest);
         var gate = AttentionGate.Load(gatePath, shape);
         if (thresholdOverride is double t && !(t >= 0 && t <= 1))
-            throw new ArgumentException($"gate threshold override {t} is not a probability in [0, 1]");
+            throw new AdaRas.Files.UsageException($"gate threshold override {t} is not a probability in [0, 1]");
         L1Probe? probe = tokenProbePath is null ? null : L1Probe.Load(tokenProbePath, shape);
         if (probe is null && every is not null)
-            throw new ArgumentException("a probe interval was given without a per-token probe file");
+            throw new AdaRas.Files.UsageException("a probe interval was given without a per-token probe file");
         int interval = probe is null ? 0 : every ?? DefaultProbeEvery;
         if (probe is not null && interval <= 0)
-            throw new ArgumentException($"the per-token probe interval must be a positive number of tokens, got {interval}");
+            throw new AdaRas.Files.UsageException($"the per-token probe interval must be a positive number of tokens, got {interval}");
         if (steerer.Tensors.Layers != model.Manifest.NumLayers || steerer.Tensors.IntermediateSize != model.Manifest.IntermediateSize)
             throw new ArgumentException("the steerer was made for another model shape");
         return new AdaptiveSteering(model, steerer, gate, thresholdOverride ?? gate.Threshold, probe, interval);

@@ -54,6 +54,8 @@ public sealed record SteeredGeneration(GenerationResult Generation, bool? Steere
 public sealed class SteeringPolicy : IDisposable
 {
     readonly LanguageModel _model;
+    /// <summary>The model this policy steers.</summary>
+    public LanguageModel Model => _model;
     readonly AdaptiveSteering? _gate;
 
     /// <summary>The steering buffers and plan (null in <see cref="SteeringMode.None"/>).</summary>

@@ -60,7 +60,7 @@ public class EngineBadInputTests
         using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny));
         using var generator = new Generator(model, new GeneratorParams { MaxNewTokens = 4 });
         var tooLong = Enumerable.Repeat(5, model.Manifest.ContextLength + 1).ToArray();
-        var e = Assert.Throws<ArgumentException>(() => generator.AppendTokens(tooLong))!;
+        var e = Assert.Throws<ContextLengthException>(() => generator.AppendTokens(tooLong))!;
         Assert.That(e.Message, Does.Contain("context"));
     }
 
@@ -72,7 +72,7 @@ public class EngineBadInputTests
     public void InvalidSamplingValues_AreRejected(double temperature, int topK, double topP, string named)
     {
         var p = new GeneratorParams { DoSample = true, Temperature = temperature, TopK = topK, TopP = topP };
-        var e = Assert.Throws<ArgumentException>(p.Validate)!;
+        var e = Assert.Throws<UsageException>(p.Validate)!;
         Assert.That(e.Message, Does.Contain(named));
     }
 

@@ -1,3 +1,4 @@
+using AdaRas.Model;
 using AdaRas.Evaluation.Benchmarks;
 using AdaRas.Engine;
 using AdaRas.Evaluation.Experiments;
@@ -233,12 +234,12 @@ public class ExperimentRunnerTests
         var runner = new ExperimentRunner(_root);
         runner.Run(Config(), new FakeSource(), new ExperimentRunOptions { Shard = new Shard(1, 2) });
         var runFolder = runner.FolderFor(Config());
-        Assert.That(() => ResultsMerger.MergeShardsOf(runFolder), Throws.TypeOf<InvalidDataException>().With.Message.Contains("2/2 missing"));
+        Assert.That(() => ResultsMerger.MergeShardsOf(runFolder), Throws.InstanceOf<InputException>().With.Message.Contains("2/2 missing"));
 
         using var cts = new CancellationTokenSource();
         Assert.That(() => runner.Run(Config(), new FakeSource(cts, 2), new ExperimentRunOptions { Shard = new Shard(2, 2) }, cts.Token),
             Throws.InstanceOf<OperationCanceledException>());
-        Assert.That(() => ResultsMerger.MergeShardsOf(runFolder), Throws.TypeOf<InvalidDataException>().With.Message.Contains("incomplete"));
+        Assert.That(() => ResultsMerger.MergeShardsOf(runFolder), Throws.InstanceOf<InputException>().With.Message.Contains("incomplete"));
     }
 
     [Test]
@@ -295,7 +296,7 @@ public class ExperimentRunnerTests
         lines[2] = "{not json";
         File.WriteAllText(path, string.Join("\n", lines) + "\n");
         Assert.That(() => runner.Run(Config(), new FakeSource(), new ExperimentRunOptions { Limit = 5 }),
-            Throws.TypeOf<InvalidDataException>().With.Message.Contains($"{path}:3: bad result line"));
+            Throws.InstanceOf<InputException>().With.Message.Contains($"{path}:3: bad result line"));
     }
 
     [Test]
@@ -304,7 +305,7 @@ public class ExperimentRunnerTests
         var runner = new ExperimentRunner(_root);
         runner.Run(Config(), new FakeSource(), new ExperimentRunOptions { Limit = 3 });
         Assert.That(() => runner.Run(Config(strength: 0.2), new FakeSource(), new ExperimentRunOptions { Limit = 3 }),
-            Throws.InvalidOperationException.With.Message.Contains("different run (config hash"));
+            Throws.InstanceOf<InputException>().With.Message.Contains("different run (config hash"));
         Assert.That(() => runner.Run(Config(), new FakeSource(), new ExperimentRunOptions { Limit = 3, Shard = new Shard(1, 2) }),
             Throws.Nothing, "a shard lives in its own subfolder");
     }
@@ -318,7 +319,7 @@ public class ExperimentRunnerTests
         Assert.That(runner.Run(Config(), source).Finished, Is.EqualTo(23));
         Assert.That(source.Asked, Has.Count.EqualTo(18));
         Assert.That(() => runner.Run(Config(), new FakeSource(), new ExperimentRunOptions { Limit = 3 }),
-            Throws.TypeOf<InvalidDataException>().With.Message.Contains("larger --limit"));
+            Throws.InstanceOf<InputException>().With.Message.Contains("larger --limit"));
     }
 
     [Test]

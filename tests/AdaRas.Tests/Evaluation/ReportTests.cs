@@ -76,7 +76,7 @@ public class ReportTests
         var md = report.ToMarkdown();
         Assert.That(md, Does.Contain("| steered | 6 | 5 | 83.33% | 360.0 | 2.00 | 6 |"));
         Assert.That(md, Does.Contain("| steered | 6 | 3 | 1 | +2 | 0.625 |"));
-        Assert.That(() => ComparisonReport.Compare([control, control]), Throws.ArgumentException);
+        Assert.That(() => ComparisonReport.Compare([control, control]), Throws.InstanceOf<UsageException>());
     }
 
     [Test]

@@ -137,12 +137,18 @@ public class ExportFolderTests
         var output = TestCheckpoints.NewFolder("existing");
         Directory.CreateDirectory(output);
         File.WriteAllText(Path.Combine(output, "keep.txt"), "mine");
-        Assert.Throws<IOException>(() => Qwen3Exporter.Export(source, output));
+        Assert.Throws<InputException>(() => Qwen3Exporter.Export(source, output));
+        Assert.That(File.ReadAllText(Path.Combine(output, "keep.txt")), Is.EqualTo("mine"));
+        // Overwrite replaces only an export: a folder of other files is refused even then.
+        Assert.Throws<InputException>(() => Qwen3Exporter.Export(source, output, new ExportOptions { Overwrite = true }));
         Assert.That(File.ReadAllText(Path.Combine(output, "keep.txt")), Is.EqualTo("mine"));
 
-        Qwen3Exporter.Export(source, output, new ExportOptions { Overwrite = true });
-        Assert.That(File.Exists(Path.Combine(output, "keep.txt")), Is.False);
-        Assert.That(File.Exists(Path.Combine(output, "model.onnx")), Is.True);
+        var export = TestCheckpoints.NewFolder("existing-export");
+        Qwen3Exporter.Export(source, export);
+        File.WriteAllText(Path.Combine(export, "keep.txt"), "stale");
+        Qwen3Exporter.Export(source, export, new ExportOptions { Overwrite = true });
+        Assert.That(File.Exists(Path.Combine(export, "keep.txt")), Is.False);
+        Assert.That(File.Exists(Path.Combine(export, "model.onnx")), Is.True);
     }
 
     [Test]

@@ -163,9 +163,9 @@ public sealed class AdaptiveSteeringTests
     [Test]
     public void BadArguments_AreRefused()
     {
-        Assert.Throws<ArgumentException>(() => AdaptiveSteering.Create(_model, _steerer, _gatePath, thresholdOverride: 1.5));
-        Assert.Throws<ArgumentException>(() => AdaptiveSteering.Create(_model, _steerer, _gatePath, every: 4), "an interval without a probe");
-        Assert.Throws<ArgumentException>(() => AdaptiveSteering.Create(_model, _steerer, _gatePath, tokenProbePath: Probe("p0.bin", 0), every: 0));
+        Assert.Throws<AdaRas.Files.UsageException>(() => AdaptiveSteering.Create(_model, _steerer, _gatePath, thresholdOverride: 1.5));
+        Assert.Throws<AdaRas.Files.UsageException>(() => AdaptiveSteering.Create(_model, _steerer, _gatePath, every: 4), "an interval without a probe");
+        Assert.Throws<AdaRas.Files.UsageException>(() => AdaptiveSteering.Create(_model, _steerer, _gatePath, tokenProbePath: Probe("p0.bin", 0), every: 0));
         var otherProbe = Path.Combine(_dir, "other-model-probe.bin");
         new L1Probe(new ModelShape(Shape.Layers, Shape.Intermediate, "some-other-model"), [], [], 0, 0.5, 0.1,
             new L1ProbeTrainingInfo(10, 5, 5, 1, 5, 0, 0.5, 0.5)).Save(otherProbe);

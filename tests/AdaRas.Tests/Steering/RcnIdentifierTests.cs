@@ -297,7 +297,7 @@ public sealed class RcnIdentifierTests
             SafeTensorsWriter.Write(Path.Combine(checkpointFolder, Checkpoint.SingleWeightsFile), tensors);
         }
         var exported = TestCheckpoints.NewFolder("export-poisoned");
-        AdaRas.Export.Qwen3Exporter.Export(checkpointFolder, exported, new AdaRas.Export.ExportOptions { Steerable = true });
+        AdaRas.Export.Qwen3Exporter.Export(checkpointFolder, exported, new AdaRas.Export.ExportOptions { Steerable = true, AllowNonFiniteWeights = true });   // export refuses it otherwise
         using var model = AdaRas.Engine.LanguageModel.Load(exported);
         var probe = new RcnIdentifier(model, 16);
         Assert.That(probe.Run(SyntheticTrajectories.Text(rows[2])).Sum.Any(float.IsNaN), "the engine produces NaN for that trajectory");
