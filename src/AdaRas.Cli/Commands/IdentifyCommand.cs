@@ -30,7 +30,7 @@ static class IdentifyCommand
             var set = ContrastiveSet.Load(parse.GetValue(data)!);
             set.RequireBothClasses();
             var cap = parse.GetValue(maxTokens);
-            if (cap is < 1) throw new ArgumentException($"--max-tokens must be at least 1, not {cap}");
+            if (cap is < 1) throw new AdaRas.Files.UsageException($"--max-tokens must be at least 1, not {cap}");
             var options = new IdentifyOptions { Top = parse.GetValue(top), Overwrite = parse.GetValue(force), MaxTokens = cap };
             var patternPath = parse.GetValue(output)!;
             if (!options.Overwrite && File.Exists(patternPath))

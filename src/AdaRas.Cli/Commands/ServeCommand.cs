@@ -99,14 +99,14 @@ static class ServeCommand
         foreach (var p in patterns)
         {
             var (name, path) = NameAndPath(p, "--pattern");
-            if (!byName.TryAdd(name, path)) throw new ArgumentException($"--pattern {name} is given twice");
+            if (!byName.TryAdd(name, path)) throw new AdaRas.Files.UsageException($"--pattern {name} is given twice");
         }
         var gateByName = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var g in gates)
         {
             var (name, path) = NameAndPath(g, "--gate");
-            if (!byName.ContainsKey(name)) throw new ArgumentException($"--gate {name}=...: there is no --pattern {name}=...");
-            if (!gateByName.TryAdd(name, path)) throw new ArgumentException($"--gate {name} is given twice");
+            if (!byName.ContainsKey(name)) throw new AdaRas.Files.UsageException($"--gate {name}=...: there is no --pattern {name}=...");
+            if (!gateByName.TryAdd(name, path)) throw new AdaRas.Files.UsageException($"--gate {name} is given twice");
         }
         return byName.Select(kv => new ServedPattern(kv.Key, kv.Value, gateByName.GetValueOrDefault(kv.Key))).ToList();
     }
@@ -116,7 +116,7 @@ static class ServeCommand
     static (string Name, string Path) NameAndPath(string value, string option)
     {
         int eq = value.IndexOf('=');
-        if (eq <= 0 || eq == value.Length - 1) throw new ArgumentException($"{option} takes NAME=PATH, got '{value}'");
+        if (eq <= 0 || eq == value.Length - 1) throw new AdaRas.Files.UsageException($"{option} takes NAME=PATH, got '{value}'");
         return (value[..eq], value[(eq + 1)..]);
     }
 }
