@@ -91,7 +91,7 @@ public sealed class SandboxSetupException(string message) : Exception(message);
 /// </summary>
 public sealed class PythonSandbox
 {
-    const int SetupFailedExitCode = 97;
+    const string ReadyMarker = "adaras-sandbox-ready\n";
     /// <summary>Set to 1 to run code without namespaces when bubblewrap is unavailable (weak; not recommended).</summary>
     public const string AllowWeakVariable = "ADARAS_ALLOW_WEAK_SANDBOX";
     static readonly Lazy<string> LauncherSource = new(ReadLauncher);
@@ -180,8 +180,7 @@ public sealed class PythonSandbox
     RawRun ExecuteIn(string work, Dictionary<string, object?> job, IEnumerable<(string Name, string Content)> files, TimeSpan timeout,
         int maxStdoutBytes, CancellationToken cancellationToken)
     {
-        const string launcherFile = "_launcher.py";
-        foreach (var (name, content) in files.Append((launcherFile, LauncherSource.Value)))
+        foreach (var (name, content) in files.Append((LauncherFile, LauncherSource.Value)))
             File.WriteAllText(Path.Combine(work, name), content, new UTF8Encoding(false));
         bool bwrap = Isolation == SandboxIsolation.Bubblewrap;
         int? uid = IsRoot ? 200_000 + RandomNumberGenerator.GetInt32(100_000) : null;
@@ -189,10 +188,9 @@ public sealed class PythonSandbox
             foreach (var path in Directory.EnumerateFileSystemEntries(work).Prepend(work))
                 if (lchown(path, u, u) != 0) throw new SandboxSetupException($"chown {path}: errno {Marshal.GetLastPInvokeError()}");
 
-        var inside = bwrap ? "/work" : work;
         var settings = new Dictionary<string, object?>(job)
         {
-            ["workdir"] = inside,
+            ["workdir"] = bwrap ? "/work" : work,
             ["seccomp"] = Seccomp,
             ["limits"] = new Dictionary<string, object?>
             {
@@ -204,10 +202,7 @@ public sealed class PythonSandbox
             },
         };
 
-        var command = new List<string>();
-        if (uid is { } id) command.AddRange(["setpriv", $"--reuid={id}", $"--regid={id}", "--clear-groups", "--no-new-privs", "--"]);
-        if (bwrap) command.AddRange(BubblewrapArguments(work));
-        command.AddRange([PythonPath, "-I", "-B", Path.Combine(inside, launcherFile)]); // isolated mode, no .pyc writes
+        var command = CommandLine(work, uid);
 
         var psi = new ProcessStartInfo
         {
@@ -252,12 +247,27 @@ public sealed class PythonSandbox
         stderr.Completion.Wait(TimeSpan.FromSeconds(5));
         int? exitCode = process.HasExited ? process.ExitCode : null;
         var err = stderr.Text;
-        if (!timedOut && exitCode == SetupFailedExitCode)
-            throw new SandboxSetupException(err.Trim());
-        if (!timedOut && bwrap && exitCode == 1 && err.StartsWith("bwrap:", StringComparison.Ordinal))
-            throw new SandboxSetupException(err.Trim());
+        // The launcher writes ReadyMarker first once set up; the code cannot take it back, so an exit code or
+        // message of its own is never mistaken for a setup failure (which would stop a whole evaluation).
+        if (err.StartsWith(ReadyMarker, StringComparison.Ordinal)) err = err[ReadyMarker.Length..];
+        else if (!timedOut)
+            throw new SandboxSetupException($"the sandbox did not start (exit code {exitCode}): {err.Trim()}");
         return new RawRun(exitCode, timedOut, stdout.Truncated, stdout.Text, err, clock.Elapsed);
     }
+
+    /// <summary>The launcher's command line: [setpriv to a fresh uid] [bubblewrap] python3 -I -B launcher.</summary>
+    internal List<string> CommandLine(string work, int? uid)
+    {
+        var command = new List<string>();
+        if (uid is { } id) command.AddRange(["setpriv", $"--reuid={id}", $"--regid={id}", "--clear-groups", "--no-new-privs", "--"]);
+        if (Isolation == SandboxIsolation.Bubblewrap) command.AddRange(BubblewrapArguments(work));
+        // Isolated mode (no environment, no user site), no .pyc writes.
+        command.AddRange([PythonPath, "-I", "-B", Path.Combine(Isolation == SandboxIsolation.Bubblewrap ? "/work" : work, LauncherFile)]);
+        return command;
+    }
+
+    internal const string LauncherFile = "_launcher.py";
+    internal static string Launcher => LauncherSource.Value;
 
     /// <summary>Only /usr (and the /lib, /bin links into it), a few files of /etc the loader and Python read,
     /// and the work folder as /work.</summary>

@@ -8,7 +8,8 @@
 #   program   run the file as a script (a plain program; no verdict beyond the exit code)
 #   function  [sanitize the model's text,] exec the code (not as __main__), call the entry point on each input
 #   reference like function, for several trusted canonical solutions in turn, with timings (expected outputs)
-# Exit codes: 0 = ran to the end, 1 = raised, 3 = exit() before the end, 97 = sandbox setup failed.
+# Exit codes: 0 = ran to the end, 1 = raised, 3 = exit() before the end, 97 = sandbox setup failed. The first
+# bytes on stderr are READY once the sandbox is set up; without them the harness reports a setup failure.
 import ast
 import copy
 import ctypes
@@ -26,6 +27,7 @@ import tokenize
 import traceback
 
 SETUP_FAILED = 97
+READY = b"adaras-sandbox-ready\n"
 sys.setrecursionlimit(10000)
 
 
@@ -382,6 +384,8 @@ def main():
     if job.get("seccomp", True):
         install_seccomp()
     set_limits(job.get("limits", {}))
+    # Set up: from here on, whatever happens is the code's doing (the harness reads no setup failure after this).
+    os.write(2, READY)
 
     mode = job["mode"]
     if mode == "program":

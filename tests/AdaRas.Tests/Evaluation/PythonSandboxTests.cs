@@ -229,6 +229,49 @@ public class PythonSandboxTests
         Assert.That(ProcessesWith(token), Is.Empty);
     }
 
+    [TestCaseSource(nameof(Namespaced))]
+    public void SandboxDiesWhenTheHarnessIsKilled(Layer layer)
+    {
+        // The harness here is a shell running the sandbox's exact command line; SIGKILL it (no chance to clean
+        // up) and the namespace must go with it (bubblewrap's --die-with-parent).
+        var sandbox = Make(layer, Short with { Timeout = TimeSpan.FromSeconds(60) });
+        var token = "ak" + Guid.NewGuid().ToString("N")[..13]; // 15 characters: fits a process name (comm)
+        var work = Directory.CreateTempSubdirectory("adaras-sandbox-").FullName;
+        var job = Path.Combine(Path.GetTempPath(), token + ".json");
+        try
+        {
+            File.WriteAllText(Path.Combine(work, PythonSandbox.LauncherFile), PythonSandbox.Launcher);
+            File.WriteAllText(Path.Combine(work, "program.py"),
+                $"import os, time\nopen('/proc/self/comm', 'w').write('{token}')\ntry:\n    if os.fork() == 0:\n        os.execv('/usr/bin/python3', ['python3', '-c', 'while True: pass', '{token}'])\n" +
+                "except OSError:\n    pass\nwhile True:\n    time.sleep(0.1)\n");
+            int? uid = PythonSandbox.IsRoot ? 250_123 : null;
+            if (uid is not null)
+                foreach (var path in Directory.EnumerateFileSystemEntries(work).Prepend(work)) Chown(path, uid.Value);
+            File.WriteAllText(job, "{\"mode\": \"program\", \"program\": \"program.py\", \"workdir\": \"" +
+                (layer == Layer.ProcessOnlySeccomp ? work : "/work") + "\", \"seccomp\": " + (sandbox.Seccomp ? "true" : "false") + "}\n");
+            var command = string.Join(' ', sandbox.CommandLine(work, uid).Select(a => "'" + a.Replace("'", "'\\''") + "'"));
+            using var shell = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", $"{command} < '{job}' & wait"]) { UseShellExecute = false })!;
+            var clock = Stopwatch.StartNew();
+            while (ProcessesWith(token).Count < (sandbox.Seccomp ? 1 : 2) && clock.Elapsed < TimeSpan.FromSeconds(30)) Thread.Sleep(100);
+            Assert.That(ProcessesWith(token), Is.Not.Empty, "the sandboxed program did not start");
+            Thread.Sleep(500);
+            shell.Kill(); // SIGKILL to the harness only, not its tree
+            shell.WaitForExit();
+            clock.Restart();
+            while (ProcessesWith(token).Count + ProcessesWith(work).Count > 0 && clock.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(100);
+            Assert.That(ProcessesWith(token), Is.Empty, "a sandboxed process outlived its harness");
+            Assert.That(ProcessesWith(work), Is.Empty, "bubblewrap outlived its harness");
+        }
+        finally
+        {
+            File.Delete(job);
+            PythonSandbox.DeleteWorkFolder(work);
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)] static extern int lchown(string path, int owner, int group);
+    static void Chown(string path, int uid) => Assert.That(lchown(path, uid, uid), Is.Zero, path);
+
     [Test]
     public void NonsenseLimitsAreRefused()
     {
@@ -247,7 +290,7 @@ public class PythonSandboxTests
             if (!int.TryParse(Path.GetFileName(dir), out _)) continue;
             try
             {
-                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ') + " comm=" + File.ReadAllText(Path.Combine(dir, "comm")).Trim();
                 var state = File.ReadAllLines(Path.Combine(dir, "status")).FirstOrDefault(l => l.StartsWith("State:")) ?? "";
                 if (cmdline.Contains(token) && !state.Contains("zombie")) found.Add($"{Path.GetFileName(dir)}: {cmdline}");
             }
