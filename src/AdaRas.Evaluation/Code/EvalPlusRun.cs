@@ -69,16 +69,41 @@ internal static class ReferenceOutputs
 
     public static ExpectedOutputs Get(EvalPlusProblem problem, PythonSandbox sandbox, CancellationToken cancellationToken)
     {
-        var key = problem.TaskId + "@" + problem.ContentHash;
+        var key = Key(problem);
         var lazy = Memo.GetOrAdd(key, _ => new Lazy<ExpectedOutputs>(() => LoadOrCompute(problem, sandbox, cancellationToken)));
         try { return lazy.Value; }
         catch { Memo.TryRemove(key, out _); throw; }
     }
 
-    static ExpectedOutputs LoadOrCompute(EvalPlusProblem problem, PythonSandbox sandbox, CancellationToken cancellationToken)
+    /// <summary>
+    /// Computes the missing expected outputs of many problems with one sandboxed run per
+    /// <paramref name="batch"/> problems (fewer process starts than one run each), runs in parallel.
+    /// </summary>
+    public static void Prefetch(IEnumerable<EvalPlusProblem> problems, PythonSandbox sandbox, int batch = 16, CancellationToken cancellationToken = default)
+    {
+        var missing = problems.Where(p => !Memo.ContainsKey(Key(p)) && TryLoad(p) is null).ToList();
+        Parallel.ForEach(missing.Chunk(batch), new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken },
+            chunk =>
+            {
+                foreach (var (problem, outputs) in Compute(chunk, sandbox, cancellationToken))
+                {
+                    Store(problem, outputs);
+                    Memo.TryAdd(Key(problem), new Lazy<ExpectedOutputs>(outputs));
+                }
+            });
+    }
+
+    static string Key(EvalPlusProblem problem) => problem.TaskId + "@" + problem.ContentHash;
+
+    static string CacheFile(EvalPlusProblem problem)
     {
         var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(problem.ContentHash + "\n" + PythonSandbox.LauncherHash)))[..24];
-        var file = Path.Combine(CacheDirectory, problem.TaskId.Replace('/', '-') + "-" + hash + ".json");
+        return Path.Combine(CacheDirectory, problem.TaskId.Replace('/', '-') + "-" + hash + ".json");
+    }
+
+    static ExpectedOutputs? TryLoad(EvalPlusProblem problem)
+    {
+        var file = CacheFile(problem);
         try
         {
             if (File.Exists(file) && JsonSerializer.Deserialize<ExpectedOutputs>(File.ReadAllText(file)) is { } cached
@@ -86,8 +111,20 @@ internal static class ReferenceOutputs
                 return cached;
         }
         catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException) { /* recompute */ }
+        return null;
+    }
 
-        var computed = Compute(problem, sandbox, cancellationToken);
+    static ExpectedOutputs LoadOrCompute(EvalPlusProblem problem, PythonSandbox sandbox, CancellationToken cancellationToken)
+    {
+        if (TryLoad(problem) is { } cached) return cached;
+        var computed = Compute([problem], sandbox, cancellationToken)[0].Outputs;
+        Store(problem, computed);
+        return computed;
+    }
+
+    static void Store(EvalPlusProblem problem, ExpectedOutputs computed)
+    {
+        var file = CacheFile(problem);
         try
         {
             Directory.CreateDirectory(CacheDirectory);
@@ -99,27 +136,29 @@ internal static class ReferenceOutputs
         {
             Console.Error.WriteLine($"warning: could not cache EvalPlus expected outputs in {CacheDirectory}: {e.Message}");
         }
-        return computed;
     }
 
-    static ExpectedOutputs Compute(EvalPlusProblem problem, PythonSandbox sandbox, CancellationToken cancellationToken)
+    static List<(EvalPlusProblem Problem, ExpectedOutputs Outputs)> Compute(IReadOnlyList<EvalPlusProblem> problems, PythonSandbox sandbox,
+        CancellationToken cancellationToken)
     {
         var reference = sandbox.WithLimits(sandbox.Limits with { Timeout = TimeSpan.FromMinutes(20), MemoryBytes = 4L << 30 });
         var job = new Dictionary<string, object?>
         {
             ["mode"] = "reference",
-            ["tasks"] = new[]
+            ["tasks"] = problems.Select((problem, k) => new Dictionary<string, object?>
             {
-                new Dictionary<string, object?>
-                {
-                    ["task_id"] = problem.TaskId, ["source"] = problem.CanonicalProgram, ["entry_point"] = problem.EntryPoint,
-                    ["base_inputs"] = "base.json", ["plus_inputs"] = "plus.json", ["output_not_none"] = problem.OutputNotNone,
-                },
-            },
+                ["task_id"] = problem.TaskId, ["source"] = problem.CanonicalProgram, ["entry_point"] = problem.EntryPoint,
+                ["base_inputs"] = $"base{k}.json", ["plus_inputs"] = $"plus{k}.json", ["output_not_none"] = problem.OutputNotNone,
+            }).ToArray(),
         };
-        var run = reference.Execute(job, [("base.json", problem.BaseInputsJson), ("plus.json", problem.PlusInputsJson)],
-            reference.Limits.Timeout, int.MaxValue, cancellationToken);
-        var outputs = RunOutputs.Parse(run.Stdout, problem.TaskId)[problem.TaskId];
+        var files = problems.SelectMany((problem, k) => new[] { ($"base{k}.json", problem.BaseInputsJson), ($"plus{k}.json", problem.PlusInputsJson) });
+        var run = reference.Execute(job, files, reference.Limits.Timeout, int.MaxValue, cancellationToken);
+        var byTask = RunOutputs.Parse(run.Stdout, "");
+        return problems.Select(problem => (problem, Collect(problem, run, byTask.GetValueOrDefault(problem.TaskId) ?? new RunOutputs()))).ToList();
+    }
+
+    static ExpectedOutputs Collect(EvalPlusProblem problem, PythonSandbox.RawRun run, RunOutputs outputs)
+    {
         if (run.TimedOut || run.ExitCode != 0 || !outputs.Done)
             throw new InvalidOperationException($"{problem.TaskId}: the canonical solution did not finish " +
                 $"({(run.TimedOut ? "timeout" : $"exit {run.ExitCode}")}: {SandboxResult.LastErrorLine(run.Stderr)})");
