@@ -64,10 +64,19 @@ public static class EvalPlusData
                 var r = doc.RootElement;
                 string Text(string name) => r.GetProperty(name).GetString() ?? throw new InvalidDataException($"'{name}' is null");
                 var atol = r.GetProperty("atol");
+                // MBPP+ 767efcc has one problem (Mbpp/793) whose plus_input is {}: EvalPlus iterates it as no inputs.
+                (string Json, int Count) Inputs(string name) => r.GetProperty(name) switch
+                {
+                    { ValueKind: JsonValueKind.Array } a => (Restore(a.GetRawText()), a.GetArrayLength()),
+                    { ValueKind: JsonValueKind.Object } o when !o.EnumerateObject().Any() => ("[]", 0),
+                    _ => throw new InvalidDataException($"'{name}' is not a list"),
+                };
+                var (baseJson, baseCount) = Inputs("base_input");
+                var (plusJson, plusCount) = Inputs("plus_input");
                 var problem = new EvalPlusProblem(Text("task_id"), dataset, Text("prompt"), Text("canonical_solution"), Text("entry_point"),
-                    Restore(r.GetProperty("base_input").GetRawText()), Restore(r.GetProperty("plus_input").GetRawText()),
+                    baseJson, plusJson,
                     atol.ValueKind == JsonValueKind.String ? double.Parse(atol.GetString()!, System.Globalization.CultureInfo.InvariantCulture) : atol.GetDouble(),
-                    r.GetProperty("base_input").GetArrayLength(), r.GetProperty("plus_input").GetArrayLength(),
+                    baseCount, plusCount,
                     Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(line))));
                 result[problem.TaskId] = problem;
             }

@@ -15,6 +15,8 @@ internal sealed class RunOutputs
 
     /// <summary>Reads the launcher's lines. Lines that are not the launcher's shape (a program can print
     /// anything on that pipe) are skipped: they can only stand in for its own results, never for a verdict.</summary>
+    static readonly JsonDocumentOptions DeepValues = new() { MaxDepth = 1024 };
+
     public static Dictionary<string, RunOutputs> Parse(string stdout, string defaultTask)
     {
         var byTask = new Dictionary<string, RunOutputs>(StringComparer.Ordinal);
@@ -26,7 +28,7 @@ internal sealed class RunOutputs
             if (line.Length == 0 || line[0] != '{') continue;
             try
             {
-                using var doc = JsonDocument.Parse(line);
+                using var doc = JsonDocument.Parse(line, DeepValues);
                 var r = doc.RootElement;
                 if (r.ValueKind != JsonValueKind.Object) continue;
                 if (r.TryGetProperty("task", out var task) && task.GetString() is { } t) { byTask[t] = current = new RunOutputs(); part = "base"; }

@@ -19,25 +19,19 @@ MBPP_OUTPUT_NOT_NONE_TASKS = {"check_str", "text_match_three", "text_starta_endb
 
 
 def decode(v):
-    if v is None or v is True or v is False:
+    """The inverse of the launcher's encode. Plain JSON numbers keep Python's default limit on decimal digits
+    (4300), so a hostile result cannot make int() parsing take quadratic time; huge ints come as hex."""
+    if v is None or type(v) in (bool, int, float, str):
         return v
-    if not isinstance(v, dict) or len(v) != 1:
-        raise ValueError("not a tagged value")
+    if type(v) is list:
+        return [decode(i) for i in v]
+    if type(v) is not dict or len(v) != 1:
+        raise ValueError("not an encoded value")
     (tag, x), = v.items()
     if tag == "int":
-        return int(x, 16)  # hex: linear in the number's size, no digit limit
+        return int(x, 16)
     if tag == "float":
         return float(x)
-    if tag == "str":
-        if not isinstance(x, str):
-            raise ValueError("bad str")
-        return x
-    if tag == "complex":
-        return complex(float(x[0]), float(x[1]))
-    if tag == "bytes":
-        return bytes.fromhex(x)
-    if tag == "list":
-        return [decode(i) for i in x]
     if tag == "tuple":
         return tuple(decode(i) for i in x)
     if tag == "set":
@@ -46,6 +40,10 @@ def decode(v):
         return frozenset(decode(i) for i in x)
     if tag == "dict":
         return {decode(k): decode(val) for k, val in x}
+    if tag == "complex":
+        return complex(float(x[0]), float(x[1]))
+    if tag == "bytes":
+        return bytes.fromhex(x)
     raise ValueError("unknown tag")
 
 
@@ -143,7 +141,6 @@ def compare(req):
 
 
 def main():
-    sys.set_int_max_str_digits(0) if hasattr(sys, "set_int_max_str_digits") else None
     for line in sys.stdin:
         try:
             answer = {"details": compare(json.loads(line))}

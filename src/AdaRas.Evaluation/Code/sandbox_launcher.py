@@ -273,29 +273,36 @@ class Unencodable(Exception):
     pass
 
 
+_SMALL_INT = 10 ** 300
+
+
 def encode(x, depth=0):
+    """Python values as JSON: None, bool, str, float (Python's json keeps 1.0 apart from 1 and writes inf/nan)
+    (finite: .NET reads the lines too) and ints below 10**300 as themselves, lists as arrays; everything else as a one-key object naming its type
+    ({"tuple": [...]}, {"dict": [[k, v], ...]}, {"int": hex} for huge ints, ...)."""
     if depth > 200:
         raise Unencodable("nested too deeply")
     t = type(x)
-    if x is None or t is bool:
+    if x is None or t is bool or t is str:
         return x
-    if t is int:
-        return {"int": hex(x)}  # hex: linear in the number's size, no digit limit
     if t is float:
-        return {"float": repr(x)}
-    if t is str:
-        return {"str": x}
+        return x if x == x and x not in (float("inf"), float("-inf")) else {"float": repr(x)}
+    if t is int:
+        return x if -_SMALL_INT < x < _SMALL_INT else {"int": hex(x)}  # hex: linear, no digit limit
+    if t is list:
+        return [encode(i, depth + 1) for i in x]
+    if t is tuple:
+        return {"tuple": [encode(i, depth + 1) for i in x]}
+    if t in (set, frozenset):
+        items = [encode(i, depth + 1) for i in x]
+        items.sort(key=lambda v: json.dumps(v, sort_keys=True))
+        return {t.__name__: items}
+    if t is dict:
+        return {"dict": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in x.items()]}
     if t is complex:
         return {"complex": [repr(x.real), repr(x.imag)]}
     if t is bytes:
         return {"bytes": x.hex()}
-    if t in (list, tuple, set, frozenset):
-        items = [encode(i, depth + 1) for i in x]
-        if t in (set, frozenset):
-            items.sort(key=lambda v: json.dumps(v, sort_keys=True))
-        return {t.__name__: items}
-    if t is dict:
-        return {"dict": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in x.items()]}
     if t.__module__ == "numpy" and hasattr(x, "item") and getattr(x, "shape", None) == ():
         return encode(x.item(), depth)  # numpy scalars compare as their Python value
     # Anything else (a class with a custom __eq__ could claim equality with every expected value) fails.
@@ -411,7 +418,7 @@ def main():
     os.dup2(2, 1)
 
     def emit(record):
-        results.write(json.dumps(record, separators=(",", ":")) + "\n")
+        results.write(json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n")
         if "i" not in record:
             results.flush()
 
