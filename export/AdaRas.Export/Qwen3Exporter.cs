@@ -28,6 +28,8 @@ public static class Qwen3Exporter
         "special_tokens_map.json", "vocab.json", "merges.txt", "added_tokens.json", Checkpoint.ConfigFile,
     ];
 
+// Long on purpose: the export's steps in order (validate, build, write weights, graph, configs, manifest) inside one
+// write-to-temporary-then-rename, so a failure at any step leaves no half-written folder.
     public static ExportResult Export(string checkpointFolder, string outputFolder, ExportOptions? options = null,
         IProgress<ExportProgress>? progress = null)
     {
@@ -157,6 +159,7 @@ public static class Qwen3Exporter
     };
 
     /// <summary>The genai_config.json ONNX Runtime GenAI reads (the layout its own model builder writes for Qwen3 with GQA).</summary>
+// Long on purpose: a JSON literal, the genai_config.json ONNX Runtime GenAI reads, field for field.
     static JsonObject GenAiConfig(Checkpoint checkpoint, ExportOptions options, int contextLength)
     {
         var c = checkpoint.Config;

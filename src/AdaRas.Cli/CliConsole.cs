@@ -1,4 +1,4 @@
 namespace AdaRas.Cli;
 
 /// <summary>Where a command writes: results to Out (pipeable), progress and errors to Error.</summary>
-public sealed record CliConsole(TextWriter Out, TextWriter Error);
+internal sealed record CliConsole(TextWriter Out, TextWriter Error);

@@ -3,7 +3,7 @@ using AdaRas.Cli.Commands;
 
 namespace AdaRas.Cli;
 
-public static class Program
+internal static class Program
 {
     public static int Main(string[] args) => Run(args);
 

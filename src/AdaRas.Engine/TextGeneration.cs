@@ -30,14 +30,15 @@ public static class TextGeneration
 {
     /// <param name="configure">Called once the generator exists and before the prompt runs (bind steering, feature taps...).</param>
     /// <param name="onStep">Called after each generated token, before the next forward pass (e.g. to switch steering mid-generation).</param>
-    public static GenerationResult Generate(Model model, ChatRequest request, GeneratorParams parameters,
-        Action<Generator>? configure = null, Action<string>? onText = null, Action<Generator>? onStep = null,
+    public static GenerationResult Generate(LanguageModel model, ChatRequest request, GeneratorParams parameters,
+        Action<Generator>? configure = null, Action<string>? onText = null, Action<GenerationStep>? onStep = null,
         CancellationToken cancellation = default)
     {
         var tokenizer = model.Tokenizer;
         var prompt = tokenizer.Encode(request.Render());
         using var generator = new Generator(model, parameters);
         configure?.Invoke(generator);
+        var step = onStep is null ? null : new GenerationStep(generator);
         var stream = tokenizer.CreateStream();
         var clock = Stopwatch.StartNew();
         generator.AppendTokens(prompt);
@@ -48,7 +49,7 @@ public static class TextGeneration
             cancellation.ThrowIfCancellationRequested();
             generator.GenerateNextToken();
             if (!generator.StoppedOnStopToken) onText?.Invoke(stream.Decode(generator.LastToken));
-            onStep?.Invoke(generator);
+            if (step is not null) onStep!(step);
         }
         onText?.Invoke(stream.Flush());
         var ids = generator.Sequence.Skip(prompt.Length).ToArray();

@@ -21,7 +21,7 @@ static class EvalCommand
             var config = experiment.ReadConfig(parse);
             var options = experiment.ReadRunOptions(parse, console, parse.GetValue(shard) is { } s ? Shard.Parse(s) : null);
             var runner = new ExperimentRunner(parse.GetValue(experiment.Results)!);
-            using var model = ExperimentOptions.LoadModel(config, console);
+            using var model = experiment.LoadModel(parse, config, console);
             using var source = new EngineAnswerSource(model, config);
             console.Error.WriteLine(Describe(config, source, model));
             var summary = runner.Run(config, source, options, cancellation);
@@ -45,7 +45,7 @@ static class EvalCommand
         return command;
     }
 
-    static string Describe(ExperimentConfig config, EngineAnswerSource source, AdaRas.Engine.Model model)
+    static string Describe(ExperimentConfig config, EngineAnswerSource source, AdaRas.Engine.LanguageModel model)
     {
         var what = source.Steering is null ? "control (no steering)"
             : source.GateThreshold is { } t ? string.Create(CultureInfo.InvariantCulture, $"adaptive: {source.Steering}, gate threshold {t:G4}")

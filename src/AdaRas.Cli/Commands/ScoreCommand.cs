@@ -8,13 +8,14 @@ static class ScoreCommand
 {
     public static Command Create(CliConsole console)
     {
-        var model = ModelOption.Create();
+        var model = new ModelOption();
         var text = new Option<string?>("--text") { Description = "text to teacher-force (raw, no chat template)" };
         var ids = new Option<string?>("--ids") { Description = "comma-separated token ids instead of text" };
-        var command = new Command("score", "Teacher-force a text and print each token's log-probability given its prefix (JSON)") { model, text, ids };
+        var command = new Command("score", "Teacher-force a text and print each token's log-probability given its prefix (JSON)") { text, ids };
+        model.AddTo(command);
         command.SetAction(parse => CommandRunner.Run(console, () =>
         {
-            using var m = ModelOption.Load(parse, model, console);
+            using var m = model.Load(parse, console);
             int[] tokens = (parse.GetValue(text), parse.GetValue(ids)) switch
             {
                 ({ } t, null) => m.Tokenizer.Encode(t),

@@ -26,7 +26,7 @@ static class SweepCommand
                 ParseList(parse.GetValue(neurons)!, "--neurons", s => int.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture)));
             var options = experiment.ReadRunOptions(parse, console);
             var runner = new ExperimentRunner(parse.GetValue(experiment.Results)!);
-            using var model = ExperimentOptions.LoadModel(config, console);
+            using var model = experiment.LoadModel(parse, config, console);
             var report = SteeringSweep.Run(model, config, grid, runner, options,
                 point => console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{point.Config.Name}: K = {point.Neurons}, alpha = {point.Alpha:G}")),
                 cancellation);

@@ -15,7 +15,7 @@ public interface IAnswerChecker
 }
 
 /// <summary>Math: the last box of the final content, compared with <see cref="MathEquivalence"/>.</summary>
-public sealed class MathAnswerChecker(bool unfinishedThoughtCounts = false) : IAnswerChecker
+internal sealed class MathAnswerChecker(bool unfinishedThoughtCounts = false) : IAnswerChecker
 {
     public AnswerCheck Check(BenchmarkSample sample, string modelText, CancellationToken cancellationToken = default)
     {

@@ -1,7 +1,7 @@
 namespace AdaRas.Evaluation.Answers;
 
 /// <summary>Finds the last <c>\boxed{...}</c> (or <c>\fbox{...}</c>, or <c>\boxed 5</c>) in a text.</summary>
-public static class BoxedAnswer
+internal static class BoxedAnswer
 {
     static readonly string[] Commands = ["\\boxed", "\\fbox"];
 

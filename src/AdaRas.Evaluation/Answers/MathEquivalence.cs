@@ -19,7 +19,7 @@ namespace AdaRas.Evaluation.Answers;
 /// </list>
 /// Nothing symbolic: <c>\sqrt{50}</c> and <c>5\sqrt{2}</c> differ, as in the paper's checker.
 /// </summary>
-public static class MathEquivalence
+internal static class MathEquivalence
 {
     public static bool AreEquivalent(string? predicted, string? reference)
     {

@@ -1,7 +1,7 @@
 namespace AdaRas.Evaluation.Answers;
 
 /// <summary>Splits a generated text into its thinking and its final content.</summary>
-public static class ModelOutput
+internal static class ModelOutput
 {
     public const string ThinkOpen = "<think>";
     public const string ThinkClose = "</think>";

@@ -4,7 +4,7 @@ using AdaRas.Evaluation.Benchmarks;
 namespace AdaRas.Evaluation.Code;
 
 /// <summary>EvalPlus's two verdicts on one answer: the base tests, and base plus the extended inputs.</summary>
-public sealed record CodeVerdict(bool Base, bool BasePlus, int BaseFailed, int PlusFailed, string? Sanitized, string? Reason);
+internal sealed record CodeVerdict(bool Base, bool BasePlus, int BaseFailed, int PlusFailed, string? Sanitized, string? Reason);
 
 /// <summary>
 /// pass@1 as EvalPlus scores it (the paper's code metric). In the sandbox, the model's final content (fenced
@@ -16,7 +16,7 @@ public sealed record CodeVerdict(bool Base, bool BasePlus, int BaseFailed, int P
 /// sandboxed code never sees. <see cref="AnswerCheck.Correct"/> is base+plus (what the paper reports);
 /// <see cref="CheckCode"/> gives both.
 /// </summary>
-public sealed class CodeAnswerChecker(PythonSandbox sandbox, bool unfinishedThoughtCounts = false) : IAnswerChecker, IDisposable
+internal sealed class CodeAnswerChecker(PythonSandbox sandbox, bool unfinishedThoughtCounts = false) : IAnswerChecker, IDisposable
 {
     /// <summary>EvalPlus's DEFAULT_MIN_TIME_LIMIT and DEFAULT_GT_TIME_LIMIT_FACTOR; 60 s per part at most.</summary>
     const double MinTimeLimit = 4.0, TimeLimitFactor = 4.0, PartBudgetSeconds = 60;

@@ -7,7 +7,7 @@ namespace AdaRas.Evaluation.Code;
 /// <c>sandbox_launcher.py</c>): sanitize keeps the longest run of lines that parses as Python, so a fenced
 /// block indented inside a list item would not parse at all. Each fenced block is dedented first.
 /// </summary>
-public static class CodeExtraction
+internal static class CodeExtraction
 {
     // A fence line (any indentation), its body, and the closing fence or the end of the text (truncated output).
     static readonly Regex Fence = new(@"^(?<indent>[ \t]*)```(?<info>[^\n`]*)\n(?<code>.*?)(^[ \t]*```[ \t]*$|\z)",

@@ -6,13 +6,13 @@ using AdaRas.Model;
 
 namespace AdaRas.Evaluation.Code;
 
-public enum EvalPlusDataset { HumanEval, Mbpp }
+internal enum EvalPlusDataset { HumanEval, Mbpp }
 
 /// <summary>
 /// One EvalPlus problem: the canonical solution (<c>prompt + canonical_solution</c>, as EvalPlus runs it) and
 /// the base and extended ("plus") inputs, kept as their JSON text (Python's JSON: <c>Infinity</c> allowed).
 /// </summary>
-public sealed record EvalPlusProblem(string TaskId, EvalPlusDataset Dataset, string Prompt, string CanonicalSolution,
+internal sealed record EvalPlusProblem(string TaskId, EvalPlusDataset Dataset, string Prompt, string CanonicalSolution,
     string EntryPoint, string BaseInputsJson, string PlusInputsJson, double Atol, int BaseCount, int PlusCount, string ContentHash)
 {
     public string CanonicalProgram => Prompt + CanonicalSolution;
@@ -25,7 +25,7 @@ public sealed record EvalPlusProblem(string TaskId, EvalPlusDataset Dataset, str
 /// The shipped EvalPlus data (<c>data/evalplus/</c> beside the build): HumanEval+ v0.1.10 and MBPP+ 767efcc,
 /// Apache-2.0.
 /// </summary>
-public static class EvalPlusData
+internal static class EvalPlusData
 {
     public const string HumanEvalFile = "HumanEvalPlus-v0.1.10.jsonl.gz";
     public const string MbppFile = "MbppPlus-767efcc.jsonl.gz";

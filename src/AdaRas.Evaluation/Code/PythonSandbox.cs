@@ -8,7 +8,7 @@ using System.Text.Json;
 namespace AdaRas.Evaluation.Code;
 
 /// <summary>How a program is isolated from the machine.</summary>
-public enum SandboxIsolation
+internal enum SandboxIsolation
 {
     /// <summary><see cref="Bubblewrap"/> where it works; otherwise a <see cref="SandboxSetupException"/>, unless
     /// weak isolation was opted into (then <see cref="ProcessOnly"/>, with a warning on stderr).</summary>
@@ -29,7 +29,7 @@ public enum SandboxIsolation
 }
 
 /// <summary>Limits of one sandboxed run. The defaults suit HumanEval/MBPP tests.</summary>
-public sealed record SandboxLimits
+internal sealed record SandboxLimits
 {
     /// <summary>Wall-clock limit; the sandbox is killed when it passes.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
@@ -44,11 +44,11 @@ public sealed record SandboxLimits
     public int MaxOutputBytes { get; init; } = 64 << 10;
 }
 
-public enum SandboxOutcome { Passed, Failed, TimedOut }
+internal enum SandboxOutcome { Passed, Failed, TimedOut }
 
 /// <summary>How a plain program run ended (<see cref="PythonSandbox.Run"/>): Passed means it ran to its end
 /// and exited 0. Scoring does not use this: see <see cref="CodeAnswerChecker"/>.</summary>
-public sealed record SandboxResult(SandboxOutcome Outcome, int? ExitCode, string Stdout, string Stderr, TimeSpan Elapsed,
+internal sealed record SandboxResult(SandboxOutcome Outcome, int? ExitCode, string Stdout, string Stderr, TimeSpan Elapsed,
     SandboxIsolation Isolation)
 {
     public bool Passed => Outcome == SandboxOutcome.Passed;
@@ -69,7 +69,7 @@ public sealed record SandboxResult(SandboxOutcome Outcome, int? ExitCode, string
 }
 
 /// <summary>The sandbox could not be set up, or no strong isolation is available; nothing untrusted ran.</summary>
-public sealed class SandboxSetupException(string message) : Exception(message);
+internal sealed class SandboxSetupException(string message) : Exception(message);
 
 /// <summary>
 /// Runs untrusted Python in a separate process that cannot reach the harness. What is enforced, and by what:
@@ -89,7 +89,7 @@ public sealed class SandboxSetupException(string message) : Exception(message);
 /// Without bubblewrap the constructor refuses, unless weak isolation is opted into
 /// (<c>allowWeakIsolation</c> or <c>ADARAS_ALLOW_WEAK_SANDBOX=1</c>).
 /// </summary>
-public sealed class PythonSandbox
+internal sealed class PythonSandbox
 {
     const string ReadyMarker = "adaras-sandbox-ready\n";
     /// <summary>Set to 1 to run code without namespaces when bubblewrap is unavailable (weak; not recommended).</summary>

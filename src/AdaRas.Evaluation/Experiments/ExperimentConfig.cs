@@ -6,6 +6,7 @@ using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using AdaRas.Engine;
 using AdaRas.Evaluation.Benchmarks;
+using AdaRas.Steering;
 using AdaRas.Steering.Plans;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -23,23 +24,41 @@ public sealed record GenerationSettings
     public int Seed { get; init; } = 42;
 }
 
-/// <summary>Steering of the RCN pattern's top <see cref="NumNeurons"/> neurons with strength alpha.</summary>
+/// <summary>
+/// Steering of the RCN pattern's top <see cref="NumNeurons"/> neurons with strength alpha: the config's spelling of
+/// <see cref="SteeringOptions"/> (whose defaults it takes), plus whether it is on.
+/// </summary>
 public sealed record InterventionSettings
 {
     public bool Enabled { get; init; }
-    public SteeringMethod Method { get; init; } = SteeringMethod.SteeringAdd;
-    public double Strength { get; init; } = 0.3;
-    public int NumNeurons { get; init; } = 50;
+    public SteeringMethod Method { get; init; } = SteeringOptions.DefaultMethod;
+    public double Strength { get; init; } = SteeringOptions.DefaultAlpha;
+    public int NumNeurons { get; init; } = SteeringOptions.DefaultNeurons;
     public string? PatternPath { get; init; }
-    public SteeringPositions Positions { get; init; } = SteeringPositions.Last;
+    public SteeringPositions Positions { get; init; } = SteeringOptions.DefaultPositions;
+
+    /// <summary>These settings as steering options for the pattern file found at <paramref name="patternFile"/>.</summary>
+    public SteeringOptions ToSteeringOptions(string patternFile) => new(patternFile)
+    {
+        Neurons = NumNeurons,
+        Alpha = (float)Strength,
+        Method = Method,
+        Positions = Positions,
+    };
 }
 
-/// <summary>The adaptive gate: steer only questions it predicts will go wrong.</summary>
+/// <summary>The adaptive gate: steer only questions it predicts will go wrong; optionally re-decided per token by an L1 probe.</summary>
 public sealed record GateSettings
 {
     public required string File { get; init; }
     /// <summary>Overrides the threshold stored in the gate file (Youden's J on validation).</summary>
     public double? Threshold { get; init; }
+    /// <summary>An L1 probe file that switches steering on or off every <see cref="ProbeEvery"/> generated tokens.</summary>
+    /// <remarks>Left out of the canonical JSON when absent, so configs written before it keep their hash.</remarks>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? TokenProbe { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? ProbeEvery { get; init; }
 }
 
 /// <summary>Bad experiment config: the message starts with <c>file:line:</c>.</summary>
@@ -61,6 +80,7 @@ public sealed class ExperimentConfigException(string file, int line, string prob
 /// intervention: {enabled: true, method: steering_add, strength: 0.3, num_neurons: 50,
 ///                pattern_path: patterns/aime.csv, positions: last}   # method: steering_add|linear_blend|softplus_add
 /// gate: {file: gates/aime.gate, threshold: 0.42}                     # optional; threshold optional
+///       # token_probe: probe.bin, probe_every: 16                   # optional: re-decide every k tokens (beyond the paper)
 /// </code>
 /// Unknown keys and wrong types are errors naming the file and line. Relative paths are looked up in the
 /// current directory, then beside the config file (<see cref="TryResolvePath"/>); pattern_path may also name one
@@ -109,6 +129,8 @@ public sealed record ExperimentConfig
         static bool Exists(string p) => System.IO.File.Exists(p) || Directory.Exists(p);
     }
 
+// Long on purpose: the config's sections in the order a config file has them, each field read with the Reader
+// that names its YAML line; the method is the schema, read top to bottom.
     public static ExperimentConfig Parse(string text, string sourceName = "<config>")
     {
         var yaml = new YamlStream();
@@ -153,8 +175,8 @@ public sealed record ExperimentConfig
         {
             var map = r.Mapping(intNode, "intervention");
             var i = r.Fields(map, "enabled", "method", "strength", "num_neurons", "pattern_path", "positions");
-            var method = r.Text(i, map, "method", required: false) ?? "steering_add";
-            var positions = r.Text(i, map, "positions", required: false) ?? "last";
+            var method = r.Text(i, map, "method", required: false) ?? intervention.Method.ToName();
+            var positions = r.Text(i, map, "positions", required: false) ?? intervention.Positions.ToString().ToLowerInvariant();
             intervention = new InterventionSettings
             {
                 Enabled = r.Bool(i, "enabled", false),
@@ -183,12 +205,16 @@ public sealed record ExperimentConfig
         if (top.TryGetValue("gate", out var gateNode) && !IsNull(gateNode))
         {
             var map = r.Mapping(gateNode, "gate");
-            var g = r.Fields(map, "file", "threshold");
+            var g = r.Fields(map, "file", "threshold", "token_probe", "probe_every");
             gate = new GateSettings
             {
                 File = r.Text(g, map, "file", required: true)!,
                 Threshold = g.ContainsKey("threshold") && !IsNull(g["threshold"]) ? r.Double(g, "threshold", 0, min: 0, max: 1) : null,
+                TokenProbe = r.Text(g, map, "token_probe", required: false),
+                ProbeEvery = g.ContainsKey("probe_every") ? r.Int(g, "probe_every", 0, min: 1) : null,
             };
+            if (gate.ProbeEvery is not null && gate.TokenProbe is null)
+                throw r.Error(g["probe_every"], "probe_every needs token_probe");
             if (!intervention.Enabled) throw r.Error(gateNode, "a gate decides when to steer: it needs intervention.enabled: true");
         }
 

@@ -58,7 +58,7 @@ public sealed record RunIdentity
 }
 
 /// <summary>The files of a results folder: <c>run.json</c>, <c>output.jsonl</c>, <c>summary.json</c>.</summary>
-public static class ResultsFolder
+internal static class ResultsFolder
 {
     public const string IdentityFile = "run.json";
     public const string OutputFile = "output.jsonl";

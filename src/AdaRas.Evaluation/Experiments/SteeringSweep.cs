@@ -1,6 +1,5 @@
 using System.Globalization;
 using AdaRas.Evaluation.Reports;
-using AdaRas.Steering.Kernels;
 
 namespace AdaRas.Evaluation.Experiments;
 
@@ -46,20 +45,22 @@ public static class SteeringSweep
         Path.Combine(runner.ResultsRoot, baseConfig.Name + "-sweep");
 
     /// <summary>
-    /// Runs every point on one loaded model (finished points are only read back), sharing one kernel device
-    /// between the points' steering buffers, and returns the table.
+    /// Runs every point on one loaded model (finished points are only read back) with one steering policy: the
+    /// pattern, gate and buffers are loaded once and retargeted to each point's K and alpha. Returns the table.
     /// </summary>
     /// <param name="onPoint">Called before each point runs (e.g. to print which one).</param>
-    public static SweepReport Run(AdaRas.Engine.Model model, ExperimentConfig baseConfig, IReadOnlyList<SweepPoint> points,
-        ExperimentRunner runner, RunOptions? options = null, Action<SweepPoint>? onPoint = null, CancellationToken cancellationToken = default)
+    public static SweepReport Run(AdaRas.Engine.LanguageModel model, ExperimentConfig baseConfig, IReadOnlyList<SweepPoint> points,
+        ExperimentRunner runner, ExperimentRunOptions? options = null, Action<SweepPoint>? onPoint = null, CancellationToken cancellationToken = default)
     {
-        using var device = KernelDevice.CreateCpu();
         var rows = new List<SweepRow>();
+        if (points.Count == 0) return new SweepReport(baseConfig.Name, rows);
+        using var policy = EngineAnswerSource.CreatePolicy(model, points[0].Config);
         foreach (var point in points)
         {
             cancellationToken.ThrowIfCancellationRequested();
             onPoint?.Invoke(point);
-            using var source = new EngineAnswerSource(model, point.Config, device);
+            policy.Retarget(point.Neurons, (float)point.Alpha);
+            using var source = new EngineAnswerSource(point.Config, policy);
             var summary = runner.Run(point.Config, source, options, cancellationToken);
             rows.Add(SweepRow.From(point, summary));
         }

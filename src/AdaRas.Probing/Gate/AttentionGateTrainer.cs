@@ -7,7 +7,7 @@ namespace AdaRas.Probing.Gate;
 /// <summary>One question for the gate: its per-token features (tokens x N, columns in feature-id order) and label.</summary>
 public sealed record GateExample(ActivationMatrix Tokens, bool IsGood);
 
-/// <summary>The paper's recipe (DESIGN.md step 5); every default is the paper's or PyTorch's.</summary>
+/// <summary>The paper's recipe (docs/ARCHITECTURE.md, method step 5); every default is the paper's or PyTorch's.</summary>
 public sealed record AttentionGateOptions
 {
     public int HiddenSize { get; init; } = 256;
@@ -57,6 +57,8 @@ public sealed record AttentionGateTrainingResult(AttentionGate Gate, IReadOnlyLi
 /// </summary>
 public static class AttentionGateTrainer
 {
+// Long on purpose: the paper's training loop (epochs, shuffled batches, early stopping, best-epoch restore) over one
+// seeded random stream; its order of draws is what makes training bit-reproducible, so it stays in one place.
     public static AttentionGateTrainingResult Train(
         ModelShape model,
         IReadOnlyList<int> featureIds,

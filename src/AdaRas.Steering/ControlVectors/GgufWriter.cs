@@ -18,7 +18,7 @@ namespace AdaRas.Steering.ControlVectors;
 /// and uint64 offset from the start of the data section; the data section starts at the next multiple of
 /// the alignment.
 /// </remarks>
-public sealed class GgufWriter
+internal sealed class GgufWriter
 {
     public const uint Version = 3;
     public const int Alignment = 32;
@@ -36,8 +36,6 @@ public sealed class GgufWriter
     public GgufWriter AddInt32(string key, int value) => Add(key, ValueType.Int32, LittleEndian(w => w.Write(value)));
     public GgufWriter AddUInt32(string key, uint value) => Add(key, ValueType.UInt32, LittleEndian(w => w.Write(value)));
     public GgufWriter AddFloat32(string key, float value) => Add(key, ValueType.Float32, LittleEndian(w => w.Write(value)));
-    public GgufWriter AddBool(string key, bool value) => Add(key, ValueType.Bool, [(byte)(value ? 1 : 0)]);
-
     /// <summary>Adds a float32 tensor; <paramref name="dims"/> in ggml order (a vector of n is [n]).</summary>
     public GgufWriter AddTensor(string name, float[] data, params long[] dims)
     {
