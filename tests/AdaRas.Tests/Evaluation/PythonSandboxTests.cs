@@ -13,6 +13,7 @@ namespace AdaRas.Tests.Evaluation;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public class PythonSandboxTests
 {
     internal static readonly SandboxLimits Short = new() { Timeout = TimeSpan.FromSeconds(5), MaxProcesses = 16, MemoryBytes = 512L << 20 };
