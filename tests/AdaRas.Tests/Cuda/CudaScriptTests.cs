@@ -25,7 +25,7 @@ public sealed class CudaScriptTests
 
     static string Pattern()
     {
-        var path = Path.Combine(TestCheckpoints.NewFolder("cuda-script-pattern"), "pattern.csv");
+        var path = Path.Combine(Directory.CreateDirectory(TestCheckpoints.NewFolder("cuda-script-pattern")).FullName, "pattern.csv");
         File.WriteAllLines(path, ["overall_neuron_index,layer,neuron_index_in_layer,weight,abs_weight", "3,0,3,1.5,1.5", "200,1,8,-2,2"]);
         return path;
     }
@@ -41,7 +41,7 @@ public sealed class CudaScriptTests
     public void Baseline_TimesBothRows_AndItsHookIsLive()
     {
         if (!PythonTorch.Available) Assert.Ignore("python3-torch is not installed (tools/test.sh installs it as root)");
-        var output = Path.Combine(TestCheckpoints.NewFolder("cuda-hf"), "hf.json");
+        var output = Path.Combine(Directory.CreateDirectory(TestCheckpoints.NewFolder("cuda-hf")).FullName, "hf.json");
         var (code, text) = Python(Baseline(output, "3"));
         Assert.That(code, Is.EqualTo(0), text);
         var json = JsonNode.Parse(File.ReadAllText(output))!;
@@ -55,7 +55,7 @@ public sealed class CudaScriptTests
     public void Baseline_RefusesAHookThatChangesNothing()
     {
         if (!PythonTorch.Available) Assert.Ignore("python3-torch is not installed (tools/test.sh installs it as root)");
-        var (code, text) = Python(Baseline(Path.Combine(TestCheckpoints.NewFolder("cuda-hf0"), "hf.json"), "0"));
+        var (code, text) = Python(Baseline(Path.Combine(Directory.CreateDirectory(TestCheckpoints.NewFolder("cuda-hf0")).FullName, "hf.json"), "0"));
         Assert.That(code, Is.Not.EqualTo(0));
         Assert.That(text, Does.Contain("did not change the logits"));
     }
@@ -63,8 +63,8 @@ public sealed class CudaScriptTests
     [Test]
     public void Report_ComputesTheSideBySideRatios()
     {
-        var dir = TestCheckpoints.NewFolder("cuda-report");
-        var work = TestCheckpoints.NewFolder("cuda-report-work");
+        var dir = Directory.CreateDirectory(TestCheckpoints.NewFolder("cuda-report")).FullName;
+        var work = Directory.CreateDirectory(TestCheckpoints.NewFolder("cuda-report-work")).FullName;
         object Row(string name, double decode) => new { configuration = name, prefill_tokens_per_s = 1000.0, decode_tokens_per_s = decode, decode_spread = new[] { decode } };
         File.WriteAllText(Path.Combine(dir, "engine-speed.json"), System.Text.Json.JsonSerializer.Serialize(new
         {

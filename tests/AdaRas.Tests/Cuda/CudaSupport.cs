@@ -14,7 +14,7 @@ static class CudaPatterns
         int inter = manifest.IntermediateSize;
         var ids = new HashSet<long>();
         while (ids.Count < neurons) ids.Add(rng.NextInt64((long)manifest.NumLayers * inter));
-        var path = Path.Combine(TestCheckpoints.NewFolder("cuda-pattern"), "pattern.csv");
+        var path = Path.Combine(Directory.CreateDirectory(TestCheckpoints.NewFolder("cuda-pattern")).FullName, "pattern.csv");
         var lines = new List<string> { "overall_neuron_index,layer,neuron_index_in_layer,weight,abs_weight" };
         foreach (var id in ids)
         {
