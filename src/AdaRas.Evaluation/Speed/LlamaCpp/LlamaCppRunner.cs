@@ -19,7 +19,9 @@ public sealed class LlamaCppRunner : IDecodeRunner
     readonly int _layers, _embedding;
 
     /// <param name="controlVector">per-layer residual directions, [layers][hidden]; layer 0's is ignored (llama.cpp cannot steer it)</param>
-    public LlamaCppRunner(string name, string ggufPath, int threads, int contextSize, IReadOnlyList<float[]>? controlVector = null)
+    /// <param name="f32Cache">float32 KV cache (for exact parity checks); llama.cpp's default, used for speed, is F16</param>
+    public LlamaCppRunner(string name, string ggufPath, int threads, int contextSize, IReadOnlyList<float[]>? controlVector = null,
+        bool f32Cache = false)
     {
         Name = name;
         Quiet();
@@ -28,6 +30,7 @@ public sealed class LlamaCppRunner : IDecodeRunner
             ContextSize = (uint)contextSize, GpuLayerCount = 0, Threads = threads, BatchThreads = threads,
             BatchSize = (uint)Math.Max(512, contextSize), UBatchSize = (uint)Math.Max(512, contextSize),
         };
+        if (f32Cache) { _params.TypeK = GGMLType.GGML_TYPE_F32; _params.TypeV = GGMLType.GGML_TYPE_F32; }
         _weights = LLamaWeights.LoadFromFile(_params);
         _layers = _weights.NativeHandle.LayerCount;
         _embedding = _weights.NativeHandle.EmbeddingSize;
