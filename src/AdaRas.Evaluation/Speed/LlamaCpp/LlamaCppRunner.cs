@@ -30,7 +30,13 @@ public sealed class LlamaCppRunner : IDecodeRunner
             ContextSize = (uint)contextSize, GpuLayerCount = 0, Threads = threads, BatchThreads = threads,
             BatchSize = (uint)Math.Max(512, contextSize), UBatchSize = (uint)Math.Max(512, contextSize),
         };
-        if (f32Cache) { _params.TypeK = GGMLType.GGML_TYPE_F32; _params.TypeV = GGMLType.GGML_TYPE_F32; }
+        // Exact mode: float32 KV cache and no flash attention (its CPU kernel rounds Q and K/V products to F16).
+        if (f32Cache)
+        {
+            _params.TypeK = GGMLType.GGML_TYPE_F32;
+            _params.TypeV = GGMLType.GGML_TYPE_F32;
+            _params.FlashAttention = false;
+        }
         _weights = LLamaWeights.LoadFromFile(_params);
         _layers = _weights.NativeHandle.LayerCount;
         _embedding = _weights.NativeHandle.EmbeddingSize;
