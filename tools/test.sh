@@ -18,6 +18,18 @@ if ! /usr/bin/python3 -c "import torch" >/dev/null 2>&1; then
   fi
 fi
 
+# bubblewrap (Debian's bubblewrap) isolates model-written code in the code-scoring sandbox; without it the
+# sandbox refuses to run code and its tests fail.
+if ! command -v bwrap >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing bubblewrap with apt-get"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) >/dev/null 2>&1 \
+      || log "apt-get could not install bubblewrap; the code sandbox tests will fail"
+  else
+    log "bubblewrap is not installed and apt-get needs root; the code sandbox tests will fail"
+  fi
+fi
+
 # Independent JavaScript oracles from npm (pinned by package-lock.json, integrity-checked by npm ci).
 for setup in tools/*/setup.sh; do
   [ -x "$setup" ] && { log "running $setup"; "$setup" >&2 || { log "$setup failed"; exit 1; }; }

@@ -24,6 +24,11 @@ public sealed record ExportOptions
     public ExternalDataMode ExternalData { get; init; } = ExternalDataMode.Auto;
     /// <summary>Replace an existing output folder.</summary>
     public bool Overwrite { get; init; }
+    /// <summary>
+    /// Skips the refusal of NaN or infinite weights. Only for tests of the guards further down (activations, logits),
+    /// which need such a model to exist.
+    /// </summary>
+    public bool AllowNonFiniteWeights { get; init; }
     /// <summary>Longest sequence the graph's rotary cache and GenAI's KV cache cover; default max_position_embeddings.</summary>
     public int? ContextLength { get; init; }
 

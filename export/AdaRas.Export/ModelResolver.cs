@@ -27,7 +27,13 @@ public static class ModelResolver
     public static bool IsCheckpoint(string folder) => File.Exists(Path.Combine(folder, Checkpoint.ConfigFile)) && !IsExported(folder);
 
     /// <summary>The exported folder for <paramref name="folder"/>, exporting a checkpoint first if needed.</summary>
-    public static string Resolve(string folder, ExportOptions? options = null, IProgress<ExportProgress>? progress = null)
+    /// <remarks>
+    /// Several processes may first-use one checkpoint at once: the first takes an exclusive lock on
+    /// <c>&lt;key&gt;.lock</c> beside the cache entry and exports; the others wait for the lock and then find the
+    /// export done. The lock is an OS file lock, so it is released even when its holder is killed.
+    /// </remarks>
+    public static string Resolve(string folder, ExportOptions? options = null, IProgress<ExportProgress>? progress = null,
+        CancellationToken cancellation = default)
     {
         folder = Path.GetFullPath(folder);
         if (IsExported(folder)) return folder;
@@ -37,8 +43,27 @@ public static class ModelResolver
         options ??= new ExportOptions();
         var target = Path.Combine(CacheRoot, "exports", CacheKey(folder, options));
         if (IsExported(target)) return target;
-        Qwen3Exporter.Export(folder, target, options with { Overwrite = true }, progress);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        using (AcquireLock(target + ".lock", cancellation))
+        {
+            if (IsExported(target)) return target;   // another process finished it while this one waited
+            Qwen3Exporter.Export(folder, target, options with { Overwrite = true }, progress, cancellation);
+        }
         return target;
+    }
+
+    static FileStream AcquireLock(string path, CancellationToken cancellation)
+    {
+        while (true)
+        {
+            try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+            catch (IOException) when (File.Exists(path))
+            {
+                // Held by another process (.NET takes an flock on Unix for FileShare.None); poll until it is free.
+                cancellation.WaitHandle.WaitOne(200);
+                cancellation.ThrowIfCancellationRequested();
+            }
+        }
     }
 
     static string CacheKey(string folder, ExportOptions options)

@@ -28,8 +28,14 @@ public static class Qwen3Exporter
         "special_tokens_map.json", "vocab.json", "merges.txt", "added_tokens.json", Checkpoint.ConfigFile,
     ];
 
+    /// <summary>Largest context the exporter builds a rotary cache for (Qwen3 uses 32768 to 131072 positions).</summary>
+    public const int MaxContextLength = ModelManifest.MaxContextLength;
+
+    // Long on purpose: the export's steps in order (validate, build, write weights, graph, configs, manifest) inside one
+    // write-to-temporary-then-rename, so a failure at any step leaves no half-written folder.
+    /// <param name="cancellation">Stops the export between tensors; the temporary folder is removed.</param>
     public static ExportResult Export(string checkpointFolder, string outputFolder, ExportOptions? options = null,
-        IProgress<ExportProgress>? progress = null)
+        IProgress<ExportProgress>? progress = null, CancellationToken cancellation = default)
     {
         options ??= new ExportOptions();
         var clock = Stopwatch.StartNew();
@@ -41,7 +47,11 @@ public static class Qwen3Exporter
         if (c.HeadDim % 16 != 0)
             throw new ModelFormatException(checkpoint.PathOf(Checkpoint.ConfigFile), $"head_dim {c.HeadDim} is not a multiple of 16, which ONNX Runtime's GroupQueryAttention requires");
         int contextLength = options.ContextLength ?? c.MaxPositionEmbeddings;
-        if (contextLength <= 0) throw new ArgumentException($"context length must be positive, got {contextLength}");
+        if (contextLength is <= 0 or > MaxContextLength)
+            throw options.ContextLength is null
+                ? new ModelFormatException(checkpoint.PathOf(Checkpoint.ConfigFile), $"max_position_embeddings {contextLength} is outside [1, {MaxContextLength}]; pass --context-length to export a shorter context")
+                : new UsageException($"--context-length {contextLength} is outside [1, {MaxContextLength}]");
+        ExportTarget.Check(checkpoint.Folder, outputFolder, options.Overwrite);
 
         if (options.BlockSize < 16 || (options.BlockSize & (options.BlockSize - 1)) != 0)
             throw new ArgumentException($"block size must be a power of two >= 16, got {options.BlockSize}");
@@ -64,10 +74,13 @@ public static class Qwen3Exporter
             _ => weightBytes > ExportOptions.InlineLimitBytes,
         };
         if (!external && weightBytes > int.MaxValue)
-            throw new ArgumentException($"{weightBytes} bytes of weights cannot be held in one protobuf; use external data");
+            throw new UsageException($"{weightBytes} bytes of weights cannot be held in one protobuf; use --external-data auto or always");
 
+        progress?.Report(new ExportProgress("checking", 0, weightBytes));
+        if (!options.AllowNonFiniteWeights) FiniteWeights.Check(checkpoint, cancellation);
         progress?.Report(new ExportProgress("identity", 0, weightBytes));
         string modelId = ModelIdentity.Compute(checkpoint);
+        cancellation.ThrowIfCancellationRequested();
 
         ModelManifest? manifest = null;
         long written = 0;
@@ -80,6 +93,7 @@ public static class Qwen3Exporter
                 long done = 0;
                 var builder = new Qwen3GraphBuilder(checkpoint, options, weights, contextLength, (step, elements) =>
                 {
+                    cancellation.ThrowIfCancellationRequested();
                     done += (long)(elements * elemSize);
                     progress?.Report(new ExportProgress(step, Math.Min(done, weightBytes), weightBytes));
                 });
@@ -107,6 +121,7 @@ public static class Qwen3Exporter
             manifest = BuildManifest(checkpoint, options, graph, modelId, external, contextLength);
             manifest.Save(Path.Combine(temp, ModelManifest.FileName));
             File.WriteAllText(Path.Combine(temp, GenAiConfigFile), GenAiConfig(checkpoint, options, contextLength).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            cancellation.ThrowIfCancellationRequested();
         });
         progress?.Report(new ExportProgress("done", weightBytes, weightBytes));
         return new ExportResult(Path.GetFullPath(outputFolder), manifest!, written, clock.Elapsed);
@@ -166,6 +181,7 @@ public static class Qwen3Exporter
     };
 
     /// <summary>The genai_config.json ONNX Runtime GenAI reads (the layout its own model builder writes for Qwen3 with GQA).</summary>
+// Long on purpose: a JSON literal, the genai_config.json ONNX Runtime GenAI reads, field for field.
     static JsonObject GenAiConfig(Checkpoint checkpoint, ExportOptions options, int contextLength)
     {
         var c = checkpoint.Config;

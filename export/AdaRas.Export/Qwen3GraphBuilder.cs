@@ -40,6 +40,8 @@ sealed class Qwen3GraphBuilder
         _progress = progress;
     }
 
+// Long on purpose: the decoder graph in the order ONNX Runtime GenAI's builder emits it (inputs, layers, norm,
+// lm_head, taps); each node is a call to a small helper.
     public GraphProto Build()
     {
         int layers = _c.NumHiddenLayers, inter = _c.IntermediateSize;

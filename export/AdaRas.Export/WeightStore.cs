@@ -27,8 +27,6 @@ sealed class WeightStore : IDisposable
         }
     }
 
-    public bool IsExternal => _data is not null;
-
     /// <summary>Adds a weight in the export precision.</summary>
     public TensorProto Add(string name, ReadOnlySpan<float> values, params long[] dims) =>
         _elemType == OnnxGraph.Float16 ? AddBytes(name, OnnxGraph.Float16, ToHalfBytes(values), dims)

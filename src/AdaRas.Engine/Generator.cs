@@ -28,7 +28,7 @@ public enum LogitsScope
 /// </summary>
 public sealed class Generator : IDisposable
 {
-    readonly Model _model;
+    readonly LanguageModel _model;
     readonly ModelManifest _m;
     readonly GeneratorParams _params;
     readonly Sampler _sampler;
@@ -70,7 +70,7 @@ public sealed class Generator : IDisposable
     /// <summary>Tokens per forward call when appending long inputs (memory stays flat whatever the length).</summary>
     public int ChunkSize { get; init; } = 512;
 
-    public Generator(Model model, GeneratorParams? generatorParams = null)
+    public Generator(LanguageModel model, GeneratorParams? generatorParams = null)
     {
         _model = model;
         _m = model.Manifest;
@@ -207,7 +207,7 @@ public sealed class Generator : IDisposable
     {
         if (_sequence.Count == 0) throw new InvalidOperationException("append a prompt first");
         if (IsDone) throw new InvalidOperationException("generation is done");
-        int token = _sampler.Next(_lastLogits);
+        int token = _sampler.Next(_lastLogits, _sequence.Count);
         if (_stopIds.Contains(token) || GeneratedCount + 1 >= _params.MaxNewTokens || _sequence.Count + 1 >= Capacity)
         {
             // Nothing will read the logits after this token, so skip its forward pass.
@@ -223,17 +223,17 @@ public sealed class Generator : IDisposable
     {
         if (_cache is null)
         {
-            int capacity = _params.MaxLength ?? needed + _params.MaxNewTokens;
+            // long: prompt + a huge MaxNewTokens must clamp to the context, not wrap to a negative capacity.
+            int capacity = (int)Math.Min(_params.MaxLength ?? (long)needed + _params.MaxNewTokens, _m.ContextLength);
             if (needed > _m.ContextLength)
-                throw new ArgumentException($"input of {needed} tokens is longer than the model's context of {_m.ContextLength} tokens");
-            capacity = Math.Min(capacity, _m.ContextLength);
+                throw new ContextLengthException(needed, _m.ContextLength, $"input of {needed} tokens is longer than the model's context of {_m.ContextLength} tokens");
             if (needed > capacity)
-                throw new ArgumentException($"input of {needed} tokens exceeds the generator's max length of {capacity} tokens");
+                throw new ContextLengthException(needed, capacity, $"input of {needed} tokens exceeds the generator's max length of {capacity} tokens");
             AllocateCache(capacity);
         }
         else if (needed > Capacity)
         {
-            throw new ArgumentException($"appending would make {needed} tokens, more than the generator's max length of {Capacity} (set GeneratorParams.MaxLength)");
+            throw new ContextLengthException(needed, Capacity, $"appending would make {needed} tokens, more than the generator's max length of {Capacity} (set GeneratorParams.MaxLength)");
         }
     }
 

@@ -25,10 +25,10 @@ public sealed record GeneratorParams
 
     public void Validate()
     {
-        if (MaxNewTokens < 0) throw new ArgumentException($"max new tokens must be >= 0, got {MaxNewTokens}");
-        if (MaxLength is <= 0) throw new ArgumentException($"max length must be positive, got {MaxLength}");
-        if (double.IsNaN(Temperature) || Temperature < 0) throw new ArgumentException($"temperature must be >= 0, got {Temperature}");
-        if (TopK < 0) throw new ArgumentException($"top-k must be >= 0, got {TopK}");
-        if (double.IsNaN(TopP) || TopP <= 0 || TopP > 1) throw new ArgumentException($"top-p must be in (0, 1], got {TopP}");
+        if (MaxNewTokens < 0) throw new AdaRas.Files.UsageException($"max new tokens must be >= 0, got {MaxNewTokens}");
+        if (MaxLength is <= 0) throw new AdaRas.Files.UsageException($"max length must be positive, got {MaxLength}");
+        if (double.IsNaN(Temperature) || Temperature < 0) throw new AdaRas.Files.UsageException($"temperature must be >= 0, got {Temperature}");
+        if (TopK < 0) throw new AdaRas.Files.UsageException($"top-k must be >= 0, got {TopK}");
+        if (double.IsNaN(TopP) || TopP <= 0 || TopP > 1) throw new AdaRas.Files.UsageException($"top-p must be in (0, 1], got {TopP}");
     }
 }

@@ -1,3 +1,5 @@
+using AdaRas.Model;
+
 namespace AdaRas.Engine;
 
 /// <summary>
@@ -19,8 +21,10 @@ public sealed class Sampler
         _random = new Random(p.Seed);
     }
 
-    public int Next(ReadOnlySpan<float> logits)
+    /// <exception cref="InvalidLogitsException">A logit is NaN or infinite, or all are equal (argmax would pick token 0 silently).</exception>
+    public int Next(ReadOnlySpan<float> logits, int position = -1)
     {
+        InvalidLogitsException.ThrowIfInvalid(logits, position);
         if (_p.IsGreedy) return ArgMax(logits);
         int n = logits.Length;
         if (_order.Length != n) { _order = new int[n]; _probs = new float[n]; _sortKeys = new float[n]; }

@@ -30,26 +30,32 @@ public static class TextGeneration
 {
     /// <param name="configure">Called once the generator exists and before the prompt runs (bind steering, feature taps...).</param>
     /// <param name="onStep">Called after each generated token, before the next forward pass (e.g. to switch steering mid-generation).</param>
-    public static GenerationResult Generate(Model model, ChatRequest request, GeneratorParams parameters,
-        Action<Generator>? configure = null, Action<string>? onText = null, Action<Generator>? onStep = null,
+    public static GenerationResult Generate(LanguageModel model, ChatRequest request, GeneratorParams parameters,
+        Action<Generator>? configure = null, Action<string>? onText = null, Action<GenerationStep>? onStep = null,
         CancellationToken cancellation = default)
     {
         var tokenizer = model.Tokenizer;
         var prompt = tokenizer.Encode(request.Render());
         using var generator = new Generator(model, parameters);
         configure?.Invoke(generator);
+        var step = onStep is null ? null : new GenerationStep(generator);
         var stream = tokenizer.CreateStream();
         var clock = Stopwatch.StartNew();
-        generator.AppendTokens(prompt);
-        double prefill = clock.Elapsed.TotalSeconds;
-        clock.Restart();
-        while (!generator.IsDone)
+        double prefill;
+        try
         {
-            cancellation.ThrowIfCancellationRequested();
-            generator.GenerateNextToken();
-            if (!generator.StoppedOnStopToken) onText?.Invoke(stream.Decode(generator.LastToken));
-            onStep?.Invoke(generator);
+            generator.AppendTokens(prompt);
+            prefill = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            while (!generator.IsDone)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                generator.GenerateNextToken();
+                if (!generator.StoppedOnStopToken) onText?.Invoke(stream.Decode(generator.LastToken));
+                if (step is not null) onStep!(step);
+            }
         }
+        catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e) { throw model.RunFailed(e, generator.Sequence.Count); }
         onText?.Invoke(stream.Flush());
         var ids = generator.Sequence.Skip(prompt.Length).ToArray();
         // Keep special tokens such as </think> so the split below sees them; drop only the final stop token.

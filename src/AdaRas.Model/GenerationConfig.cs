@@ -17,10 +17,11 @@ public sealed record GenerationConfig
     public static GenerationConfig Load(string path)
     {
         if (!File.Exists(path)) throw new ModelFormatException(path, "file not found");
+        InputFiles.RequireRegularFile(path, "generation_config.json");
         JsonObject o;
         try
         {
-            o = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
+            o = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) as JsonObject
                 ?? throw new ModelFormatException(path, "not a JSON object");
         }
         catch (JsonException e)

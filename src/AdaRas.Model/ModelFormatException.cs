@@ -4,18 +4,15 @@ namespace AdaRas.Model;
 /// Bad input in a checkpoint or model folder. The message always names the file (and the tensor or
 /// field where one is involved) so a user can find what is wrong without a debugger.
 /// </summary>
-public sealed class ModelFormatException : Exception
+public sealed class ModelFormatException : InputException
 {
-    public string FilePath { get; }
+    public new string FilePath { get; }
     public string? TensorName { get; }
 
     public ModelFormatException(string filePath, string message, string? tensorName = null, Exception? inner = null)
-        : base(Format(filePath, tensorName, message), inner)
+        : base(filePath, null, tensorName is null ? message : $"tensor '{tensorName}': {message}", inner)
     {
         FilePath = filePath;
         TensorName = tensorName;
     }
-
-    static string Format(string file, string? tensor, string message) =>
-        tensor is null ? $"{file}: {message}" : $"{file}: tensor '{tensor}': {message}";
 }

@@ -49,9 +49,13 @@ public sealed record ModelManifest
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
+    /// <summary>The longest context any export writes (the exporter refuses more).</summary>
+    public const int MaxContextLength = 1 << 20;
+
     public static ModelManifest Load(string path)
     {
         if (!File.Exists(path)) throw new ModelFormatException(path, "file not found");
+        InputFiles.RequireRegularFile(path, FileName);
         ModelManifest? m;
         try { m = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(path), JsonOptions); }
         catch (JsonException e) { throw new ModelFormatException(path, $"cannot parse: {e.Message}", inner: e); }
@@ -60,6 +64,8 @@ public sealed record ModelManifest
             throw new ModelFormatException(path, $"format '{m.Format}' v{m.FormatVersion} is not '{CurrentFormat}' v{CurrentVersion}");
         if (m.NumLayers <= 0 || m.IntermediateSize <= 0 || m.HiddenSize <= 0 || m.VocabSize <= 0)
             throw new ModelFormatException(path, "layer count and sizes must be positive");
+        if (m.ContextLength is <= 0 or > MaxContextLength || m.HeadDim <= 0 || m.NumKeyValueHeads <= 0 || m.NumAttentionHeads <= 0)
+            throw new ModelFormatException(path, $"context_length must be in [1, {MaxContextLength}] and head counts and head_dim positive");
         return m;
     }
 

@@ -31,11 +31,14 @@ public sealed record Qwen3Config
     public static Qwen3Config Load(string path)
     {
         if (!File.Exists(path)) throw new ModelFormatException(path, "file not found");
+        InputFiles.RequireRegularFile(path, "config.json");
         JsonNode? root;
-        try { root = JsonNode.Parse(File.ReadAllText(path)); }
+        // Duplicate keys are an error (which value would win is a guess), reported here with the file's name.
+        try { root = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }); }
         catch (JsonException e) { throw new ModelFormatException(path, $"not valid JSON: {e.Message}", inner: e); }
         if (root is not JsonObject obj) throw new ModelFormatException(path, "not a JSON object");
-        return Parse(obj, path);
+        try { return Parse(obj, path); }
+        catch (ArgumentException e) { throw new ModelFormatException(path, e.Message, inner: e); }   // e.g. a key given twice
     }
 
     public static Qwen3Config Parse(JsonObject o, string path)
@@ -54,7 +57,12 @@ public sealed record Qwen3Config
         int Int(string key, int? fallback = null) =>
             Field<int?>(key, "an integer", n => n.GetValue<int>())
             ?? fallback ?? throw new ModelFormatException(path, $"missing required field '{key}'");
-        double Dbl(string key, double fallback) => Field<double?>(key, "a number", n => n.GetValue<double>()) ?? fallback;
+        double Dbl(string key, double fallback)
+        {
+            double v = Field<double?>(key, "a number", n => n.GetValue<double>()) ?? fallback;
+            // JSON has no infinity, but 1e999 parses to one; it would reach the graph as inf and then NaN.
+            return double.IsFinite(v) ? v : throw new ModelFormatException(path, $"field '{key}' must be a finite number, got {o[key]!.ToJsonString()}");
+        }
 
         string modelType = Str("model_type") ?? "(missing)";
         if (modelType != ModelType)
@@ -98,7 +106,7 @@ public sealed record Qwen3Config
     internal static int[] ReadIds(JsonNode? node) => node switch
     {
         null => [],
-        JsonArray a => a.Select(x => x!.GetValue<int>()).ToArray(),
+        JsonArray a => a.Select(x => x?.GetValue<int>() ?? throw new FormatException("null in the list")).ToArray(),
         JsonValue v => [v.GetValue<int>()],
         _ => throw new FormatException($"expected an integer or a list of integers, got {node.ToJsonString(MessageJson)}"),
     };

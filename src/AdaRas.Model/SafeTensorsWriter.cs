@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace AdaRas.Model;
 
 /// <summary>One tensor to be written: name, dtype, shape and its little-endian bytes.</summary>
-public sealed record TensorData(string Name, TensorDType DType, long[] Shape, byte[] Bytes)
+internal sealed record TensorData(string Name, TensorDType DType, long[] Shape, byte[] Bytes)
 {
     public static TensorData FromFloat32(string name, TensorDType dtype, long[] shape, ReadOnlySpan<float> values) =>
         new(name, dtype, shape, TensorDTypes.FromFloat32(dtype, values));
@@ -15,13 +15,13 @@ public sealed record TensorData(string Name, TensorDType DType, long[] Shape, by
 /// while holding at most a chunk of one tensor. <see cref="WriteBytes"/> must write exactly
 /// <c>elements * dtype size</c> bytes (the writer checks).
 /// </summary>
-public sealed record StreamedTensor(string Name, TensorDType DType, long[] Shape, Action<Stream> WriteBytes)
+internal sealed record StreamedTensor(string Name, TensorDType DType, long[] Shape, Action<Stream> WriteBytes)
 {
     public long ByteLength => Shape.Aggregate(1L, (a, b) => checked(a * b)) * DType.SizeOf();
 }
 
 /// <summary>Writes a safetensors file the way the Hugging Face library does (header padded to 8 bytes, tensors in name order).</summary>
-public static class SafeTensorsWriter
+internal static class SafeTensorsWriter
 {
     public static void Write(string path, IEnumerable<TensorData> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {

@@ -6,13 +6,24 @@ using AdaRas.Steering.Plans;
 
 namespace AdaRas.Steering;
 
-/// <summary>How to steer: which pattern, how many of its neurons (K), how strongly (alpha), how, and where.</summary>
+/// <summary>
+/// How to steer: which pattern, how many of its neurons (K), how strongly (alpha), how, and where. The one
+/// settings type for steering: the command line and experiment configs take their defaults from here.
+/// </summary>
 public sealed record SteeringOptions(string PatternPath)
 {
-    public int Neurons { get; init; } = 50;
-    public float Alpha { get; init; } = 0.3f;
-    public SteeringMethod Method { get; init; } = SteeringMethod.SteeringAdd;
-    public SteeringPositions Positions { get; init; } = SteeringPositions.Last;
+    /// <summary>K by default: the paper's released configs steer 50 neurons.</summary>
+    public const int DefaultNeurons = 50;
+    /// <summary>Alpha by default, as a double because experiment configs (and their hashes) hold it as one; the paper tunes it in [0.1, 0.3].</summary>
+    public const double DefaultAlpha = 0.3;
+    public const SteeringMethod DefaultMethod = SteeringMethod.SteeringAdd;
+    /// <summary>The paper's: the last prompt token at prefill, each new token at decode.</summary>
+    public const SteeringPositions DefaultPositions = SteeringPositions.Last;
+
+    public int Neurons { get; init; } = DefaultNeurons;
+    public float Alpha { get; init; } = (float)DefaultAlpha;
+    public SteeringMethod Method { get; init; } = DefaultMethod;
+    public SteeringPositions Positions { get; init; } = DefaultPositions;
 
     public override string ToString() =>
         $"{Method.ToName()} alpha={Alpha} K={Neurons} positions={Positions.ToString().ToLowerInvariant()} pattern={Path.GetFileName(PatternPath)}";
@@ -28,7 +39,7 @@ public sealed class Steerer : IDisposable
 {
     readonly KernelDevice? _ownedDevice;
     readonly SteeringBuffers _buffers;
-    readonly SteeringPlan _plan;
+    SteeringPlan _plan;
 
     public SteeringOptions Options { get; private set; }
     public RcnPattern Pattern => _plan.Pattern;
@@ -39,16 +50,17 @@ public sealed class Steerer : IDisposable
         _ownedDevice = ownedDevice; _buffers = buffers; _plan = plan; Tensors = tensors; Options = options;
     }
 
-    /// <param name="device">Kernel device to use (kept by the caller); null creates a CPU one owned by the steerer.</param>
-    public static Steerer Create(AdaRas.Engine.Model model, SteeringOptions options, KernelDevice? device = null)
+    /// <param name="device">Kernel device to use (kept by the caller); null creates one for the model's provider
+    /// (<see cref="KernelDevice.ForModel"/>), owned by the steerer.</param>
+    public static Steerer Create(AdaRas.Engine.LanguageModel model, SteeringOptions options, KernelDevice? device = null)
     {
         var pattern = RcnPattern.Load(options.PatternPath, ModelShape.FromManifest(model.Manifest));
         return Create(model, pattern, options, device);
     }
 
-    public static Steerer Create(AdaRas.Engine.Model model, RcnPattern pattern, SteeringOptions options, KernelDevice? device = null)
+    public static Steerer Create(AdaRas.Engine.LanguageModel model, RcnPattern pattern, SteeringOptions options, KernelDevice? device = null)
     {
-        var owned = device is null ? KernelDevice.CreateCpu() : null;
+        var owned = device is null ? KernelDevice.ForModel(model) : null;
         SteeringBuffers? buffers = null;
         SteeringPlan? plan = null;
         try
@@ -81,6 +93,23 @@ public sealed class Steerer : IDisposable
     {
         _plan.SetAlpha(alpha);
         Options = Options with { Alpha = alpha };
+    }
+
+    /// <summary>
+    /// Steers the pattern's first <paramref name="neurons"/> at <paramref name="alpha"/>: only the alpha kernel when K
+    /// is unchanged, else a new plan on the same buffers (reset to identity first), so the result equals a fresh steerer's.
+    /// </summary>
+    public void Retarget(int neurons, float alpha)
+    {
+        if (neurons == Options.Neurons)
+        {
+            SetAlpha(alpha);
+            return;
+        }
+        var plan = SteeringPlan.Create(_buffers, Pattern, neurons, alpha, Options.Method);
+        _plan.Dispose();
+        _plan = plan;
+        Options = Options with { Neurons = neurons, Alpha = alpha };
     }
 
     public void Dispose()

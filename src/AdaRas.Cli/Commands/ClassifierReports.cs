@@ -2,36 +2,14 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using AdaRas.Evaluation.Reports;
 using AdaRas.Model;
-using AdaRas.Probing.Features;
 using AdaRas.Probing.Metrics;
 
 namespace AdaRas.Cli.Commands;
 
-/// <summary>The JSON report and ROC PNG shared by `gate train`, `gate evaluate` and `probe-l1`.</summary>
+/// <summary>Printing and writing what `gate train`, `gate evaluate` and `probe-l1` report (the JSON is <see cref="AdaRas.Workflows.ClassifierJson"/>'s).</summary>
 static class ClassifierReports
 {
     static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
-
-    /// <summary>
-    /// Metrics at the classifier's threshold (AUROC, accuracy, precision, recall, specificity, steer rate, confusion
-    /// counts) and the ROC curve's points.
-    /// </summary>
-    public static JsonObject Metrics(ClassifierEvaluation evaluation)
-    {
-        var metrics = JsonSerializer.SerializeToNode(evaluation.Report, ClassifierReport.JsonOptions)!.AsObject();
-        metrics["roc"] = new JsonObject
-        {
-            // The first ROC point has threshold +infinity (nothing called correct); JSON has no infinity, so only rates.
-            ["fpr"] = new JsonArray(evaluation.Roc.Select(p => (JsonNode)p.FalsePositiveRate).ToArray()),
-            ["tpr"] = new JsonArray(evaluation.Roc.Select(p => (JsonNode)p.TruePositiveRate).ToArray()),
-        };
-        return metrics;
-    }
-
-    public static JsonObject Describe(LabelledQuestionSet set) => new()
-    {
-        ["file"] = set.Path, ["questions"] = set.Count, ["correct"] = set.Correct, ["incorrect"] = set.Incorrect,
-    };
 
     public static void WriteRoc(ClassifierEvaluation evaluation, string path, string title) =>
         Plots.Roc(evaluation.Roc.Select(p => p.FalsePositiveRate).ToArray(), evaluation.Roc.Select(p => p.TruePositiveRate).ToArray(),

@@ -31,7 +31,7 @@ static class ControlVectorCommand
             var options = steer.Read(parse)!;
             var folder = parse.GetValue(model)!;
             if (ModelResolver.IsExported(folder))
-                throw new ArgumentException($"{folder}: an exported model folder; control vectors need the Hugging Face checkpoint it came from (for down_proj)");
+                throw new AdaRas.Files.UsageException($"{folder}: an exported model folder; control vectors need the Hugging Face checkpoint it came from (for down_proj)");
             var outPath = parse.GetValue(output)!;
             if (!parse.GetValue(force) && File.Exists(outPath)) throw new IOException($"{outPath}: already exists (pass --force to replace it)");
             using var checkpoint = Checkpoint.Open(folder);

@@ -10,18 +10,32 @@ static class EvalCommand
     public static Command Create(CliConsole console)
     {
         var experiment = new ExperimentOptions();
-        var shard = new Option<string?>("--shard") { Description = "run only shard i of n (e.g. 2/4) into <results>/<name>/shard-i-of-n/" };
+        var shard = new Option<string?>("--shard") { Description = "run only shard i of n (e.g. 2/4) into <results>/<name>/shard-i-of-n/; auto: from JOB_COMPLETION_INDEX and JOB_COMPLETIONS (a Kubernetes Indexed Job)" };
+        var answers = new Option<string?>("--answers")
+        {
+            Description = "score answers made elsewhere instead of generating: JSONL, one {\"id\", \"output\"} per benchmark sample (no model is loaded)",
+        };
         var command = new Command("eval",
             "Run an experiment config (control, steered or adaptive) over its benchmark into <results>/<name>/; rerunning resumes");
         experiment.AddTo(command);
         command.Add(shard);
+        command.Add(answers);
         command.Add(CreateMerge(console));
         command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
         {
             var config = experiment.ReadConfig(parse);
-            var options = experiment.ReadRunOptions(parse, console, parse.GetValue(shard) is { } s ? Shard.Parse(s) : null);
+            var options = experiment.ReadRunOptions(parse, console, parse.GetValue(shard) is { } s ? Shard.Resolve(s, Environment.GetEnvironmentVariable) : null);
             var runner = new ExperimentRunner(parse.GetValue(experiment.Results)!);
-            using var model = ExperimentOptions.LoadModel(config, console);
+            if (parse.GetValue(answers) is { } answersPath)
+            {
+                var benchmark = ExperimentRunner.OpenBenchmark(config);
+                var imported = ImportedAnswers.Load(answersPath, benchmark, ExperimentRunner.Plan(benchmark, options));
+                console.Error.WriteLine($"{config.Name}: scoring {imported} against {config.SamplePath} ({config.Task.ToString().ToLowerInvariant()})");
+                var scored = runner.Run(config, imported, options with { Benchmark = benchmark, AnswersOrigin = $"answers:{imported.Hash}" }, cancellation);
+                console.Out.WriteLine(ExperimentOptions.FormatSummary(scored, runner.FolderFor(config, options.Shard)));
+                return 0;
+            }
+            using var model = experiment.LoadModel(parse, config, console);
             using var source = new EngineAnswerSource(model, config);
             console.Error.WriteLine(Describe(config, source, model));
             var summary = runner.Run(config, source, options, cancellation);
@@ -45,7 +59,7 @@ static class EvalCommand
         return command;
     }
 
-    static string Describe(ExperimentConfig config, EngineAnswerSource source, AdaRas.Engine.Model model)
+    static string Describe(ExperimentConfig config, EngineAnswerSource source, AdaRas.Engine.LanguageModel model)
     {
         var what = source.Steering is null ? "control (no steering)"
             : source.GateThreshold is { } t ? string.Create(CultureInfo.InvariantCulture, $"adaptive: {source.Steering}, gate threshold {t:G4}")

@@ -11,10 +11,11 @@ sealed class ExperimentOptions
     public Option<int?> Limit { get; } = new("--limit") { Description = "only the first N samples of the benchmark" };
     public Option<string> Results { get; } = new("--results") { Description = "results root; a run writes <results>/<name>/", DefaultValueFactory = _ => "results" };
     public Option<string?> Model { get; } = new("--model", "-m") { Description = "model folder or Hugging Face checkpoint, instead of the config's model" };
+    public Option<string> Provider { get; } = ModelOption.CreateProvider();
 
     public void AddTo(Command command)
     {
-        command.Add(Config); command.Add(Limit); command.Add(Results); command.Add(Model);
+        command.Add(Config); command.Add(Limit); command.Add(Results); command.Add(Model); command.Add(Provider);
     }
 
     /// <summary>The config, with <c>--model</c> (as a full path, so a resume from elsewhere matches) in place of its model.</summary>
@@ -24,19 +25,19 @@ sealed class ExperimentOptions
         return parse.GetValue(Model) is { } model ? config with { Model = Path.GetFullPath(model) } : config;
     }
 
-    public RunOptions ReadRunOptions(ParseResult parse, CliConsole console, Shard? shard = null) => new()
+    public ExperimentRunOptions ReadRunOptions(ParseResult parse, CliConsole console, Shard? shard = null) => new()
     {
-        Limit = parse.GetValue(Limit) is { } n ? (n >= 1 ? n : throw new ArgumentException($"--limit must be at least 1, not {n}")) : null,
+        Limit = parse.GetValue(Limit) is { } n ? (n >= 1 ? n : throw new AdaRas.Files.UsageException($"--limit must be at least 1, not {n}")) : null,
         Shard = shard,
         Progress = p => console.Error.WriteLine(FormatProgress(p)),
     };
 
-    /// <summary>Loads the config's model once (a checkpoint is exported into the cache first).</summary>
-    public static AdaRas.Engine.Model LoadModel(ExperimentConfig config, CliConsole console)
+    /// <summary>Loads the config's model once (a checkpoint is exported into the cache first) on the --provider.</summary>
+    public AdaRas.Engine.LanguageModel LoadModel(ParseResult parse, ExperimentConfig config, CliConsole console)
     {
         var path = config.TryResolvePath(config.Model)
             ?? throw new DirectoryNotFoundException($"{config.SourceFile ?? config.Name}: model '{config.Model}' not found (give --model or fix the config's model)");
-        return ModelOption.Load(path, console);
+        return ModelOption.Load(path, ModelOption.ReadProvider(parse, Provider), console);
     }
 
     public static string FormatProgress(ExperimentProgress p)
@@ -50,7 +51,7 @@ sealed class ExperimentOptions
     public static string FormatSummary(ExperimentSummary s, string folder)
     {
         var steered = s.Steered is { } n ? $", steered {n}" : "";
-        var incomplete = s.Complete ? "" : " (incomplete)";
+        var incomplete = (s.Unfinished is > 0 ? $", {s.Unfinished} unfinished" : "") + (s.Complete ? "" : " (incomplete)");
         return string.Create(CultureInfo.InvariantCulture,
             $"{s.Name}: {s.Finished}/{s.Planned} samples, accuracy {100 * s.Accuracy:F2}% ({s.Correct}/{s.Finished}), mean {s.MeanTokens:F1} tokens, {s.MeanSeconds:F2} s/sample{steered}{incomplete} -> {folder}");
     }

@@ -30,7 +30,7 @@ static class ExportCommand
         {
             checkpoint, output, precision, blockSize, accuracy, plain, external, context, force,
         };
-        command.SetAction(parse => CommandRunner.Run(console, () =>
+        command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
         {
             var options = new ExportOptions
             {
@@ -44,13 +44,13 @@ static class ExportCommand
             };
             var progress = new ThrottledProgress<ExportProgress>(p =>
                 console.Error.Write($"\r{p.Step,-16} {p.BytesDone / 1e6,9:F1} / {p.BytesTotal / 1e6:F1} MB   "));
-            var result = Qwen3Exporter.Export(parse.GetValue(checkpoint)!, parse.GetValue(output)!, options, progress);
+            var result = Qwen3Exporter.Export(parse.GetValue(checkpoint)!, parse.GetValue(output)!, options, progress, cancellation);
             console.Error.WriteLine();
             long peak = Process.GetCurrentProcess().PeakWorkingSet64;
             console.Out.WriteLine($"exported {result.Manifest.ModelId} ({result.Manifest.Precision}, {(result.Manifest.Steerable ? "steerable" : "plain")}) " +
                 $"to {result.Folder}: {result.WeightBytes / 1e6:F1} MB of weights in {result.Elapsed.TotalSeconds:F1} s, peak memory {peak / 1e6:F0} MB");
             return 0;
-        }));
+        })));
         return command;
     }
 }

@@ -3,33 +3,35 @@ using System.Text.Json.Nodes;
 using AdaRas.Model;
 using AdaRas.Probing.FeatureSelection;
 using AdaRas.Probing.Features;
+using AdaRas.Workflows;
 
 namespace AdaRas.Cli.Commands;
 
-/// <summary>`adaras features select`: the gate's input neurons by ANOVA F-score (DESIGN.md step 5).</summary>
+/// <summary>`adaras features select`: the gate's input neurons by ANOVA F-score (docs/ARCHITECTURE.md, method step 5).</summary>
 static class FeaturesCommand
 {
     public static Command Create(CliConsole console)
     {
-        var model = ModelOption.Create();
+        var model = new ModelOption();
         var train = new Option<string>("--train") { Description = "labelled training questions (JSONL: id, question, is_good)", Required = true };
         var top = new Option<int>("--top") { Description = "number of neurons to keep (N)", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "feature file to write (features.json)", Required = true };
         var force = new Option<bool>("--force") { Description = "replace an existing output file" };
         var select = new Command("select", "Pick the top-N neurons by ANOVA F-score over token-mean-pooled training questions")
         {
-            model, train, top, output, force,
+            train, top, output, force,
         };
+        model.AddTo(select);
         select.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
         {
             var outPath = parse.GetValue(output)!;
             OutputFiles.RefuseExisting(parse.GetValue(force), outPath);
             var questions = LabelledQuestionFile.Load(parse.GetValue(train)!);
-            using var m = ModelOption.Load(parse, model, console);
+            using var m = model.Load(parse, console);
             var shape = ModelShape.FromManifest(m.Manifest);
             int n = parse.GetValue(top);
             if (n <= 0 || n > shape.NeuronCount)
-                throw new ArgumentException($"--top {n} is outside 1..{shape.NeuronCount} (the model's neurons: {shape})");
+                throw new AdaRas.Files.UsageException($"--top {n} is outside 1..{shape.NeuronCount} (the model's neurons: {shape})");
 
             using var progress = new ExtractionProgressPrinter(console);
             var scores = QuestionDataset.FScores(m, questions, progress, cancellation);
@@ -40,7 +42,7 @@ static class FeaturesCommand
                 ["command"] = "features select",
                 ["model_id"] = shape.ModelId,
                 ["features"] = Path.GetFullPath(outPath),
-                ["train"] = ClassifierReports.Describe(questions),
+                ["train"] = ClassifierJson.Describe(questions),
                 ["top"] = n,
                 ["best"] = new JsonArray(selected.Features.Take(10).Select(f => (JsonNode)new JsonObject
                 {

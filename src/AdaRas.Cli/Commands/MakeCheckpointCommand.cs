@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using AdaRas.Model;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Cli.Commands;
 
@@ -26,7 +26,7 @@ static class MakeCheckpointCommand
             {
                 null => null,
                 var s when TensorDTypes.TryParse(s.ToUpperInvariant(), out var t) && t.IsFloat() => t,
-                var s => throw new ArgumentException($"--dtype '{s}' is not f32, bf16 or f16"),
+                var s => throw new AdaRas.Files.UsageException($"--dtype '{s}' is not f32, bf16 or f16"),
             };
             var clock = Stopwatch.StartNew();
             RandomCheckpoint.Write(parse.GetValue(output)!, chosen, parse.GetValue(seed), type, parse.GetValue(shards), parse.GetValue(force));

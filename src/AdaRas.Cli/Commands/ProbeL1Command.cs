@@ -1,20 +1,17 @@
 using System.CommandLine;
-using System.Diagnostics;
-using System.Text.Json.Nodes;
-using AdaRas.Model;
 using AdaRas.Probing;
 using AdaRas.Probing.Features;
 using AdaRas.Probing.LinearProbe;
-using AdaRas.Probing.Metrics;
+using AdaRas.Workflows;
 
 namespace AdaRas.Cli.Commands;
 
-/// <summary>`adaras probe-l1`: the paper's preliminary L1 probe on last-token activations (DESIGN.md step 6).</summary>
+/// <summary>`adaras probe-l1`: the paper's preliminary L1 probe on last-token activations.</summary>
 static class ProbeL1Command
 {
     public static Command Create(CliConsole console)
     {
-        var model = ModelOption.Create();
+        var model = new ModelOption();
         var data = new Option<string>("--data") { Description = "labelled questions (JSONL: id, question, is_good[, thinking])", Required = true };
         var withTrajectory = new Option<bool>("--with-trajectory")
         {
@@ -32,8 +29,9 @@ static class ProbeL1Command
         rule.AcceptOnlyFromAmong("1se", "min");
         var command = new Command("probe-l1", "Train an L1-regularised logistic probe predicting correctness from last-token activations (regularisation path, cross-validation)")
         {
-            model, data, withTrajectory, output, report, roc, force, folds, seed, lambdas, rule,
+            data, withTrajectory, output, report, roc, force, folds, seed, lambdas, rule,
         };
+        model.AddTo(command);
         command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
         {
             var probePath = parse.GetValue(output)!;
@@ -47,56 +45,20 @@ static class ProbeL1Command
                 Folds = parse.GetValue(folds), Seed = parse.GetValue(seed), LambdaCount = parse.GetValue(lambdas),
                 LambdaRule = parse.GetValue(rule) == "min" ? L1LambdaRule.MinimumDeviance : L1LambdaRule.OneStandardError,
             };
-            if (options.LambdaCount < 2) throw new ArgumentException($"--lambdas must be at least 2, got {options.LambdaCount}");
+            if (options.LambdaCount < 2) throw new AdaRas.Files.UsageException($"--lambdas must be at least 2, got {options.LambdaCount}");
             try { StratifiedFolds.Assign(set.Labels, options.Folds, options.Seed); } // fold problems, before the long pass
-            catch (ArgumentException e) { throw new ArgumentException($"{set.Path}: {e.Message}", e); }
+            catch (ArgumentException e) { throw new AdaRas.Files.InputException(set.Path, null, e.Message, e); }
 
-            using var m = ModelOption.Load(parse, model, console);
-            var shape = ModelShape.FromManifest(m.Manifest);
+            using var m = model.Load(parse, console);
             using var progress = new ExtractionProgressPrinter(console);
-            var activations = QuestionDataset.LastTokenMatrix(m, set, trajectory, progress, cancellation);
-            console.Error.WriteLine($"fitting the L1 path ({options.LambdaCount} lambdas x {options.Folds + 1} fits) on {set.Count} x {activations.Columns}...");
-            var clock = Stopwatch.StartNew();
-            var result = L1ProbeTrainer.Train(shape, activations, null, set.Labels, options);
-            double fitSeconds = clock.Elapsed.TotalSeconds;
-            var probe = result.Probe;
-            probe.Save(probePath);
-            var evaluation = ClassifierEvaluation.From(L1Probe.Kind, "cross-validation (out-of-fold)", result.OutOfFoldPCorrect, set.Labels, probe.Threshold);
-            ClassifierReports.WriteRoc(evaluation, rocPath, $"L1 probe, out-of-fold ({set.Name})");
-            ClassifierReports.PrintSummary(console, evaluation.Report);
-            console.Error.WriteLine($"{probe.NeuronIds.Count} non-zero neurons at lambda {probe.Lambda:G4}");
-            ClassifierReports.Emit(console, new JsonObject
-            {
-                ["command"] = "probe-l1",
-                ["model_id"] = shape.ModelId,
-                ["probe"] = Path.GetFullPath(probePath),
-                ["roc_png"] = Path.GetFullPath(rocPath),
-                ["data"] = ClassifierReports.Describe(set),
-                ["input"] = trajectory ? "last token of question + thinking" : "last token of the question",
-                ["threshold"] = probe.Threshold,
-                ["lambda"] = probe.Lambda,
-                ["nonzero_neurons"] = probe.NeuronIds.Count,
-                ["metrics"] = ClassifierReports.Metrics(evaluation),
-                ["neurons"] = new JsonArray(probe.NeuronIds.Select((id, k) =>
-                {
-                    var (layer, index) = shape.Locate(id);
-                    return (JsonNode)new JsonObject { ["id"] = id, ["layer"] = layer, ["index"] = index, ["weight"] = probe.Weights[k] };
-                }).ToArray()),
-                ["path"] = new JsonObject
-                {
-                    ["rule"] = parse.GetValue(rule),
-                    ["chosen_index"] = result.ChosenIndex,
-                    ["points"] = new JsonArray(result.Path.Select(p => (JsonNode)new JsonObject
-                    {
-                        ["lambda"] = p.Lambda, ["nonzero"] = p.NonZeroCount, ["cv_deviance"] = p.CrossValidatedDeviance,
-                        ["cv_deviance_se"] = p.CrossValidatedDevianceError, ["cv_auroc"] = p.CrossValidatedAuroc,
-                    }).ToArray()),
-                },
-                ["timing"] = new JsonObject
-                {
-                    ["tokens"] = progress.Tokens, ["extraction_seconds"] = progress.Seconds, ["fit_seconds"] = fitSeconds,
-                },
-            }, reportPath);
+            var request = new L1ProbeRequest(set, trajectory, options);
+            var run = L1ProbeTraining.Train(m, request, progress, (rows, columns) =>
+                console.Error.WriteLine($"fitting the L1 path ({options.LambdaCount} lambdas x {options.Folds + 1} fits) on {rows} x {columns}..."), cancellation);
+            run.Probe.Save(probePath);
+            ClassifierReports.WriteRoc(run.OutOfFold, rocPath, $"L1 probe, out-of-fold ({set.Name})");
+            ClassifierReports.PrintSummary(console, run.OutOfFold.Report);
+            console.Error.WriteLine($"{run.Probe.NeuronIds.Count} non-zero neurons at lambda {run.Probe.Lambda:G4}");
+            ClassifierReports.Emit(console, ClassifierJson.L1Probe(request, run, probePath, rocPath, parse.GetValue(rule)!, progress.Tokens, progress.Seconds), reportPath);
             return 0;
         })));
         return command;

@@ -37,7 +37,7 @@ static class QuantizationCommand
                 .Select(p => Enum.TryParse<ExportPrecision>(p, ignoreCase: true, out var e) && e is ExportPrecision.Int8 or ExportPrecision.Int4 or ExportPrecision.Fp16
                     ? e : throw new ArgumentException($"--precisions: '{p}' is not int8, int4 or fp16")).ToArray();
 
-            using var reference = AdaRas.Engine.Model.Load(ModelResolver.Resolve(checkpoint));
+            using var reference = AdaRas.Engine.LanguageModel.Load(ModelResolver.Resolve(checkpoint));
             var texts = QualityTexts.Load(dataPath, reference.Tokenizer, parse.GetValue(limit));
             console.Out.WriteLine($"| precision | mean KL (nats) | max KL | top-1 agreement | greedy agreement |");
             console.Out.WriteLine($"|---|---:|---:|---:|---:|");
@@ -45,7 +45,7 @@ static class QuantizationCommand
             {
                 console.Error.WriteLine($"exporting and comparing {precision} ({levels})...");
                 var folder = ModelResolver.Resolve(checkpoint, new ExportOptions { Precision = precision, AccuracyLevels = levels });
-                using var candidate = AdaRas.Engine.Model.Load(folder);
+                using var candidate = AdaRas.Engine.LanguageModel.Load(folder);
                 var q = QuantizationQuality.Measure(reference, candidate, texts, parse.GetValue(greedy), "fp32",
                     precision.ToString().ToLowerInvariant(), cancellation);
                 console.Out.WriteLine($"| {q.Candidate} | {q.MeanKl:G3} | {q.MaxKl:G3} | {100 * q.Top1Agreement:F1}% | {100 * q.GreedyAgreement:F1}% |");

@@ -12,10 +12,10 @@ namespace AdaRas.Cli.Commands;
 sealed class SteerOptions
 {
     public Option<string?> Pattern { get; } = new("--steer") { Description = "RCN pattern CSV to steer with (ours or the paper's)" };
-    public Option<int> Neurons { get; } = new("--neurons") { Description = "steer the pattern's first K neurons", DefaultValueFactory = _ => 50 };
-    public Option<float> Alpha { get; } = new("--alpha") { Description = "steering strength (the paper: 0.1 to 0.3)", DefaultValueFactory = _ => 0.3f };
-    public Option<string> Method { get; } = new("--method") { Description = "steering_add, linear_blend or softplus_add", DefaultValueFactory = _ => "steering_add" };
-    public Option<string> Positions { get; } = new("--positions") { Description = "last (each call's last position, the paper's) or all", DefaultValueFactory = _ => "last" };
+    public Option<int> Neurons { get; } = new("--neurons") { Description = "steer the pattern's first K neurons", DefaultValueFactory = _ => SteeringOptions.DefaultNeurons };
+    public Option<float> Alpha { get; } = new("--alpha") { Description = "steering strength (the paper: 0.1 to 0.3)", DefaultValueFactory = _ => (float)SteeringOptions.DefaultAlpha };
+    public Option<string> Method { get; } = new("--method") { Description = "steering_add, linear_blend or softplus_add", DefaultValueFactory = _ => SteeringOptions.DefaultMethod.ToName() };
+    public Option<string> Positions { get; } = new("--positions") { Description = "last (each call's last position, the paper's) or all", DefaultValueFactory = _ => SteeringOptions.DefaultPositions.ToString().ToLowerInvariant() };
 
     readonly bool _withPositions;
 
@@ -41,7 +41,7 @@ sealed class SteerOptions
         if (pattern is null)
         {
             var given = Modifiers.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false });
-            if (given is not null) throw new ArgumentException($"{given.Name} needs --steer <pattern.csv>");
+            if (given is not null) throw new AdaRas.Files.UsageException($"{given.Name} needs --steer <pattern.csv>");
             return null;
         }
         return new SteeringOptions(pattern)

@@ -1,7 +1,5 @@
 using System.CommandLine;
-using AdaRas.Engine;
-using AdaRas.Probing.Adaptive;
-using AdaRas.Steering;
+using AdaRas.Workflows;
 
 namespace AdaRas.Cli.Commands;
 
@@ -26,54 +24,26 @@ sealed class SteeringArguments
             command.Add(option);
     }
 
-    /// <summary>Builds the steerer (and gate) for <paramref name="model"/>; a session without --steer generates plainly.</summary>
-    public SteeringSession Open(ParseResult parse, AdaRas.Engine.Model model, CliConsole console)
+    /// <summary>The settings given; a pattern applies to any prompt (the paper's transfer setting), only the model must match.</summary>
+    public SteeringSettings Read(ParseResult parse)
     {
-        // A pattern applies to any prompt (the paper's transfer setting); only the model must match.
         var options = _steer.Read(parse);
         var gate = parse.GetValue(_gate);
         if (options is null)
         {
-            if (gate is not null) throw new ArgumentException("--gate decides when to steer: give the pattern to steer with (--steer pattern.csv)");
-            if (parse.GetValue(_tokenProbe) is not null) throw new ArgumentException("--token-probe needs --steer and --gate");
-            return new SteeringSession(console, null, null);
+            if (gate is not null) throw new AdaRas.Files.UsageException("--gate decides when to steer: give the pattern to steer with (--steer pattern.csv)");
+            if (parse.GetValue(_tokenProbe) is not null) throw new AdaRas.Files.UsageException("--token-probe needs --steer and --gate");
+            return SteeringSettings.None;
         }
         if (gate is null && (parse.GetValue(_tokenProbe) is not null || parse.GetValue(_gateThreshold) is not null || parse.GetValue(_probeEvery) is not null))
-            throw new ArgumentException("--gate-threshold, --token-probe and --probe-every need --gate");
-        var steerer = Steerer.Create(model, options);
-        try
+            throw new AdaRas.Files.UsageException("--gate-threshold, --token-probe and --probe-every need --gate");
+        return new SteeringSettings
         {
-            var adaptive = gate is null ? null : AdaptiveSteering.Create(model, steerer, gate,
-                parse.GetValue(_gateThreshold), parse.GetValue(_tokenProbe), parse.GetValue(_probeEvery));
-            return new SteeringSession(console, steerer, adaptive);
-        }
-        catch
-        {
-            steerer.Dispose();
-            throw;
-        }
+            Steering = options,
+            GatePath = gate,
+            GateThreshold = parse.GetValue(_gateThreshold),
+            TokenProbePath = parse.GetValue(_tokenProbe),
+            ProbeEvery = parse.GetValue(_probeEvery),
+        };
     }
-}
-
-/// <summary>What `generate` steers with: nothing, a steerer always, or a steerer as the gate decides.</summary>
-sealed class SteeringSession(CliConsole console, Steerer? steerer, AdaptiveSteering? adaptive) : IDisposable
-{
-    public GenerationResult Generate(AdaRas.Engine.Model model, ChatRequest request, GeneratorParams parameters,
-        Action<string>? onText, CancellationToken cancellation)
-    {
-        if (adaptive is not null)
-        {
-            return adaptive.Generate(request, parameters, onText: onText, cancellation: cancellation,
-                onDecision: d => console.Error.WriteLine(
-                    $"[gate: p(correct) = {d.Score:F4}, threshold {d.Threshold:F4} -> {(d.Steer ? "steer" : "do not steer")} ({steerer!.Describe()})]"),
-                onProbeCheck: c => console.Error.WriteLine(
-                    $"[token probe after {c.GeneratedTokens} tokens: p(correct) = {c.Score:F4} -> steering {(c.Steer ? "on" : "off")}]")).Generation;
-        }
-        if (steerer is not null) console.Error.WriteLine($"[steering: {steerer.Describe()}]");
-        return TextGeneration.Generate(model, request, parameters,
-            configure: steerer is null ? null : g => g.Steering = steerer.Tensors,
-            onText: onText, cancellation: cancellation);
-    }
-
-    public void Dispose() => steerer?.Dispose();
 }

@@ -26,7 +26,7 @@ static class SweepCommand
                 ParseList(parse.GetValue(neurons)!, "--neurons", s => int.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture)));
             var options = experiment.ReadRunOptions(parse, console);
             var runner = new ExperimentRunner(parse.GetValue(experiment.Results)!);
-            using var model = ExperimentOptions.LoadModel(config, console);
+            using var model = experiment.LoadModel(parse, config, console);
             var report = SteeringSweep.Run(model, config, grid, runner, options,
                 point => console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{point.Config.Name}: K = {point.Neurons}, alpha = {point.Alpha:G}")),
                 cancellation);
@@ -45,7 +45,7 @@ static class SweepCommand
             try { return parse(item); }
             catch (Exception e) when (e is FormatException or OverflowException)
             {
-                throw new ArgumentException($"{option}: '{item}' is not a valid value (expected a comma-separated list, e.g. {(typeof(T) == typeof(int) ? "10,50" : "0.1,0.2,0.3")})");
+                throw new AdaRas.Files.UsageException($"{option}: '{item}' is not a valid value (expected a comma-separated list, e.g. {(typeof(T) == typeof(int) ? "10,50" : "0.1,0.2,0.3")})");
             }
         }).ToList();
 }

@@ -35,6 +35,8 @@ internal sealed class TokenizerJson
         using (doc) return Parse(doc.RootElement, path);
     }
 
+    // Long on purpose: one pass over tokenizer.json's sections in file order, each value checked where it is read so the
+    // error names its JSON path; split by section, the pieces would pass the same half-built state around.
     static TokenizerJson Parse(JsonElement root, string path)
     {
         ModelFormatException Bad(string where, string what) => new(path, $"{where}: {what}");

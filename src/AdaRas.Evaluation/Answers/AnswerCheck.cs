@@ -14,8 +14,12 @@ public interface IAnswerChecker
     AnswerCheck Check(BenchmarkSample sample, string modelText, CancellationToken cancellationToken = default);
 }
 
-/// <summary>Math: the last box of the final content, compared with <see cref="MathEquivalence"/>.</summary>
-public sealed class MathAnswerChecker(bool unfinishedThoughtCounts = false) : IAnswerChecker
+/// <summary>
+/// Math: the last box of the final content, compared with <see cref="MathEquivalence"/>. With
+/// <paramref name="unfinishedThoughtCounts"/> an output whose thought never closed is scored by the last box of
+/// its whole text, as the paper's <c>split("&lt;/think&gt;")[-1]</c> does; otherwise it has no answer.
+/// </summary>
+internal sealed class MathAnswerChecker(bool unfinishedThoughtCounts = false) : IAnswerChecker
 {
     public AnswerCheck Check(BenchmarkSample sample, string modelText, CancellationToken cancellationToken = default)
     {
@@ -23,7 +27,7 @@ public sealed class MathAnswerChecker(bool unfinishedThoughtCounts = false) : IA
         var content = ModelOutput.FinalContent(modelText, unfinishedThoughtCounts);
         var boxed = BoxedAnswer.ExtractLast(content);
         if (boxed is null)
-            return new AnswerCheck(null, false, content.Length == 0 && modelText.Length > 0 ? "unfinished thinking" : "no \\boxed{} answer");
+            return new AnswerCheck(null, false, ModelOutput.IsUnfinished(modelText) ? "unfinished thinking" : "no \\boxed{} answer");
         return new AnswerCheck(boxed, MathEquivalence.AreEquivalent(boxed, sample.Answer));
     }
 }

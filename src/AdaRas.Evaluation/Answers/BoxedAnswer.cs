@@ -1,7 +1,7 @@
 namespace AdaRas.Evaluation.Answers;
 
 /// <summary>Finds the last <c>\boxed{...}</c> (or <c>\fbox{...}</c>, or <c>\boxed 5</c>) in a text.</summary>
-public static class BoxedAnswer
+internal static class BoxedAnswer
 {
     static readonly string[] Commands = ["\\boxed", "\\fbox"];
 
@@ -29,7 +29,8 @@ public static class BoxedAnswer
 
     /// <summary>
     /// The argument after a box command at <paramref name="pos"/>: a balanced <c>{...}</c> group, or (after a
-    /// space) the text up to the next <c>$</c> or line end. Null for anything else (e.g. <c>\boxedfoo</c>).
+    /// space) one token: up to the next space, <c>$</c>, <c>\]</c> or <c>\)</c>, without trailing punctuation
+    /// (<c>\boxed 5 apples</c> is 5). Null for anything else (e.g. <c>\boxedfoo</c>).
     /// </summary>
     static string? ReadArgument(string text, int pos)
     {
@@ -39,8 +40,10 @@ public static class BoxedAnswer
         if (text[i] == '{') return BalancedGroup(text, i, out _);
         if (i == pos && char.IsLetter(text[i])) return null; // "\boxedfoo" is another command
         int end = i;
-        while (end < text.Length && text[end] is not ('$' or '\n' or '\r')) end++;
-        return text[i..end];
+        while (end < text.Length && !char.IsWhiteSpace(text[end]) && text[end] != '$'
+               && !(text[end] == '\\' && end + 1 < text.Length && text[end + 1] is ']' or ')'))
+            end++;
+        return text[i..end].TrimEnd('.', ',', ';', ':');
     }
 
     /// <summary>Content of the brace group opening at <paramref name="open"/>; null if never closed.</summary>

@@ -17,9 +17,11 @@ namespace AdaRas.Evaluation.Answers;
 /// element (bracket kinds must match); bare comma lists and <c>\{...\}</c> sets in any order; unions part by
 /// part; single words case-insensitively.</item>
 /// </list>
-/// Nothing symbolic: <c>\sqrt{50}</c> and <c>5\sqrt{2}</c> differ, as in the paper's checker.
+/// Last, <see cref="SymbolicEquivalence"/>: exact algebra (<c>\sqrt{50}</c> = <c>5\sqrt{2}</c>, <c>3-13x</c> =
+/// <c>-13x+3</c>), accepted only when both sides parse. Never accepted: digits with spaces between
+/// (<c>7 5</c> is not 75) and numbers with qualifier words (<c>5 \text{ or more}</c>, <c>1.5 million</c>).
 /// </summary>
-public static class MathEquivalence
+internal static class MathEquivalence
 {
     public static bool AreEquivalent(string? predicted, string? reference)
     {
@@ -37,7 +39,7 @@ public static class MathEquivalence
         ("\u2212", "-"), ("\u2013", "-"), ("\u00d7", "\\times"), ("\u22c5", "\\cdot"), ("\u00b7", "\\cdot"),
         ("\u03c0", "\\pi"), ("\u221e", "\\infty"), ("\u221a", "\\sqrt"), ("\u2264", "\\le"), ("\u2265", "\\ge"),
         ("\\leq", "\\le"), ("\\geq", "\\ge"), ("\\dfrac", "\\frac"), ("\\tfrac", "\\frac"), ("\\cfrac", "\\frac"),
-        ("\\displaystyle", ""), ("~", " "),
+        ("\\displaystyle", ""), ("~", " "), ("{,}", ","),
         ("\\$", ""), ("$", ""), ("\\%", ""), ("%", ""),
         ("^{\\circ}", ""), ("^\\circ", ""), ("\\circ", ""), ("\u00b0", ""), ("^{\\degree}", ""), ("\\degree", ""),
     ];
@@ -48,8 +50,24 @@ public static class MathEquivalence
     static readonly Regex TrailingUnit = new(@"\\(text|mbox|mathrm|textrm|textnormal)\{\s*[A-Za-z][A-Za-z\s./]*\}(\^\{?[23]\}?)?\s*$", RegexOptions.CultureInvariant);
     static readonly Regex TextWrapper = new(@"\\(text|textbf|textit|textrm|textnormal|mbox|mathrm|mathbf|mathit|operatorname)\{([^{}]*)\}", RegexOptions.CultureInvariant);
     static readonly Regex BareUnitWords = new(@"^([-+]?[\d.,/]+)\s+[A-Za-z]{2,}(\s+[A-Za-z]+)*\.?$", RegexOptions.CultureInvariant);
+    // Words that change what a number means: never stripped as if they were units ("5 or more", "1.5 million").
+    static readonly HashSet<string> Qualifiers = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "or", "and", "more", "less", "least", "most", "than", "fewer", "greater", "over", "under", "about", "approximately",
+        "approx", "around", "nearly", "almost", "roughly", "at", "up", "to", "not", "no", "only", "between", "from", "plus",
+        "minus", "million", "millions", "billion", "billions", "thousand", "thousands", "hundred", "hundreds", "trillion",
+        "trillions", "dozen", "dozens", "percent", "half", "quarter", "times", "squared", "cubed", "inverse", "negative",
+    };
+    static readonly Regex Word = new(@"[A-Za-z]+", RegexOptions.CultureInvariant);
+    static bool HasQualifier(string text) => Word.Matches(text).Any(m => Qualifiers.Contains(m.Value));
+    // Digits with only spaces between ("7 5") are not one number; kept apart by a character nothing else uses.
+    static readonly Regex DigitSpaceDigit = new(@"(?<=\d)\s+(?=\d)", RegexOptions.CultureInvariant);
+    const string DigitSeparator = "\u2423";
+    // "-2 and 1", "x=1 or x=-2": a list of solutions.
+    static readonly Regex Connective = new(@"\s*,?\s+(and|or)\s+", RegexOptions.CultureInvariant);
+    static readonly Regex ENotation = new(@"^(?<m>[+-]?(\d+\.?\d*|\.\d+))[eE](?<e>[+-]?\d{1,4})$", RegexOptions.CultureInvariant);
     static readonly Regex Whitespace = new(@"\s+", RegexOptions.CultureInvariant);
-    static readonly Regex ShortLeftSide = new(@"^([A-Za-z](_\{?[A-Za-z0-9]\}?)?|[A-Za-z]{2})(=|\\in(?![A-Za-z]))(?<rhs>.+)$", RegexOptions.CultureInvariant);
+    static readonly Regex ShortLeftSide = new(@"^(?<lhs>[A-Za-z](_\{?[A-Za-z0-9]\}?)?|[A-Za-z]{2,16})(=|\\in(?![A-Za-z]))(?<rhs>[^=]+)$", RegexOptions.CultureInvariant);
     static readonly Regex MissingLeadingZero = new(@"(?<![\d}])\.(?=\d)", RegexOptions.CultureInvariant);
     static readonly Regex SingleCharGroup = new(@"([_^])\{([A-Za-z0-9])\}", RegexOptions.CultureInvariant);
     static readonly Regex BaseSubscript = new(@"_\{([0-9]+)\}", RegexOptions.CultureInvariant);
@@ -69,19 +87,20 @@ public static class MathEquivalence
         for (string before = ""; before != s;)
         {
             before = s;
-            var stripped = TrailingUnit.Replace(s, "").TrimEnd();
+            var stripped = TrailingUnit.Replace(s, m => HasQualifier(m.Value) ? m.Value : "").TrimEnd();
             if (stripped.Length > 0) s = stripped;
         }
-        var words = BareUnitWords.Match(s.Trim());
-        if (words.Success) s = words.Groups[1].Value;
+        s = StripBareUnitWords(s);
         for (string before = ""; before != s;) { before = s; s = TextWrapper.Replace(s, "$2"); }
+        s = StripBareUnitWords(s); // "\text{160 dollars}"
+        s = Connective.Replace(s.Trim(), ",");
 
+        s = DigitSpaceDigit.Replace(s, DigitSeparator);
         s = Whitespace.Replace(s, "");
         s = s.TrimEnd('.');
         s = DropUnmatchedClosingBraces(s);
 
-        var lhs = ShortLeftSide.Match(s);
-        if (lhs.Success) s = lhs.Groups["rhs"].Value;
+        s = DropLeftSides(s);
 
         s = FixSqrt(s);
         s = FixFrac(s);
@@ -92,6 +111,29 @@ public static class MathEquivalence
         var choice = ChoiceInParens.Match(s);
         if (choice.Success) s = choice.Groups[1].Value;
         return s;
+    }
+
+    static string StripBareUnitWords(string s)
+    {
+        var words = BareUnitWords.Match(s.Trim());
+        return words.Success && !HasQualifier(words.Value) ? words.Groups[1].Value : s;
+    }
+
+    /// <summary>
+    /// <c>x=5</c> to <c>5</c>, <c>\text{Total}=540</c> to <c>540</c>; in a list every item must name the same
+    /// unknown (<c>x=1,x=-2</c> to <c>1,-2</c>), so a system's solution <c>x=1,y=2</c> keeps its names.
+    /// </summary>
+    static string DropLeftSides(string s)
+    {
+        var items = SplitTopLevel(s, ",");
+        if (items.Count > 1)
+        {
+            var matches = items.Select(i => ShortLeftSide.Match(i)).ToList();
+            if (matches.All(m => m.Success) && matches.Select(m => m.Groups["lhs"].Value).Distinct().Count() == 1)
+                return string.Join(",", matches.Select(m => m.Groups["rhs"].Value));
+        }
+        var lhs = ShortLeftSide.Match(s);
+        return lhs.Success ? lhs.Groups["rhs"].Value : s;
     }
 
     /// <summary><c>\boxed{X}</c> / <c>\fbox{X}</c> spanning the whole answer becomes X.</summary>
@@ -208,17 +250,48 @@ public static class MathEquivalence
         if (ua.Count > 1 || ub.Count > 1)
             return ua.Count == ub.Count && ua.Zip(ub).All(p => Same(p.First, p.Second, depth + 1));
 
+        if (InequalityAsInterval(a) is { } ia && ia != a) return Same(ia, b, depth + 1);
+        if (InequalityAsInterval(b) is { } ib && ib != b) return Same(a, ib, depth + 1);
+
         var sa = Sequence(a);
         var sb = Sequence(b);
         if (sa is not null && sb is not null)
         {
-            if (sa.Value.Open != sb.Value.Open || sa.Value.Close != sb.Value.Close || sa.Value.Items.Count != sb.Value.Items.Count)
+            // A set and a bare list of solutions are both unordered: \{3,5,7\} = 3,5,7.
+            bool setAndList = !sa.Value.Ordered && !sb.Value.Ordered;
+            if ((!setAndList && (sa.Value.Open != sb.Value.Open || sa.Value.Close != sb.Value.Close)) || sa.Value.Items.Count != sb.Value.Items.Count)
                 return false;
             return sa.Value.Ordered
                 ? sa.Value.Items.Zip(sb.Value.Items).All(p => Same(p.First, p.Second, depth + 1))
                 : SameMultiset(sa.Value.Items, sb.Value.Items, depth + 1);
         }
-        return false;
+        if (sa is not null || sb is not null) return false;
+        return SymbolicEquivalence.AreEqual(a, b);
+    }
+
+    static readonly Regex OneSided = new(@"^(?<v>[A-Za-z])(?<op><|>|\\le|\\ge|\\leq|\\geq|\\lt|\\gt)(?<x>[^<>=]+)$", RegexOptions.CultureInvariant);
+    static readonly Regex TwoSided = new(@"^(?<lo>[^<>=]+)(?<op1><|\\le|\\leq|\\lt)(?<v>[A-Za-z])(?<op2><|\\le|\\leq|\\lt)(?<hi>[^<>=]+)$", RegexOptions.CultureInvariant);
+
+    /// <summary><c>x&gt;2</c> as <c>(2,\infty)</c>, <c>-1\le x&lt;3</c> as <c>[-1,3)</c>; null when it is not an inequality in one letter.</summary>
+    static string? InequalityAsInterval(string s)
+    {
+        var m = OneSided.Match(s);
+        if (m.Success)
+        {
+            var x = m.Groups["x"].Value;
+            return m.Groups["op"].Value switch
+            {
+                ">" or "\\gt" => $"({x},\\infty)",
+                "\\ge" or "\\geq" => $"[{x},\\infty)",
+                "<" or "\\lt" => $"(-\\infty,{x})",
+                _ => $"(-\\infty,{x}]",
+            };
+        }
+        m = TwoSided.Match(s);
+        if (m.Success)
+            return (m.Groups["op1"].Value == "<" || m.Groups["op1"].Value == "\\lt" ? "(" : "[") + m.Groups["lo"].Value + "," + m.Groups["hi"].Value
+                + (m.Groups["op2"].Value == "<" || m.Groups["op2"].Value == "\\lt" ? ")" : "]");
+        return null;
     }
 
     static bool IsWord(string s) => s.Length >= 2 && s.All(char.IsLetter);
@@ -252,7 +325,7 @@ public static class MathEquivalence
             if (m.Groups["sign"].Value == "-") value = value * new Rational(-1, 1);
             return true;
         }
-        if ((m = Scientific.Match(s)).Success && Rational.TryParseDecimal(m.Groups["m"].Value, out var mantissa))
+        if (((m = Scientific.Match(s)).Success || (m = ENotation.Match(s)).Success) && Rational.TryParseDecimal(m.Groups["m"].Value, out var mantissa))
         {
             value = mantissa * Rational.PowerOfTen(int.Parse(m.Groups["e"].Value, System.Globalization.CultureInfo.InvariantCulture));
             return true;

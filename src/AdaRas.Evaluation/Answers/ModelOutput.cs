@@ -1,7 +1,7 @@
 namespace AdaRas.Evaluation.Answers;
 
 /// <summary>Splits a generated text into its thinking and its final content.</summary>
-public static class ModelOutput
+internal static class ModelOutput
 {
     public const string ThinkOpen = "<think>";
     public const string ThinkClose = "</think>";
@@ -14,6 +14,10 @@ public static class ModelOutput
     /// <paramref name="unfinishedThoughtCounts"/> reproduces the paper's <c>text.split("&lt;/think&gt;")[-1]</c>,
     /// which scores the whole text when the thought never closed.
     /// </summary>
+    /// <summary>A thought was opened and never closed: the generation stopped (token limit) mid-thought.</summary>
+    public static bool IsUnfinished(string text) =>
+        text.Contains(ThinkOpen, StringComparison.Ordinal) && !text.Contains(ThinkClose, StringComparison.Ordinal);
+
     public static string FinalContent(string text, bool unfinishedThoughtCounts = false)
     {
         int close = text.LastIndexOf(ThinkClose, StringComparison.Ordinal);

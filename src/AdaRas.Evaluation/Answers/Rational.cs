@@ -29,6 +29,17 @@ internal readonly record struct Rational
     public static Rational operator *(Rational a, Rational b) =>
         new(a.Numerator * b.Numerator, a.Denominator * b.Denominator);
 
+    public static Rational operator -(Rational a) => new(-a.Numerator, a.Denominator);
+    public static Rational operator -(Rational a, Rational b) => a + -b;
+    public static Rational operator /(Rational a, Rational b) => a * new Rational(b.Denominator, b.Numerator);
+    public bool IsZero => Numerator.IsZero;
+    public bool IsInteger => Denominator.IsOne;
+    public static readonly Rational Zero = new(0, 1);
+    public static readonly Rational One = new(1, 1);
+
+    /// <summary>Bits of numerator and denominator together: a bound on how large a computation has grown.</summary>
+    public long Bits => (long)(Numerator.IsZero ? 0 : BigInteger.Abs(Numerator).GetBitLength()) + (long)Denominator.GetBitLength();
+
     public override string ToString() => Denominator.IsOne ? Numerator.ToString() : $"{Numerator}/{Denominator}";
 
     static readonly Regex Decimal = new(@"^[+-]?(\d+\.?\d*|\.\d+)$", RegexOptions.CultureInvariant);

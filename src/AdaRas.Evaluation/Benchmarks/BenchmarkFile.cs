@@ -8,7 +8,7 @@ namespace AdaRas.Evaluation.Benchmarks;
 /// Other fields are ignored. Blank lines are skipped; anything else malformed is a
 /// <see cref="JsonLinesException"/> naming the file and line.
 /// </summary>
-public static class BenchmarkFile
+internal static class BenchmarkFile
 {
     /// <param name="allowDuplicateIds">
     /// The AIME train/validation splits reuse ids across years (9 and 1 clashes); only code that never keys

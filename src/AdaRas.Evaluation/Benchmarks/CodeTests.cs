@@ -10,7 +10,7 @@ namespace AdaRas.Evaluation.Benchmarks;
 /// <c>task_id</c> with the original HumanEval file shipped beside it (MIT). The MBPP file carries no test
 /// code either: its only tests are the <c>assert</c> lines quoted in the question, and those are what run.
 /// </summary>
-public static class CodeTests
+internal static class CodeTests
 {
     static readonly Lazy<IReadOnlyDictionary<string, HumanEvalProblem>> HumanEval = new(() => LoadHumanEval(HumanEvalPath));
 

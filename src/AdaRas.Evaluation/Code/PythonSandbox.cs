@@ -7,33 +7,36 @@ using System.Text.Json;
 
 namespace AdaRas.Evaluation.Code;
 
-/// <summary>How strongly a program is isolated from the machine.</summary>
-public enum SandboxIsolation
+/// <summary>How a program is isolated from the machine.</summary>
+internal enum SandboxIsolation
 {
-    /// <summary><see cref="Namespaces"/> where possible (root and a working <c>unshare</c>), else <see cref="ProcessOnly"/>.</summary>
+    /// <summary><see cref="Bubblewrap"/> where it works; otherwise a <see cref="SandboxSetupException"/>, unless
+    /// weak isolation was opted into (then <see cref="ProcessOnly"/>, with a warning on stderr).</summary>
     Auto,
     /// <summary>
-    /// New network, mount and PID namespaces (<c>unshare --net --mount --pid --fork --kill-child --mount-proc</c>):
-    /// no network interface but a downed loopback; every mount read-only except the work folder; every
-    /// process of the program dies with the namespace. Requires root.
+    /// bubblewrap (Debian's <c>bubblewrap</c>): new user, PID, network, IPC, UTS and mount namespaces; only
+    /// <c>/usr</c> (read-only) and the work folder are visible; a fresh <c>/proc</c>; an empty environment;
+    /// every process dies with the namespace. As root it first drops to a fresh unprivileged uid
+    /// (<c>setpriv</c>), so the sandbox is another user than the harness; without root it works where
+    /// unprivileged user namespaces are enabled.
     /// </summary>
-    Namespaces,
-    /// <summary>rlimits, an unprivileged uid when root, its own process group, and the Python guard.</summary>
+    Bubblewrap,
+    /// <summary>
+    /// No namespaces: the seccomp filter and rlimits, and (as root only) a fresh uid. The program can read the
+    /// machine's files and, without root, write wherever the harness can. Opt-in only.
+    /// </summary>
     ProcessOnly,
 }
 
 /// <summary>Limits of one sandboxed run. The defaults suit HumanEval/MBPP tests.</summary>
-public sealed record SandboxLimits
+internal sealed record SandboxLimits
 {
-    /// <summary>Wall-clock limit; the process group (or namespace) is killed when it passes.</summary>
+    /// <summary>Wall-clock limit; the sandbox is killed when it passes.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
-    /// <summary>RLIMIT_AS: address space of each process.</summary>
-    public long MemoryBytes { get; init; } = 1L << 30;
-    /// <summary>
-    /// RLIMIT_NPROC for the sandbox's own uid (threads count too). Root ignores it, hence the uid drop; a
-    /// non-root harness shares its uid's count with the sandbox, which then can hardly start anything.
-    /// </summary>
-    public int MaxProcesses { get; init; } = 16;
+    /// <summary>RLIMIT_AS of the one process the seccomp filter allows: the memory of the whole tree.</summary>
+    public long MemoryBytes { get; init; } = 4L << 30; // EvalPlus's default
+    /// <summary>RLIMIT_NPROC for the sandbox's fresh uid (root harness only; threads count too).</summary>
+    public int MaxProcesses { get; init; } = 64;
     /// <summary>RLIMIT_FSIZE: largest file the program may write.</summary>
     public long MaxFileBytes { get; init; } = 16L << 20;
     public int MaxOpenFiles { get; init; } = 256;
@@ -41,14 +44,11 @@ public sealed record SandboxLimits
     public int MaxOutputBytes { get; init; } = 64 << 10;
 }
 
-public enum SandboxOutcome { Passed, Failed, TimedOut }
+internal enum SandboxOutcome { Passed, Failed, TimedOut }
 
-/// <summary>
-/// What happened. <see cref="SandboxOutcome.Passed"/> needs a clean exit <b>and</b> the launcher's secret
-/// marker after the program ran to its end, so a program that calls <c>exit(0)</c> or <c>os._exit(0)</c>
-/// before its asserts does not pass.
-/// </summary>
-public sealed record SandboxResult(SandboxOutcome Outcome, int? ExitCode, string Stdout, string Stderr, TimeSpan Elapsed,
+/// <summary>How a plain program run ended (<see cref="PythonSandbox.Run"/>): Passed means it ran to its end
+/// and exited 0. Scoring does not use this: see <see cref="CodeAnswerChecker"/>.</summary>
+internal sealed record SandboxResult(SandboxOutcome Outcome, int? ExitCode, string Stdout, string Stderr, TimeSpan Elapsed,
     SandboxIsolation Isolation)
 {
     public bool Passed => Outcome == SandboxOutcome.Passed;
@@ -61,76 +61,115 @@ public sealed record SandboxResult(SandboxOutcome Outcome, int? ExitCode, string
         _ => LastErrorLine(Stderr) ?? (ExitCode is { } c ? $"exit code {c}" : "failed"),
     };
 
-    static string? LastErrorLine(string stderr)
+    internal static string? LastErrorLine(string stderr)
     {
         var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         return lines.Length == 0 ? null : lines[^1].Length > 200 ? lines[^1][..200] : lines[^1];
     }
 }
 
-/// <summary>The sandbox itself could not be set up; nothing untrusted ran.</summary>
-public sealed class SandboxSetupException(string message) : Exception(message);
+/// <summary>The sandbox could not be set up, or no strong isolation is available; nothing untrusted ran.</summary>
+internal sealed class SandboxSetupException(string message) : Exception(message);
 
 /// <summary>
-/// Runs an untrusted Python program in a separate <c>python3</c> process. Model-written code is treated as
-/// hostile. What is enforced, and by what:
+/// Runs untrusted Python in a separate process that cannot reach the harness. What is enforced, and by what:
 /// <list type="bullet">
-/// <item>Time: a wall-clock timeout after which the whole process group is SIGKILLed (and, with namespaces,
-/// the PID namespace, which takes every descendant with it), plus RLIMIT_CPU as a backstop.</item>
-/// <item>Memory, processes, file size, open files, core dumps: RLIMIT_AS, RLIMIT_NPROC, RLIMIT_FSIZE,
-/// RLIMIT_NOFILE, RLIMIT_CORE=0. When the harness is root the program runs as a fresh unprivileged uid
-/// (root ignores RLIMIT_NPROC), with no supplementary groups and PR_SET_NO_NEW_PRIVS.</item>
-/// <item>Network: namespaces give an empty network namespace (connect fails with "network unreachable");
-/// the Python guard (an audit hook) also refuses every socket.</item>
-/// <item>Files: a fresh temporary work folder (the current directory, HOME and TMPDIR), deleted afterwards.
-/// Namespaces make every other mount read-only; the guard also refuses writes outside the folder.</item>
-/// <item>Also refused by the guard: new processes, signals, ctypes, gc introspection.</item>
+/// <item>Reach: bubblewrap namespaces (see <see cref="SandboxIsolation.Bubblewrap"/>): the harness is not in
+/// the sandbox's PID namespace (no signals, no <c>/proc/&lt;ppid&gt;</c>), there is no network, and only the
+/// work folder is writable. As root the sandbox also runs as a fresh uid.</item>
+/// <item>One process: a seccomp filter installed before any untrusted code refuses fork, vfork, exec,
+/// non-thread clone, sockets, ptrace, signals to other processes, io_uring and mount/namespace calls. With a
+/// single process, RLIMIT_AS bounds the memory of everything the program can start.</item>
+/// <item>Time: the wall-clock timeout kills bubblewrap, whose namespace init then takes every process with it
+/// (also when the harness itself dies: <c>--die-with-parent</c>); <see cref="CancellationToken"/>s do the
+/// same at once. RLIMIT_CPU is a backstop.</item>
+/// <item>Files: the work folder is deleted afterwards with <c>rm -rf --one-file-system</c>, which never follows
+/// links and handles trees nested past PATH_MAX.</item>
 /// </list>
-/// The guard is a second layer only: in-process Python checks can in principle be subverted by a program
-/// that pokes at interpreter internals; the OS limits cannot.
+/// Without bubblewrap the constructor refuses, unless weak isolation is opted into
+/// (<c>allowWeakIsolation</c> or <c>ADARAS_ALLOW_WEAK_SANDBOX=1</c>).
 /// </summary>
-public sealed class PythonSandbox
+internal sealed class PythonSandbox
 {
-    const int SetupFailedExitCode = 97;
+    const string ReadyMarker = "adaras-sandbox-ready\n";
+    /// <summary>Set to 1 to run code without namespaces when bubblewrap is unavailable (weak; not recommended).</summary>
+    public const string AllowWeakVariable = "ADARAS_ALLOW_WEAK_SANDBOX";
     static readonly Lazy<string> LauncherSource = new(ReadLauncher);
-    static readonly Lazy<bool> NamespacesWork = new(ProbeNamespaces);
+    static readonly Lazy<string?> BubblewrapProblem = new(ProbeBubblewrap);
+    static int _warnedWeak;
 
     public SandboxLimits Limits { get; }
     public SandboxIsolation Isolation { get; }
     public string PythonPath { get; }
-    /// <summary>The Python audit-hook layer; on by default. Tests turn it off to prove the OS layer alone.</summary>
-    public bool PythonGuard { get; }
+    /// <summary>The seccomp filter (one process, no sockets); on by default. Tests turn it off to prove the namespaces alone.</summary>
+    public bool Seccomp { get; private init; }
 
     public PythonSandbox(SandboxLimits? limits = null, SandboxIsolation isolation = SandboxIsolation.Auto,
-        string? pythonPath = null, bool pythonGuard = true)
+        string? pythonPath = null, bool allowWeakIsolation = false, bool seccomp = true)
     {
-        Limits = limits ?? new SandboxLimits();
-        if (Limits.Timeout <= TimeSpan.Zero || Limits.MemoryBytes <= 0 || Limits.MaxProcesses < 1 || Limits.MaxFileBytes <= 0
-            || Limits.MaxOpenFiles < 16 || Limits.MaxOutputBytes < 0)
-            throw new ArgumentException($"sandbox limits must be positive (open files >= 16): {Limits}", nameof(limits));
+        Limits = Validate(limits ?? new SandboxLimits());
         PythonPath = pythonPath ?? FindPython();
-        PythonGuard = pythonGuard;
+        Seccomp = seccomp;
+        allowWeakIsolation |= Environment.GetEnvironmentVariable(AllowWeakVariable) == "1";
         Isolation = isolation switch
         {
-            SandboxIsolation.Auto => NamespacesAvailable ? SandboxIsolation.Namespaces : SandboxIsolation.ProcessOnly,
-            SandboxIsolation.Namespaces when !NamespacesAvailable =>
-                throw new SandboxSetupException("namespace isolation needs root and a working 'unshare' (util-linux)"),
+            SandboxIsolation.Auto when BubblewrapProblem.Value is null => SandboxIsolation.Bubblewrap,
+            SandboxIsolation.Auto when allowWeakIsolation => SandboxIsolation.ProcessOnly,
+            SandboxIsolation.Auto or SandboxIsolation.Bubblewrap when BubblewrapProblem.Value is { } problem =>
+                throw new SandboxSetupException(
+                    $"no strong sandbox for model-written code: {problem}. Install bubblewrap (apt-get install bubblewrap) " +
+                    $"and allow user namespaces, or accept a weak process-only sandbox with {AllowWeakVariable}=1"),
             _ => isolation,
         };
+        if (Isolation == SandboxIsolation.ProcessOnly && isolation == SandboxIsolation.Auto && Interlocked.Exchange(ref _warnedWeak, 1) == 0)
+            Console.Error.WriteLine($"WARNING: model-written code runs WITHOUT namespaces ({BubblewrapProblem.Value}); " +
+                "it can read this machine's files" + (IsRoot ? "" : " and write wherever this process can"));
+        if (Isolation == SandboxIsolation.Bubblewrap && !PythonPath.StartsWith("/usr/", StringComparison.Ordinal))
+            throw new SandboxSetupException($"the sandbox shows only /usr: use a python3 under /usr, not {PythonPath}");
     }
 
-    /// <summary>True when this process is root and <c>unshare</c> can create the namespaces.</summary>
-    public static bool NamespacesAvailable => NamespacesWork.Value;
+    /// <summary>The same sandbox (isolation, seccomp, interpreter) with other limits.</summary>
+    public PythonSandbox WithLimits(SandboxLimits limits) => new(Validate(limits), PythonPath, Isolation) { Seccomp = Seccomp };
+
+    static SandboxLimits Validate(SandboxLimits limits) =>
+        limits.Timeout <= TimeSpan.Zero || limits.MemoryBytes <= 0 || limits.MaxProcesses < 1 || limits.MaxFileBytes <= 0
+            || limits.MaxOpenFiles < 16 || limits.MaxOutputBytes < 0
+            ? throw new ArgumentException($"sandbox limits must be positive (open files >= 16): {limits}", nameof(limits))
+            : limits;
+
+    /// <summary>Hash of the launcher: part of the key of cached expected outputs.</summary>
+    internal static string LauncherHash => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(LauncherSource.Value)));
+
+    /// <summary>Null when bubblewrap isolation works here, else why not.</summary>
+    public static string? BubblewrapUnavailableReason => BubblewrapProblem.Value;
 
     public static bool IsRoot => OperatingSystem.IsLinux() && geteuid() == 0;
 
-    /// <summary>Runs <paramref name="program"/> (Python source) and reports how it ended.</summary>
+    /// <summary>Runs <paramref name="program"/> (Python source) as a script and reports how it ended.</summary>
     public SandboxResult Run(string program, CancellationToken cancellationToken = default)
     {
+        var run = Execute(new Dictionary<string, object?> { ["mode"] = "program", ["program"] = "program.py" },
+            [("program.py", program)], Limits.Timeout, Limits.MaxOutputBytes, cancellationToken);
+        var outcome = run.TimedOut ? SandboxOutcome.TimedOut : run.ExitCode == 0 ? SandboxOutcome.Passed : SandboxOutcome.Failed;
+        return new SandboxResult(outcome, run.ExitCode, run.Stdout, run.Stderr, run.Elapsed, Isolation);
+    }
+
+    /// <summary>The raw end of one run: the launcher's stdout and stderr (capped), how it ended.</summary>
+    internal sealed record RawRun(int? ExitCode, bool TimedOut, bool StdoutTruncated, string Stdout, string Stderr, TimeSpan Elapsed);
+
+    /// <summary>
+    /// Runs the launcher with <paramref name="job"/> (one JSON line on its stdin) after writing
+    /// <paramref name="files"/> into a fresh work folder. Cancellation kills the sandbox at once, removes the
+    /// folder and then throws <see cref="OperationCanceledException"/>.
+    /// </summary>
+    internal RawRun Execute(Dictionary<string, object?> job, IEnumerable<(string Name, string Content)> files, TimeSpan timeout,
+        int maxStdoutBytes, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
         var work = Directory.CreateTempSubdirectory("adaras-sandbox-").FullName;
         try
         {
-            return RunIn(work, program, cancellationToken);
+            return ExecuteIn(work, job, files, timeout, maxStdoutBytes, cancellationToken);
         }
         finally
         {
@@ -138,130 +177,160 @@ public sealed class PythonSandbox
         }
     }
 
-    SandboxResult RunIn(string work, string program, CancellationToken cancellationToken)
+    RawRun ExecuteIn(string work, Dictionary<string, object?> job, IEnumerable<(string Name, string Content)> files, TimeSpan timeout,
+        int maxStdoutBytes, CancellationToken cancellationToken)
     {
-        const string programFile = "program.py";
-        const string launcherFile = "_launcher.py";
-        File.WriteAllText(Path.Combine(work, programFile), program, new UTF8Encoding(false));
-        var launcher = Path.Combine(work, launcherFile);
-        File.WriteAllText(launcher, LauncherSource.Value, new UTF8Encoding(false));
+        foreach (var (name, content) in files.Append((LauncherFile, LauncherSource.Value)))
+            File.WriteAllText(Path.Combine(work, name), content, new UTF8Encoding(false));
+        bool bwrap = Isolation == SandboxIsolation.Bubblewrap;
+        int? uid = IsRoot ? 200_000 + RandomNumberGenerator.GetInt32(100_000) : null;
+        if (uid is { } u)
+            foreach (var path in Directory.EnumerateFileSystemEntries(work).Prepend(work))
+                if (lchown(path, u, u) != 0) throw new SandboxSetupException($"chown {path}: errno {Marshal.GetLastPInvokeError()}");
 
-        var nonce = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
-        bool namespaces = Isolation == SandboxIsolation.Namespaces;
-        var settings = new Dictionary<string, object?>
+        var settings = new Dictionary<string, object?>(job)
         {
-            ["workdir"] = work,
-            ["program"] = programFile,
-            ["nonce"] = nonce,
-            ["uid"] = IsRoot ? 200_000 + RandomNumberGenerator.GetInt32(100_000) : null,
-            ["read_only_filesystem"] = namespaces,
-            ["host_mount_namespace"] = namespaces ? HostMountNamespace() : null,
-            ["python_guard"] = PythonGuard,
-            ["limits"] = new Dictionary<string, object>
+            ["workdir"] = bwrap ? "/work" : work,
+            ["seccomp"] = Seccomp,
+            ["limits"] = new Dictionary<string, object?>
             {
                 ["memory_bytes"] = Limits.MemoryBytes,
-                ["processes"] = Limits.MaxProcesses,
+                ["processes"] = uid is null ? null : Limits.MaxProcesses, // a shared uid's count includes the harness
                 ["file_bytes"] = Limits.MaxFileBytes,
                 ["open_files"] = Limits.MaxOpenFiles,
-                ["cpu_seconds"] = (long)Math.Ceiling(Limits.Timeout.TotalSeconds) + 1,
+                ["cpu_seconds"] = (long)Math.Ceiling(timeout.TotalSeconds) + 1,
             },
         };
 
+        var command = CommandLine(work, uid);
+
         var psi = new ProcessStartInfo
         {
-            FileName = namespaces ? "unshare" : PythonPath,
+            FileName = command[0],
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = work,
         };
-        if (namespaces)
-            foreach (var a in new[] { "--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", PythonPath })
-                psi.ArgumentList.Add(a);
-        foreach (var a in new[] { "-I", "-B", launcher }) psi.ArgumentList.Add(a); // isolated mode, no .pyc writes
+        foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
         psi.Environment.Clear();
         psi.Environment["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin";
         psi.Environment["LANG"] = "C.UTF-8";
 
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(psi) ?? throw new SandboxSetupException($"could not start {psi.FileName}");
-        var stdout = new CappedReader(process.StandardOutput.BaseStream, Limits.MaxOutputBytes);
+        var stdout = new CappedReader(process.StandardOutput.BaseStream, maxStdoutBytes);
         var stderr = new CappedReader(process.StandardError.BaseStream, Limits.MaxOutputBytes);
+        bool timedOut = false;
         try
         {
-            process.StandardInput.WriteLine(JsonSerializer.Serialize(settings));
-            process.StandardInput.Close();
-        }
-        catch (IOException) { /* the process died at once; its exit code says why */ }
+            try
+            {
+                process.StandardInput.WriteLine(JsonSerializer.Serialize(settings));
+                process.StandardInput.Close();
+            }
+            catch (IOException) { /* the process died at once; its exit code says why */ }
 
-        bool timedOut;
-        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
-        {
-            deadline.CancelAfter(Limits.Timeout);
-            try { process.WaitForExitAsync(deadline.Token).GetAwaiter().GetResult(); timedOut = false; }
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(timeout);
+            try { process.WaitForExitAsync(deadline.Token).GetAwaiter().GetResult(); }
             catch (OperationCanceledException) { timedOut = true; }
         }
-        KillEverything(process);
+        finally
+        {
+            Kill(process); // the verdict, a timeout, a cancellation or an exception: nothing of the sandbox survives it
+        }
         clock.Stop();
         cancellationToken.ThrowIfCancellationRequested();
-
-        // Readers end when the last holder of the pipes dies; a descendant that escaped the group in
-        // process-only mode could hold them open, so wait only briefly.
-        stdout.Completion.Wait(TimeSpan.FromSeconds(2));
-        stderr.Completion.Wait(TimeSpan.FromSeconds(2));
+        stdout.Completion.Wait(TimeSpan.FromSeconds(5));
+        stderr.Completion.Wait(TimeSpan.FromSeconds(5));
         int? exitCode = process.HasExited ? process.ExitCode : null;
         var err = stderr.Text;
-        if (!timedOut && exitCode == SetupFailedExitCode)
-            throw new SandboxSetupException(err.Trim());
+        // The launcher writes ReadyMarker first once set up; the code cannot take it back, so an exit code or
+        // message of its own is never mistaken for a setup failure (which would stop a whole evaluation).
+        if (err.StartsWith(ReadyMarker, StringComparison.Ordinal)) err = err[ReadyMarker.Length..];
+        else if (!timedOut)
+            throw new SandboxSetupException($"the sandbox did not start (exit code {exitCode}): {err.Trim()}");
+        return new RawRun(exitCode, timedOut, stdout.Truncated, stdout.Text, err, clock.Elapsed);
+    }
 
-        var marker = "\n" + nonce + "\n";
-        bool finished = stdout.Tail.EndsWith(marker, StringComparison.Ordinal);
-        var outcome = timedOut ? SandboxOutcome.TimedOut
-            : exitCode == 0 && finished ? SandboxOutcome.Passed : SandboxOutcome.Failed;
-        var output = stdout.Text;
-        if (finished && output.EndsWith(marker, StringComparison.Ordinal)) output = output[..^marker.Length];
-        return new SandboxResult(outcome, exitCode, output, err, clock.Elapsed, Isolation);
+    /// <summary>The launcher's command line: [setpriv to a fresh uid] [bubblewrap] python3 -I -B launcher.</summary>
+    internal List<string> CommandLine(string work, int? uid)
+    {
+        var command = new List<string>();
+        if (uid is { } id) command.AddRange(["setpriv", $"--reuid={id}", $"--regid={id}", "--clear-groups", "--no-new-privs", "--"]);
+        if (Isolation == SandboxIsolation.Bubblewrap) command.AddRange(BubblewrapArguments(work));
+        // Isolated mode (no environment, no user site), no .pyc writes.
+        command.AddRange([PythonPath, "-I", "-B", Path.Combine(Isolation == SandboxIsolation.Bubblewrap ? "/work" : work, LauncherFile)]);
+        return command;
+    }
+
+    internal const string LauncherFile = "_launcher.py";
+    internal static string Launcher => LauncherSource.Value;
+
+    /// <summary>Only /usr (and the /lib, /bin links into it), a few files of /etc the loader and Python read,
+    /// and the work folder as /work.</summary>
+    static List<string> BubblewrapArguments(string work)
+    {
+        var args = new List<string> { "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            "--hostname", "sandbox", "--ro-bind", "/usr", "/usr" };
+        foreach (var dir in new[] { "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin" })
+        {
+            var info = new FileInfo(dir);
+            if (info.LinkTarget is { } target) args.AddRange(["--symlink", target, dir]);
+            else if (Directory.Exists(dir)) args.AddRange(["--ro-bind", dir, dir]);
+        }
+        foreach (var file in new[] { "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/alternatives" })
+            args.AddRange(["--ro-bind-try", file, file]);
+        foreach (var dir in Directory.EnumerateDirectories("/etc", "python3*"))
+            args.AddRange(["--ro-bind-try", dir, dir]);
+        args.AddRange(["--proc", "/proc", "--dev", "/dev", "--bind", work, "/work", "--chdir", "/work", "--clearenv",
+            "--setenv", "HOME", "/work", "--setenv", "TMPDIR", "/work", "--setenv", "PATH", "/usr/bin:/bin",
+            "--setenv", "LANG", "C.UTF-8", "--"]);
+        return args;
     }
 
     /// <summary>
-    /// SIGKILL to the launcher's process group (it called setsid, so the group id is its pid) and to the
-    /// process tree. With namespaces, killing <c>unshare</c> kills the namespace's init, and the kernel then
-    /// kills every process left in the namespace.
+    /// SIGKILL to the process we started (bubblewrap, or the launcher itself) and to its process group. Killing
+    /// bubblewrap kills the namespace's init (<c>--die-with-parent</c>), and the kernel then kills every
+    /// process left in the namespace.
     /// </summary>
-    static void KillEverything(Process process)
+    static void Kill(Process process)
     {
         if (!process.HasExited)
         {
             try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } catch (System.ComponentModel.Win32Exception) { }
         }
         if (OperatingSystem.IsLinux() && process.Id > 1 && process.Id != Environment.ProcessId)
-            kill(-process.Id, 9); // ESRCH when no such group is left: harmless
+            kill(-process.Id, 9); // the process-only launcher leads its own group; ESRCH otherwise: harmless
         process.WaitForExit();
     }
 
-    static void DeleteWorkFolder(string work)
+    /// <summary>
+    /// <c>rm -rf --one-file-system</c> (after <c>chmod -R u+rwx</c> when not root, so folders the program made
+    /// read-only can be emptied): GNU coreutils never follow symbolic links and walk trees deeper than
+    /// PATH_MAX. A folder that survives is reported on stderr, never ignored.
+    /// </summary>
+    internal static bool DeleteWorkFolder(string work)
     {
-        for (int attempt = 0; attempt < 3; attempt++)
-        {
-            try
-            {
-                if (!Directory.Exists(work)) return;
-                // A program may have made its own files read-only; make them deletable again.
-                foreach (var entry in Directory.EnumerateFileSystemEntries(work, "*", SearchOption.AllDirectories))
-                {
-                    try { if (Directory.Exists(entry)) File.SetUnixFileMode(entry, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute); }
-                    catch (IOException) { } catch (UnauthorizedAccessException) { }
-                }
-                Directory.Delete(work, recursive: true);
-                return;
-            }
-            catch (IOException) { Thread.Sleep(50); }
-            catch (UnauthorizedAccessException) { Thread.Sleep(50); }
-        }
+        if (!IsRoot) RunTool("chmod", "-R", "u+rwx", "--", work);
+        RunTool("rm", "-rf", "--one-file-system", "--", work);
+        if (!Directory.Exists(work) && !File.Exists(work)) return true;
+        Console.Error.WriteLine($"warning: could not remove the sandbox folder {work}");
+        return false;
     }
 
-    /// <summary>A system-wide <c>python3</c> (readable by the unprivileged uid), else the first on PATH.</summary>
+    static void RunTool(string tool, params string[] args)
+    {
+        var psi = new ProcessStartInfo(tool, args) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {tool}");
+        p.StandardOutput.ReadToEnd();
+        p.StandardError.ReadToEnd();
+        p.WaitForExit();
+    }
+
+    /// <summary>A system-wide <c>python3</c> (visible inside the sandbox, readable by any uid), else the first on PATH.</summary>
     public static string FindPython()
     {
         foreach (var candidate in new[] { "/usr/bin/python3", "/usr/local/bin/python3" })
@@ -269,43 +338,34 @@ public sealed class PythonSandbox
         foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
         {
             var candidate = Path.Combine(dir, "python3");
-            if (File.Exists(candidate)) return ResolveShim(candidate);
+            if (File.Exists(candidate)) return candidate;
         }
         throw new SandboxSetupException("python3 not found (looked in /usr/bin, /usr/local/bin and PATH)");
     }
 
-    /// <summary>pyenv-style shims are scripts that spawn the real interpreter; ask it for its own path.</summary>
-    static string ResolveShim(string python)
+    static string? ProbeBubblewrap()
     {
+        if (!OperatingSystem.IsLinux()) return "bubblewrap needs Linux";
+        if (!File.Exists("/usr/bin/bwrap") && !(Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, "bwrap"))))
+            return "bubblewrap (bwrap) is not installed";
         try
         {
-            var psi = new ProcessStartInfo(python, ["-c", "import sys; print(sys.executable)"]) { RedirectStandardOutput = true, UseShellExecute = false };
-            using var p = Process.Start(psi)!;
-            var path = p.StandardOutput.ReadToEnd().Trim();
-            p.WaitForExit();
-            return p.ExitCode == 0 && File.Exists(path) ? path : python;
+            // The same code path as a real run, forced to bubblewrap.
+            var forced = new PythonSandbox(new SandboxLimits { Timeout = TimeSpan.FromSeconds(30) }, FindPython(), SandboxIsolation.Bubblewrap);
+            var result = forced.Run("import os\nprint(os.getpid())\n");
+            return result.Passed && result.Stdout.Trim() == "2" ? null
+                : $"bubblewrap does not start here ({SandboxResult.LastErrorLine(result.Stderr) ?? result.Summary})";
         }
-        catch (System.ComponentModel.Win32Exception) { return python; }
+        catch (SandboxSetupException e) { return e.Message; }
+        catch (System.ComponentModel.Win32Exception e) { return e.Message; }
     }
 
-    static bool ProbeNamespaces()
+    PythonSandbox(SandboxLimits limits, string pythonPath, SandboxIsolation forced)
     {
-        if (!IsRoot) return false;
-        try
-        {
-            var psi = new ProcessStartInfo("unshare", ["--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "true"])
-            { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-            using var p = Process.Start(psi)!;
-            if (!p.WaitForExit(10_000)) { p.Kill(true); return false; }
-            return p.ExitCode == 0;
-        }
-        catch (System.ComponentModel.Win32Exception) { return false; }
-    }
-
-    static string HostMountNamespace()
-    {
-        var target = File.ResolveLinkTarget("/proc/self/ns/mnt", returnFinalTarget: false);
-        return target?.ToString() ?? throw new SandboxSetupException("cannot read /proc/self/ns/mnt");
+        Limits = limits;
+        PythonPath = pythonPath;
+        Seccomp = true;
+        Isolation = forced;
     }
 
     static string ReadLauncher()
@@ -316,14 +376,13 @@ public sealed class PythonSandbox
         return reader.ReadToEnd();
     }
 
-    /// <summary>Drains a pipe, keeping its first bytes and its last 4 KiB (where the pass marker is).</summary>
+    /// <summary>Drains a pipe, keeping its first bytes; says whether more came.</summary>
     sealed class CappedReader
     {
         readonly MemoryStream _head = new();
-        readonly byte[] _tail = new byte[4096];
-        int _tailLength;
         readonly int _cap;
         public Task Completion { get; }
+        public bool Truncated { get; private set; }
 
         public CappedReader(Stream stream, int cap)
         {
@@ -333,7 +392,7 @@ public sealed class PythonSandbox
 
         void Drain(Stream stream)
         {
-            var buffer = new byte[16384];
+            var buffer = new byte[65536];
             try
             {
                 int n;
@@ -343,7 +402,7 @@ public sealed class PythonSandbox
                     {
                         int keep = Math.Min(n, _cap - (int)_head.Length);
                         if (keep > 0) _head.Write(buffer, 0, keep);
-                        AppendTail(buffer, n);
+                        if (keep < n) Truncated = true;
                     }
                 }
             }
@@ -351,19 +410,10 @@ public sealed class PythonSandbox
             catch (ObjectDisposedException) { }
         }
 
-        void AppendTail(byte[] data, int n)
-        {
-            if (n >= _tail.Length) { Array.Copy(data, n - _tail.Length, _tail, 0, _tail.Length); _tailLength = _tail.Length; return; }
-            int overflow = Math.Max(0, _tailLength + n - _tail.Length);
-            if (overflow > 0) { Array.Copy(_tail, overflow, _tail, 0, _tailLength - overflow); _tailLength -= overflow; }
-            Array.Copy(data, 0, _tail, _tailLength, n);
-            _tailLength += n;
-        }
-
         public string Text { get { lock (_head) return Encoding.UTF8.GetString(_head.GetBuffer(), 0, (int)_head.Length); } }
-        public string Tail { get { lock (_head) return Encoding.UTF8.GetString(_tail, 0, _tailLength); } }
     }
 
     [DllImport("libc", SetLastError = true)] static extern int kill(int pid, int sig);
     [DllImport("libc")] static extern uint geteuid();
+    [DllImport("libc", SetLastError = true)] static extern int lchown(string path, int owner, int group);
 }

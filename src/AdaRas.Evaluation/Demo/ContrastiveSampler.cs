@@ -1,3 +1,4 @@
+using AdaRas.Workflows;
 using System.Diagnostics;
 using System.Text.Json;
 using AdaRas.Engine;
@@ -9,14 +10,14 @@ using AdaRas.Model;
 namespace AdaRas.Evaluation.Demo;
 
 /// <summary>One sampled reasoning trajectory, labelled by checking its boxed answer.</summary>
-public sealed record SampledTrajectory(string Id, int SampleId, string Question, string Thinking, string Answer, bool IsGood);
+internal sealed record SampledTrajectory(string Id, int SampleId, string Question, string Thinking, string Answer, bool IsGood);
 
 /// <summary>How a contrastive sampling pass went.</summary>
-public sealed record ContrastiveSample(IReadOnlyList<SampledTrajectory> Kept, int Generated, int Correct, int Unfinished,
+internal sealed record ContrastiveSample(IReadOnlyList<SampledTrajectory> Kept, int Generated, int Correct, int Unfinished,
     int MixedQuestions, int Questions);
 
 /// <summary>Where sampling stands: questions done, tokens/s, ETA.</summary>
-public sealed record SamplingProgress(int Done, int Total, long Tokens, TimeSpan Elapsed)
+internal sealed record SamplingProgress(int Done, int Total, long Tokens, TimeSpan Elapsed)
 {
     public double TokensPerSecond => Elapsed.TotalSeconds > 0 ? Tokens / Elapsed.TotalSeconds : 0;
     public TimeSpan? Eta => Done == 0 ? null : Elapsed * ((double)(Total - Done) / Done);
@@ -28,9 +29,9 @@ public sealed record SamplingProgress(int Done, int Total, long Tokens, TimeSpan
 /// paper's sets (4 correct + 4 incorrect per question), only questions answered both ways are kept, balanced, so
 /// the correct-vs-incorrect contrast is about the reasoning rather than about which questions are hard.
 /// </summary>
-public static class ContrastiveSampler
+internal static class ContrastiveSampler
 {
-    public static ContrastiveSample Sample(AdaRas.Engine.Model model, IReadOnlyList<BenchmarkSample> questions, int samplesPerQuestion,
+    public static ContrastiveSample Sample(AdaRas.Engine.LanguageModel model, IReadOnlyList<BenchmarkSample> questions, int samplesPerQuestion,
         double temperature, int maxNewTokens, int seed, IProgress<SamplingProgress>? progress = null, CancellationToken cancellation = default)
     {
         var checker = new MathAnswerChecker();
@@ -51,7 +52,7 @@ public static class ContrastiveSampler
                     MaxNewTokens = maxNewTokens, DoSample = true, Temperature = temperature,
                     Seed = unchecked(seed * 1_000_003 + q * samplesPerQuestion + s),
                 };
-                var result = TextGeneration.Generate(model, new ChatRequest(PromptBuilder.MathUserMessage(sample.Question)), parameters,
+                var result = TextGeneration.Generate(model, new ChatRequest(PaperPrompts.MathUserMessage(sample.Question)), parameters,
                     cancellation: cancellation);
                 generated++;
                 tokens += result.TokenIds.Length;

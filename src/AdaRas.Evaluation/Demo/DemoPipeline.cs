@@ -5,9 +5,8 @@ using AdaRas.Engine;
 using AdaRas.Evaluation.Benchmarks;
 using AdaRas.Evaluation.Experiments;
 using AdaRas.Evaluation.Reports;
-using AdaRas.Export;
+using AdaRas.Workflows;
 using AdaRas.Model;
-using AdaRas.Probing.FeatureSelection;
 using AdaRas.Probing.Features;
 using AdaRas.Probing.Gate;
 using AdaRas.Probing.Metrics;
@@ -17,7 +16,7 @@ using AdaRas.Steering.Rcn;
 namespace AdaRas.Evaluation.Demo;
 
 /// <summary>Counts of the contrastive sampling stage.</summary>
-public sealed record ContrastiveStats(int Questions, int Generated, int Correct, int Unfinished, int MixedQuestions, int Kept);
+internal sealed record ContrastiveStats(int Questions, int Generated, int Correct, int Unfinished, int MixedQuestions, int Kept);
 
 /// <summary>What the demo found: the held-out comparison and where its report is.</summary>
 public sealed record DemoResult(string Folder, string ReportPath, ComparisonReport Test, SweepRow Chosen, ClassifierReport Gate);
@@ -40,8 +39,11 @@ public static class DemoPipeline
 {
     const string StateFile = "demo.json";
 
+    /// <param name="modelOptions">Where the model runs (the execution provider); CPU by default.</param>
+    // One method on purpose: the stages read top to bottom as the README describes the method, and each stage is a
+    // call into the libraries and the workflow layer (GateTraining, SteeringSweep, ExperimentRunner).
     public static DemoResult Run(string checkpoint, string folder, DemoOptions options, bool force, Action<string> log,
-        Action<string>? status = null, CancellationToken cancellation = default)
+        Action<string>? status = null, CancellationToken cancellation = default, ModelOptions? modelOptions = null)
     {
         options.Validate();
         status ??= _ => { };
@@ -50,8 +52,8 @@ public static class DemoPipeline
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
         log("1/6 export");
-        var exported = ModelResolver.Resolve(checkpoint);
-        using var model = AdaRas.Engine.Model.Load(exported);
+        using var model = ModelOpening.Open(checkpoint, modelOptions);
+        var exported = model.Folder;
         log($"    {model.Manifest.ModelId}: {model.Manifest.NumLayers} layers x {model.Manifest.IntermediateSize} neurons ({exported})");
 
         var train = BenchmarkFile.Load(Path.Combine(checkpoint, "train.jsonl"), BenchmarkTask.Math).Samples;
@@ -66,7 +68,7 @@ public static class DemoPipeline
         {
             var sampled = ContrastiveSampler.Sample(model, train.Take(options.ContrastiveQuestions).ToList(), options.SamplesPerQuestion,
                 options.SamplingTemperature, options.MaxNewTokens, options.Seed,
-                new Progress(p => status($"    sampling {p.Done}/{p.Total} questions, {p.TokensPerSecond:F0} tok/s, ETA {Eta(p.Eta)}")),
+                new InlineProgress<SamplingProgress>(p => status($"    sampling {p.Done}/{p.Total} questions, {p.TokensPerSecond:F0} tok/s, ETA {Eta(p.Eta)}")),
                 cancellation);
             ContrastiveSampler.Write(contrastivePath, sampled.Kept);
             return new ContrastiveStats(sampled.Questions, sampled.Generated, sampled.Correct, sampled.Unfinished, sampled.MixedQuestions, sampled.Kept.Count);
@@ -78,10 +80,10 @@ public static class DemoPipeline
         var patternPath = Path.Combine(folder, "pattern.csv");
         if (!File.Exists(patternPath))
         {
-            var probe = new TrajectoryProbe(model);
-            probe.Identify(ContrastiveSet.Load(contrastivePath), patternPath,
-                new ProbeOptions { Top = options.PatternTop, CacheFolder = Path.Combine(folder, "pattern.cache"), ModelName = "adaras-demo" },
-                progress: new Progress<ProbeProgress>(p => status("    " + p)), cancellation: cancellation);
+            var identifier = new RcnIdentifier(model);
+            identifier.Identify(ContrastiveSet.Load(contrastivePath), patternPath,
+                new IdentifyOptions { Top = options.PatternTop, CacheFolder = Path.Combine(folder, "pattern.cache"), ModelName = "adaras-demo" },
+                progress: new InlineProgress<IdentifyProgress>(p => status("    " + p)), cancellation: cancellation);
         }
         var pattern = AdaRas.Steering.Patterns.RcnPattern.Load(patternPath, ModelShape.FromManifest(model.Manifest));
         log($"    {pattern.Neurons.Count} neurons in {patternPath}; top: " +
@@ -97,7 +99,7 @@ public static class DemoPipeline
         ExperimentSummary RunConfig(ExperimentConfig config)
         {
             using var source = new EngineAnswerSource(model, config);
-            return runner.Run(config, source, new RunOptions
+            return runner.Run(config, source, new ExperimentRunOptions
             {
                 Progress = p => status($"    {config.Name}: {p.Done}/{p.Total}, accuracy so far {Percent(p.Correct, p.Done)}, {p.SamplesPerSecond:F1} samples/s, ETA {Eta(p.Eta)}"),
             }, cancellation);
@@ -118,19 +120,17 @@ public static class DemoPipeline
             var trainSet = WriteLabels(Path.Combine(gateFolder, "train-labels.jsonl"), runner, gateTrainControl.Name,
                 train.Skip(options.ContrastiveQuestions).Take(options.GateTrainQuestions).ToList());
             var validationSet = WriteLabels(Path.Combine(gateFolder, "validation-labels.jsonl"), runner, validationControl.Name, validation);
-            var shape = ModelShape.FromManifest(model.Manifest);
-            var progress = new Progress<ExtractionProgress>(p => status($"    {p.Stage}: {p.Done}/{p.Total} questions, {p.TokensPerSecond:F0} tok/s"));
-            var scores = QuestionDataset.FScores(model, trainSet, progress, cancellation);
-            var selected = SelectedFeatures.FromScores(shape, scores, options.GateFeatures, trainSet.Path, trainSet.Correct, trainSet.Incorrect);
-            selected.Save(Path.Combine(gateFolder, "features.json"));
-            var ids = selected.Ids;
-            var trainExamples = QuestionDataset.GateExamples(model, trainSet, ids, progress, cancellation);
-            var validationExamples = QuestionDataset.GateExamples(model, validationSet, ids, progress, cancellation);
-            var trained = AttentionGateTrainer.Train(shape, ids, trainExamples, validationExamples,
-                new AttentionGateOptions { MaxEpochs = options.GateMaxEpochs, Seed = options.Seed },
-                e => status($"    gate epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation AUROC {e.ValidationAuroc:F3}"));
+            var request = new GateTrainingRequest(trainSet, validationSet)
+            {
+                Top = options.GateFeatures,
+                Options = new AttentionGateOptions { MaxEpochs = options.GateMaxEpochs, Seed = options.Seed },
+            };
+            var trained = GateTraining.Train(model, request,
+                new InlineProgress<ExtractionProgress>(p => status($"    {p.Stage}: {p.Done}/{p.Total} questions, {p.TokensPerSecond:F0} tok/s")),
+                e => status($"    gate epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation AUROC {e.ValidationAuroc:F3}"), cancellation);
+            trained.Features.Save(Path.Combine(gateFolder, "features.json"));
             trained.Gate.Save(gatePath);
-            var evaluation = trained.Gate.Evaluate(validationExamples, "validation");
+            var evaluation = trained.Validation;
             Plots.Roc(evaluation.Roc.Select(p => p.FalsePositiveRate).ToArray(), evaluation.Roc.Select(p => p.TruePositiveRate).ToArray(),
                 Path.Combine(gateFolder, "roc.png"), evaluation.Report.Auroc, evaluation.OperatingPoint, "Demo gate on validation questions");
             return evaluation.Report;
@@ -141,7 +141,7 @@ public static class DemoPipeline
         log($"5/6 steering sweep on the {validation.Count} validation questions (test questions are not used to choose)");
         var steeredBase = Config("validation-steered", validationQuestions, Intervention(patternPath, options.Neurons[0], options.Alphas[0]));
         var points = SteeringSweep.Grid(steeredBase, options.Alphas, options.Neurons);
-        var sweep = SteeringSweep.Run(model, steeredBase, points, runner, new RunOptions
+        var sweep = SteeringSweep.Run(model, steeredBase, points, runner, new ExperimentRunOptions
         {
             Progress = p => status($"    sweep: {p.Done}/{p.Total}, accuracy so far {Percent(p.Correct, p.Done)}, {p.SamplesPerSecond:F1} samples/s"),
         }, p => status($"    K={p.Neurons} alpha={p.Alpha}"), cancellation);
@@ -288,9 +288,4 @@ public static class DemoPipeline
     static string Percent(int correct, int total) => total == 0 ? "-" : $"{100.0 * correct / total:F1}% ({correct}/{total})";
 
     static string Eta(TimeSpan? eta) => eta is { } e ? $"{(int)e.TotalMinutes:D2}:{e.Seconds:D2}" : "--:--";
-
-    sealed class Progress(Action<SamplingProgress> report) : IProgress<SamplingProgress>
-    {
-        public void Report(SamplingProgress value) => report(value);
-    }
 }

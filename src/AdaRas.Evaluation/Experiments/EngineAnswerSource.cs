@@ -1,10 +1,9 @@
 using System.Diagnostics;
 using AdaRas.Engine;
 using AdaRas.Evaluation.Benchmarks;
-using AdaRas.Probing.Adaptive;
+using AdaRas.Workflows;
 using AdaRas.Steering;
 using AdaRas.Steering.Kernels;
-using AdaRas.Steering.Patterns;
 
 namespace AdaRas.Evaluation.Experiments;
 
@@ -15,76 +14,61 @@ namespace AdaRas.Evaluation.Experiments;
 /// </summary>
 /// <remarks>
 /// The model is the caller's and is used for everything (the gate's question pass too), so a run loads it once.
-/// The steering buffers are made once per source and bound only to the generators of steered samples.
+/// Whether a sample is steered is the <see cref="SteeringPolicy"/>'s decision: the source's own, built from the
+/// config, or a caller's shared across runs (a sweep retargets one policy from point to point).
 /// Each sample samples with seed <c>generation.seed + index</c>, so a resumed or sharded run draws what an
 /// uninterrupted one would. <see cref="SampleAnswer.Seconds"/> is the whole cost of the sample: gate pass,
 /// prefill and decode.
 /// </remarks>
 public sealed class EngineAnswerSource : IAnswerSource, IDisposable
 {
-    readonly AdaRas.Engine.Model _model;
     readonly GenerationSettings _generation;
-    readonly Steerer? _steerer;
-    readonly AdaptiveSteering? _gate;
+    readonly SteeringPolicy _policy;
+    readonly bool _ownsPolicy;
+    readonly string _modelId;
 
-    /// <param name="device">Kernel device for the steering buffers (kept by the caller, e.g. shared by a sweep); null: the steerer makes a CPU one.</param>
-    public EngineAnswerSource(AdaRas.Engine.Model model, ExperimentConfig config, KernelDevice? device = null)
+    /// <param name="device">Kernel device for the steering buffers (kept by the caller); null: the steerer makes one.</param>
+    public EngineAnswerSource(AdaRas.Engine.LanguageModel model, ExperimentConfig config, KernelDevice? device = null)
+        : this(config, CreatePolicy(model, config, device), ownsPolicy: true) { }
+
+    /// <summary>Answers with <paramref name="policy"/>, which stays the caller's (set up for this config's steering).</summary>
+    public EngineAnswerSource(ExperimentConfig config, SteeringPolicy policy) : this(config, policy, ownsPolicy: false) { }
+
+    EngineAnswerSource(ExperimentConfig config, SteeringPolicy policy, bool ownsPolicy)
     {
-        _model = model;
         _generation = config.Generation;
-        if (!config.Intervention.Enabled) return;
-        if (!model.Manifest.Steerable)
-            throw new InvalidOperationException($"{model.Folder}: exported without steering inputs, but config '{config.Name}' steers; export it again (steerable is the default)");
-        var i = config.Intervention;
-        _steerer = Steerer.Create(model, new SteeringOptions(ResolvePattern(config))
-        {
-            Neurons = i.NumNeurons,
-            Alpha = (float)i.Strength,
-            Method = i.Method,
-            Positions = i.Positions,
-        }, device);
-        try
-        {
-            if (config.Gate is { } gate)
-            {
-                var file = config.TryResolvePath(gate.File)
-                    ?? throw new FileNotFoundException($"{Where(config)}: gate file '{gate.File}' not found (looked in {Environment.CurrentDirectory}{Beside(config)})");
-                _gate = AdaptiveSteering.Create(model, _steerer, file, gate.Threshold);
-            }
-        }
-        catch
-        {
-            _steerer.Dispose();
-            throw;
-        }
+        _policy = policy;
+        _ownsPolicy = ownsPolicy;
+        _modelId = policy.Model.Manifest.ModelId;
+        try { ParametersFor(new BenchmarkSample(0, "", "", null, null)); }   // the config's decoding settings, checked up front
+        catch (AdaRas.Files.UsageException e) { throw new AdaRas.Files.InputException(ConfigSteering.Where(config), null, $"generation settings: {e.Message}", e); }
     }
 
+    /// <summary>The policy a config asks for, on <paramref name="model"/>.</summary>
+    public static SteeringPolicy CreatePolicy(AdaRas.Engine.LanguageModel model, ExperimentConfig config, KernelDevice? device = null)
+    {
+        if (config.Intervention.Enabled && !model.Manifest.Steerable)
+            throw new AdaRas.Files.InputException(model.Folder, null, $"exported without steering inputs, but config '{config.Name}' steers; export it again (steerable is the default)");
+        return SteeringPolicy.Create(model, ConfigSteering.Settings(config), device);
+    }
+
+    /// <inheritdoc/>
+    public string ModelId => _modelId;
+
     /// <summary>What is steered (null without an intervention).</summary>
-    public SteeringOptions? Steering => _steerer?.Options;
+    public SteeringOptions? Steering => _policy.Options;
 
     /// <summary>The gate's threshold in use (the file's, or the config's override); null without a gate.</summary>
-    public double? GateThreshold => _gate?.Threshold;
+    public double? GateThreshold => _policy.GateThreshold;
 
     public SampleAnswer Answer(BenchmarkSample sample, string userMessage, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        double? score = null;
-        bool? steer = null;
-        if (_steerer is not null)
-        {
-            if (_gate is not null)
-            {
-                // The gate reads the raw question (no template), as the paper's predictor does.
-                var decision = _gate.Decide(sample.Question);
-                score = decision.Score;
-                steer = decision.Steer;
-            }
-            else steer = true;
-        }
-        var result = TextGeneration.Generate(_model, new ChatRequest(userMessage) { EnableThinking = true }, ParametersFor(sample),
-            configure: generator => { if (steer == true) generator.Steering = _steerer!.Tensors; },
-            cancellation: cancellationToken);
-        return new SampleAnswer(result.Text, result.TokenIds.Length, clock.Elapsed.TotalSeconds, score, steer);
+        // The gate reads the raw question (no template), as the paper's predictor does.
+        var answer = _policy.Generate(new ChatRequest(userMessage) { EnableThinking = true }, ParametersFor(sample),
+            question: sample.Question, cancellation: cancellationToken);
+        var result = answer.Generation;
+        return new SampleAnswer(result.Text, result.TokenIds.Length, clock.Elapsed.TotalSeconds, answer.Decision?.Score, answer.Steered);
     }
 
     GeneratorParams ParametersFor(BenchmarkSample sample)
@@ -103,25 +87,8 @@ public sealed class EngineAnswerSource : IAnswerSource, IDisposable
         return parameters;
     }
 
-    /// <summary>pattern_path: a CSV (from here or beside the config), else the file name of a released pattern.</summary>
-    internal static string ResolvePattern(ExperimentConfig config)
+    public void Dispose()
     {
-        var text = config.Intervention.PatternPath!;
-        if (config.TryResolvePath(text) is { } found && File.Exists(found)) return found;
-        if (text.IndexOfAny(['/', '\\']) < 0)
-        {
-            try { return PaperPatterns.Find(text).Path; }
-            catch (ArgumentException) { /* not a released name either: reported below */ }
-        }
-        throw new FileNotFoundException(
-            $"{Where(config)}: pattern_path '{text}' is not a file (looked in {Environment.CurrentDirectory}{Beside(config)}) " +
-            $"nor a released pattern ({string.Join(", ", PaperPatterns.All.Select(e => e.FileName))})");
+        if (_ownsPolicy) _policy.Dispose();
     }
-
-    static string Where(ExperimentConfig config) => config.SourceFile ?? $"config '{config.Name}'";
-
-    static string Beside(ExperimentConfig config) =>
-        config.SourceFile is null ? "" : $" and in {Path.GetDirectoryName(config.SourceFile)}";
-
-    public void Dispose() => _steerer?.Dispose();
 }

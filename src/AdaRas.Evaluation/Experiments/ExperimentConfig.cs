@@ -6,6 +6,7 @@ using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using AdaRas.Engine;
 using AdaRas.Evaluation.Benchmarks;
+using AdaRas.Steering;
 using AdaRas.Steering.Plans;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -23,31 +24,64 @@ public sealed record GenerationSettings
     public int Seed { get; init; } = 42;
 }
 
-/// <summary>Steering of the RCN pattern's top <see cref="NumNeurons"/> neurons with strength alpha.</summary>
+/// <summary>
+/// Steering of the RCN pattern's top <see cref="NumNeurons"/> neurons with strength alpha: the config's spelling of
+/// <see cref="SteeringOptions"/> (whose defaults it takes), plus whether it is on.
+/// </summary>
 public sealed record InterventionSettings
 {
     public bool Enabled { get; init; }
-    public SteeringMethod Method { get; init; } = SteeringMethod.SteeringAdd;
-    public double Strength { get; init; } = 0.3;
-    public int NumNeurons { get; init; } = 50;
+    public SteeringMethod Method { get; init; } = SteeringOptions.DefaultMethod;
+    public double Strength { get; init; } = SteeringOptions.DefaultAlpha;
+    public int NumNeurons { get; init; } = SteeringOptions.DefaultNeurons;
     public string? PatternPath { get; init; }
-    public SteeringPositions Positions { get; init; } = SteeringPositions.Last;
+    public SteeringPositions Positions { get; init; } = SteeringOptions.DefaultPositions;
+
+    /// <summary>These settings as steering options for the pattern file found at <paramref name="patternFile"/>.</summary>
+    public SteeringOptions ToSteeringOptions(string patternFile) => new(patternFile)
+    {
+        Neurons = NumNeurons,
+        Alpha = (float)Strength,
+        Method = Method,
+        Positions = Positions,
+    };
 }
 
-/// <summary>The adaptive gate: steer only questions it predicts will go wrong.</summary>
+/// <summary>The adaptive gate: steer only questions it predicts will go wrong; optionally re-decided per token by an L1 probe.</summary>
 public sealed record GateSettings
 {
     public required string File { get; init; }
     /// <summary>Overrides the threshold stored in the gate file (Youden's J on validation).</summary>
     public double? Threshold { get; init; }
+    /// <summary>An L1 probe file that switches steering on or off every <see cref="ProbeEvery"/> generated tokens.</summary>
+    /// <remarks>Left out of the canonical JSON when absent, so configs written before it keep their hash.</remarks>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? TokenProbe { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? ProbeEvery { get; init; }
+}
+
+/// <summary>What counts as a model's answer when its thought never closed (no <c>&lt;/think&gt;</c>: it hit max_new_tokens).</summary>
+public enum UnfinishedThoughts
+{
+    /// <summary>No final content, so no answer: a provisional box inside the thought is not scored (the project's rule).</summary>
+    NoAnswer,
+    /// <summary>The paper's <c>text.split("&lt;/think&gt;")[-1]</c>: the last box anywhere in the whole text is scored.</summary>
+    LastBox,
+}
+
+/// <summary>How answers are read; the paper configs set <c>unfinished_thoughts: last_box</c> (the paper's rule).</summary>
+public sealed record ScoringSettings
+{
+    public UnfinishedThoughts UnfinishedThoughts { get; init; } = UnfinishedThoughts.NoAnswer;
 }
 
 /// <summary>Bad experiment config: the message starts with <c>file:line:</c>.</summary>
 public sealed class ExperimentConfigException(string file, int line, string problem)
-    : FormatException(line > 0 ? $"{file}:{line}: {problem}" : $"{file}: {problem}")
+    : AdaRas.Files.InputException(file, line > 0 ? line : null, problem)
 {
     public string File { get; } = file;
-    public int Line { get; } = line;
+    public new int Line { get; } = line;
 }
 
 /// <summary>
@@ -61,6 +95,8 @@ public sealed class ExperimentConfigException(string file, int line, string prob
 /// intervention: {enabled: true, method: steering_add, strength: 0.3, num_neurons: 50,
 ///                pattern_path: patterns/aime.csv, positions: last}   # method: steering_add|linear_blend|softplus_add
 /// gate: {file: gates/aime.gate, threshold: 0.42}                     # optional; threshold optional
+///       # token_probe: probe.bin, probe_every: 16                   # optional: re-decide every k tokens (beyond the paper)
+/// scoring: {unfinished_thoughts: last_box}                           # optional; no_answer (default) | last_box (the paper's)
 /// </code>
 /// Unknown keys and wrong types are errors naming the file and line. Relative paths are looked up in the
 /// current directory, then beside the config file (<see cref="TryResolvePath"/>); pattern_path may also name one
@@ -75,13 +111,20 @@ public sealed record ExperimentConfig
     public GenerationSettings Generation { get; init; } = new();
     public InterventionSettings Intervention { get; init; } = new();
     public GateSettings? Gate { get; init; }
+    /// <summary>Null when the config has no <c>scoring</c> section (the defaults); left out of the hash then, so older results folders still resume.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ScoringSettings? Scoring { get; init; }
+
+    /// <summary>The rule in force for unfinished thoughts (the default when the config does not say).</summary>
+    [JsonIgnore]
+    public UnfinishedThoughts UnfinishedThoughts => Scoring?.UnfinishedThoughts ?? UnfinishedThoughts.NoAnswer;
 
     static readonly Regex SafeName = new(@"^[A-Za-z0-9][A-Za-z0-9._-]*$", RegexOptions.CultureInvariant);
 
     public static ExperimentConfig Load(string path)
     {
         var full = Path.GetFullPath(path);
-        if (!System.IO.File.Exists(full)) throw new FileNotFoundException($"{full}: experiment config not found", full);
+        AdaRas.Files.InputFiles.RequireRegularFile(full, "experiment config");
         return Parse(System.IO.File.ReadAllText(full), full) with { SourceFile = full };
     }
 
@@ -109,6 +152,8 @@ public sealed record ExperimentConfig
         static bool Exists(string p) => System.IO.File.Exists(p) || Directory.Exists(p);
     }
 
+// Long on purpose: the config's sections in the order a config file has them, each field read with the Reader
+// that names its YAML line; the method is the schema, read top to bottom.
     public static ExperimentConfig Parse(string text, string sourceName = "<config>")
     {
         var yaml = new YamlStream();
@@ -117,7 +162,7 @@ public sealed record ExperimentConfig
         if (yaml.Documents.Count != 1 || yaml.Documents[0].RootNode is not YamlMappingNode root)
             throw new ExperimentConfigException(sourceName, 0, "expected one YAML/JSON mapping");
         var r = new Reader(sourceName);
-        var top = r.Fields(root, "name", "model", "sample_path", "task", "generation", "intervention", "gate");
+        var top = r.Fields(root, "name", "model", "sample_path", "task", "generation", "intervention", "gate", "scoring");
 
         var name = r.Text(top, root, "name", required: true)!;
         if (!SafeName.IsMatch(name))
@@ -144,6 +189,8 @@ public sealed record ExperimentConfig
                 TopK = r.Int(g, "top_k", generation.TopK, min: 0),
                 Seed = r.Int(g, "seed", generation.Seed, min: int.MinValue),
             };
+            if (generation.TopP <= 0)
+                throw r.Error(g["top_p"], "'top_p' must be in (0, 1]: 0 keeps no token at all");
             if (generation.DoSample && generation.Temperature <= 0)
                 throw r.Error(g.GetValueOrDefault("temperature") ?? genNode, "do_sample needs a temperature above 0");
         }
@@ -153,8 +200,8 @@ public sealed record ExperimentConfig
         {
             var map = r.Mapping(intNode, "intervention");
             var i = r.Fields(map, "enabled", "method", "strength", "num_neurons", "pattern_path", "positions");
-            var method = r.Text(i, map, "method", required: false) ?? "steering_add";
-            var positions = r.Text(i, map, "positions", required: false) ?? "last";
+            var method = r.Text(i, map, "method", required: false) ?? intervention.Method.ToName();
+            var positions = r.Text(i, map, "positions", required: false) ?? intervention.Positions.ToString().ToLowerInvariant();
             intervention = new InterventionSettings
             {
                 Enabled = r.Bool(i, "enabled", false),
@@ -183,13 +230,34 @@ public sealed record ExperimentConfig
         if (top.TryGetValue("gate", out var gateNode) && !IsNull(gateNode))
         {
             var map = r.Mapping(gateNode, "gate");
-            var g = r.Fields(map, "file", "threshold");
+            var g = r.Fields(map, "file", "threshold", "token_probe", "probe_every");
             gate = new GateSettings
             {
                 File = r.Text(g, map, "file", required: true)!,
                 Threshold = g.ContainsKey("threshold") && !IsNull(g["threshold"]) ? r.Double(g, "threshold", 0, min: 0, max: 1) : null,
+                TokenProbe = r.Text(g, map, "token_probe", required: false),
+                ProbeEvery = g.ContainsKey("probe_every") ? r.Int(g, "probe_every", 0, min: 1) : null,
             };
+            if (gate.ProbeEvery is not null && gate.TokenProbe is null)
+                throw r.Error(g["probe_every"], "probe_every needs token_probe");
             if (!intervention.Enabled) throw r.Error(gateNode, "a gate decides when to steer: it needs intervention.enabled: true");
+        }
+
+        ScoringSettings? scoring = null;
+        if (top.TryGetValue("scoring", out var scoringNode) && !IsNull(scoringNode))
+        {
+            var map = r.Mapping(scoringNode, "scoring");
+            var sc = r.Fields(map, "unfinished_thoughts");
+            var rule = r.Text(sc, map, "unfinished_thoughts", required: false) ?? "no_answer";
+            scoring = new ScoringSettings
+            {
+                UnfinishedThoughts = rule switch
+                {
+                    "no_answer" => UnfinishedThoughts.NoAnswer,
+                    "last_box" => UnfinishedThoughts.LastBox,
+                    _ => throw r.Error(sc["unfinished_thoughts"], $"unfinished_thoughts must be no_answer or last_box, not '{rule}'"),
+                },
+            };
         }
 
         return new ExperimentConfig
@@ -201,6 +269,7 @@ public sealed record ExperimentConfig
             Generation = generation,
             Intervention = intervention,
             Gate = gate,
+            Scoring = scoring,
         };
     }
 

@@ -4,6 +4,8 @@ using AdaRas.Evaluation.Answers;
 using AdaRas.Evaluation.Benchmarks;
 using AdaRas.Evaluation.Code;
 using AdaRas.Evaluation.Prompts;
+using AdaRas.Engine;
+using AdaRas.Model;
 
 namespace AdaRas.Evaluation.Experiments;
 
@@ -15,6 +17,12 @@ public interface IAnswerSource
 {
     /// <param name="userMessage">The paper's user message for the sample (<see cref="PromptBuilder"/>).</param>
     SampleAnswer Answer(BenchmarkSample sample, string userMessage, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The identity of the model behind the answers (its weights' hash), recorded in <c>run.json</c> so a resume with
+    /// another model at the same path is refused; null when the source has none (test fakes).
+    /// </summary>
+    string? ModelId => null;
 }
 
 /// <summary>
@@ -26,7 +34,7 @@ public sealed record SampleAnswer(string Text, int Tokens, double Seconds, doubl
 /// <summary>Progress after each sample: <see cref="Done"/> counts resumed samples too; the rate only this run's.</summary>
 public sealed record ExperimentProgress(int Done, int Total, int Correct, double SamplesPerSecond, TimeSpan? Eta, string LastId);
 
-public sealed record RunOptions
+public sealed record ExperimentRunOptions
 {
     /// <summary>Only the first N samples of the benchmark (applied before sharding).</summary>
     public int? Limit { get; init; }
@@ -37,6 +45,11 @@ public sealed record RunOptions
     /// <summary>Defaults to <see cref="MathAnswerChecker"/> or a <see cref="CodeAnswerChecker"/> with a default sandbox.</summary>
     public IAnswerChecker? Checker { get; init; }
     public TimeProvider Clock { get; init; } = TimeProvider.System;
+    /// <summary>
+    /// Where the answers come from when not generated here (e.g. <c>answers:&lt;sha256 of the file&gt;</c> for
+    /// <see cref="ImportedAnswers"/>); recorded in <c>run.json</c>, so a folder never mixes answers of two origins.
+    /// </summary>
+    public string? AnswersOrigin { get; init; }
 }
 
 /// <summary>
@@ -53,18 +66,19 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
     public string FolderFor(ExperimentConfig config, Shard? shard = null) =>
         shard is { } s ? Path.Combine(ResultsRoot, config.Name, s.FolderName) : Path.Combine(ResultsRoot, config.Name);
 
-    public ExperimentSummary Run(ExperimentConfig config, IAnswerSource source, RunOptions? options = null,
+// Long on purpose: locking, identity check, resume, the sample loop and the summary share the open results file
+// and lock, whose lifetimes this one method makes visible (try/finally); the steps are each a few lines.
+    public ExperimentSummary Run(ExperimentConfig config, IAnswerSource source, ExperimentRunOptions? options = null,
         CancellationToken cancellationToken = default)
     {
-        options ??= new RunOptions();
+        options ??= new ExperimentRunOptions();
         var benchmark = options.Benchmark ?? OpenBenchmark(config);
         if (benchmark.Task != config.Task)
-            throw new ArgumentException($"config '{config.Name}' is task {config.Task} but benchmark {benchmark.Name} is {benchmark.Task}");
-        if (options.Limit is < 1) throw new ArgumentOutOfRangeException(nameof(options), "limit must be at least 1");
-        var checker = options.Checker ?? DefaultChecker(config.Task);
+            throw new InputException(config.SourceFile, null, $"config '{config.Name}' is task {config.Task} but benchmark {benchmark.Name} is {benchmark.Task}");
+        if (options.Limit is < 1) throw new UsageException($"--limit must be at least 1, not {options.Limit}");
+        var checker = options.Checker ?? DefaultChecker(config);
 
-        var plan = benchmark.Samples.Take(options.Limit ?? int.MaxValue)
-            .Where(s => options.Shard is not { } shard || shard.Contains(s.Index)).ToList();
+        var plan = Plan(benchmark, options);
         var folder = FolderFor(config, options.Shard);
         Directory.CreateDirectory(folder);
         using var folderLock = LockFolder(folder);
@@ -74,9 +88,12 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
             ConfigHash = config.Hash,
             Benchmark = benchmark.Name,
             BenchmarkCount = benchmark.Count,
+            BenchmarkHash = BenchmarkHash.Compute(benchmark),
+            ModelId = source.ModelId,
             Shard = options.Shard?.ToString(),
             Limit = options.Limit,
             Config = JsonDocument.Parse(config.ToCanonicalJson()).RootElement.Clone(),
+            Answers = options.AnswersOrigin,
         };
         CheckOrWriteIdentity(folder, identity);
 
@@ -84,9 +101,8 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
         var planned = plan.ToDictionary(s => s.Id);
         foreach (var r in records)
             if (!planned.TryGetValue(r.Id, out var s) || s.Index != r.Index)
-                throw new InvalidDataException(
-                    $"{Path.Combine(folder, ResultsFolder.OutputFile)}: result for id {r.Id} is not in this run's samples " +
-                    $"(was it made with a larger --limit or another benchmark file?)");
+                throw new InputException(Path.Combine(folder, ResultsFolder.OutputFile), null,
+                    $"result for id {r.Id} is not in this run's samples (was it made with a larger --limit or another benchmark file?)");
         var done = records.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
         var todo = plan.Where(s => !done.Contains(s.Id)).ToList();
 
@@ -98,21 +114,7 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
             foreach (var sample in todo)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var answer = source.Answer(sample, PromptBuilder.UserMessage(sample, config.Task), cancellationToken);
-                var check = checker.Check(sample, answer.Text, cancellationToken);
-                var record = new ResultRecord
-                {
-                    Index = sample.Index,
-                    Id = sample.Id,
-                    Answer = answer.Text,
-                    Extracted = check.Extracted,
-                    Correct = check.Correct,
-                    Detail = check.Detail,
-                    GateScore = answer.GateScore,
-                    Steered = answer.Steered,
-                    Tokens = answer.Tokens,
-                    Seconds = answer.Seconds,
-                };
+                var record = RunSample(sample, source, checker, config.Task, cancellationToken);
                 output.Write(Encoding.UTF8.GetBytes(ResultsFolder.Serialize(record) + "\n"));
                 output.Flush(flushToDisk: true);
                 records.Add(record);
@@ -129,6 +131,44 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
         return ResultsFolder.ReadSummary(folder);
     }
 
+    /// <summary>
+    /// One sample: answer, check, record. A sample whose prompt does not fit the model's context becomes a failed
+    /// record with the reason, so one over-long question does not stop (every rerun of) a long eval.
+    /// </summary>
+    static ResultRecord RunSample(BenchmarkSample sample, IAnswerSource source, IAnswerChecker checker, BenchmarkTask task,
+        CancellationToken cancellationToken)
+    {
+        SampleAnswer answer;
+        try { answer = source.Answer(sample, PromptBuilder.UserMessage(sample, task), cancellationToken); }
+        catch (ContextLengthException e)
+        {
+            return new ResultRecord
+            {
+                Index = sample.Index, Id = sample.Id, Answer = "", Extracted = null, Correct = false,
+                Detail = $"not run: {e.Problem}", Tokens = 0, Seconds = 0,
+            };
+        }
+        var check = checker.Check(sample, answer.Text, cancellationToken);
+        return new ResultRecord
+        {
+            Index = sample.Index,
+            Id = sample.Id,
+            Answer = answer.Text,
+            Extracted = check.Extracted,
+            Correct = check.Correct,
+            Detail = check.Detail,
+            GateScore = answer.GateScore,
+            Steered = answer.Steered,
+            Tokens = answer.Tokens,
+            Seconds = answer.Seconds,
+        };
+    }
+
+    /// <summary>The samples a run covers: the first <see cref="ExperimentRunOptions.Limit"/>, then those of its shard.</summary>
+    public static List<BenchmarkSample> Plan(Benchmark benchmark, ExperimentRunOptions options) =>
+        benchmark.Samples.Take(options.Limit ?? int.MaxValue)
+            .Where(s => options.Shard is not { } shard || shard.Contains(s.Index)).ToList();
+
     /// <summary>The config's sample_path: a JSONL file (beside the config or from here) or a shipped benchmark name.</summary>
     public static Benchmark OpenBenchmark(ExperimentConfig config) =>
         BenchmarkCatalog.Open(config.TryResolvePath(config.SamplePath) is { } path && File.Exists(path) ? path : config.SamplePath, config.Task);
@@ -141,8 +181,11 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
         return new ExperimentProgress(done, total, correct, rate, eta, lastId);
     }
 
-    static IAnswerChecker DefaultChecker(BenchmarkTask task) =>
-        task == BenchmarkTask.Math ? new MathAnswerChecker() : new CodeAnswerChecker(new PythonSandbox());
+    internal static IAnswerChecker DefaultChecker(ExperimentConfig config)
+    {
+        bool lastBox = config.UnfinishedThoughts == UnfinishedThoughts.LastBox;
+        return config.Task == BenchmarkTask.Math ? new MathAnswerChecker(lastBox) : new CodeAnswerChecker(new PythonSandbox(), lastBox);
+    }
 
     static void CheckOrWriteIdentity(string folder, RunIdentity identity)
     {
@@ -150,20 +193,36 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
         if (existing is null)
         {
             if (File.Exists(Path.Combine(folder, ResultsFolder.OutputFile)))
-                throw new InvalidDataException($"{folder}: has {ResultsFolder.OutputFile} but no {ResultsFolder.IdentityFile}; refusing to mix results");
+                throw new InputException(folder, null, $"has {ResultsFolder.OutputFile} but no {ResultsFolder.IdentityFile}; refusing to mix results");
             ResultsFolder.WriteIdentity(folder, identity);
             return;
         }
+        static bool Differ(string? recorded, string? now) => recorded is not null && now is not null && recorded != now;
         string? clash =
             existing.ConfigHash != identity.ConfigHash ? $"config hash {existing.ConfigHash[..12]}, this config {identity.ConfigHash[..12]}"
+            : existing.Answers != identity.Answers
+                ? $"answers {Origin(existing.Answers)}, this run {Origin(identity.Answers)}"
             : existing.Shard != identity.Shard ? $"shard {existing.Shard ?? "none"}, this run {identity.Shard ?? "none"}"
             : existing.Benchmark != identity.Benchmark || existing.BenchmarkCount != identity.BenchmarkCount
                 ? $"benchmark {existing.Benchmark} ({existing.BenchmarkCount}), this run {identity.Benchmark} ({identity.BenchmarkCount})"
+            : Differ(existing.BenchmarkHash, identity.BenchmarkHash)
+                ? $"the benchmark's content changed: content hash {existing.BenchmarkHash![..12]}, now {identity.BenchmarkHash![..12]}"
+            : Differ(existing.ModelId, identity.ModelId)
+                ? $"the model changed: it was {existing.ModelId}, now {identity.ModelId} (same path, other weights?)"
             : null;
         if (clash is not null)
-            throw new InvalidOperationException($"{folder} holds results of a different run ({clash}); use another name or remove the folder");
-        if (existing.Limit != identity.Limit) ResultsFolder.WriteIdentity(folder, identity); // a larger limit extends the run
+            throw new InputException(Path.Combine(folder, ResultsFolder.IdentityFile), null,
+                $"holds results of a different run ({clash}); resuming would mix their answers; use another name or remove the folder");
+        // A larger limit extends the run; a folder from before hashes were recorded gets them now.
+        if (existing.Limit != identity.Limit || existing.BenchmarkHash is null || existing.ModelId is null)
+            ResultsFolder.WriteIdentity(folder, identity with
+            {
+                BenchmarkHash = identity.BenchmarkHash ?? existing.BenchmarkHash,
+                ModelId = identity.ModelId ?? existing.ModelId,
+            });
     }
+
+    static string Origin(string? answers) => answers is null ? "generated by the engine" : answers.Length > 20 ? answers[..20] + "..." : answers;
 
     /// <summary>Two runners on one folder would interleave lines; the second fails instead.</summary>
     static FileStream LockFolder(string folder)

@@ -43,6 +43,8 @@ public sealed record ExperimentSummary
     public required double MeanSeconds { get; init; }
     /// <summary>Samples that were steered (null when no sample reported a decision).</summary>
     public int? Steered { get; init; }
+    /// <summary>Outputs whose thought never closed (no <c>&lt;/think&gt;</c>: they ran out of tokens); null in summaries written before it was counted.</summary>
+    public int? Unfinished { get; init; }
     public required bool Complete { get; init; }
 }
 
@@ -52,13 +54,20 @@ public sealed record RunIdentity
     public required string ConfigHash { get; init; }
     public required string Benchmark { get; init; }
     public required int BenchmarkCount { get; init; }
+    /// <summary>SHA-256 of every sample's content (<see cref="Benchmarks.BenchmarkHash"/>); null in folders written before it was recorded.</summary>
+    public string? BenchmarkHash { get; init; }
+    /// <summary>The model's identity hash (its weights, not its path); null in older folders or without a model.</summary>
+    public string? ModelId { get; init; }
     public string? Shard { get; init; }
     public int? Limit { get; init; }
     public required JsonElement Config { get; init; }
+    /// <summary>Null when the engine generated the answers; else where they came from (<see cref="ExperimentRunOptions.AnswersOrigin"/>).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Answers { get; init; }
 }
 
 /// <summary>The files of a results folder: <c>run.json</c>, <c>output.jsonl</c>, <c>summary.json</c>.</summary>
-public static class ResultsFolder
+internal static class ResultsFolder
 {
     public const string IdentityFile = "run.json";
     public const string OutputFile = "output.jsonl";
@@ -80,7 +89,7 @@ public static class ResultsFolder
         var path = Path.Combine(folder, IdentityFile);
         if (!File.Exists(path)) return null;
         try { return JsonSerializer.Deserialize<RunIdentity>(File.ReadAllText(path), FileJson) ?? throw new JsonException("empty"); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: unreadable run identity ({e.Message})", e); }
+        catch (JsonException e) { throw new AdaRas.Files.InputException($"{path}: unreadable run identity ({e.Message})", e); }
     }
 
     internal static void WriteIdentity(string folder, RunIdentity identity) =>
@@ -90,7 +99,7 @@ public static class ResultsFolder
     {
         var path = Path.Combine(folder, SummaryFile);
         try { return JsonSerializer.Deserialize<ExperimentSummary>(File.ReadAllText(path), FileJson) ?? throw new JsonException("empty"); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: unreadable summary ({e.Message})", e); }
+        catch (JsonException e) { throw new AdaRas.Files.InputException($"{path}: unreadable summary ({e.Message})", e); }
     }
 
     internal static void WriteSummary(string folder, ExperimentSummary summary) =>
@@ -121,10 +130,10 @@ public static class ResultsFolder
             if (line.Length == 0) continue;
             ResultRecord? record;
             try { record = JsonSerializer.Deserialize<ResultRecord>(line, LineJson); }
-            catch (JsonException e) { throw new InvalidDataException($"{path}:{lineNumber}: bad result line ({e.Message})", e); }
-            if (record is null) throw new InvalidDataException($"{path}:{lineNumber}: bad result line (null)");
+            catch (JsonException e) { throw new AdaRas.Files.InputException($"{path}:{lineNumber}: bad result line ({e.Message})", e); }
+            if (record is null) throw new AdaRas.Files.InputException($"{path}:{lineNumber}: bad result line (null)");
             if (seen.TryGetValue(record.Id, out var first))
-                throw new InvalidDataException($"{path}:{lineNumber}: duplicate id {record.Id} (first at line {first})");
+                throw new AdaRas.Files.InputException($"{path}:{lineNumber}: duplicate id {record.Id} (first at line {first})");
             seen[record.Id] = lineNumber;
             records.Add(record);
         }
@@ -152,6 +161,7 @@ public static class ResultsFolder
             MeanTokens = finished == 0 ? 0 : Math.Round(records.Average(r => (double)r.Tokens), 3),
             MeanSeconds = finished == 0 ? 0 : Math.Round(records.Average(r => r.Seconds), 6),
             Steered = decisions.Count == 0 ? null : decisions.Count(r => r.Steered == true),
+            Unfinished = records.Count(r => AdaRas.Evaluation.Answers.ModelOutput.IsUnfinished(r.Answer)),
             Complete = finished == planned,
         };
     }
@@ -165,7 +175,7 @@ public readonly record struct Shard
 
     public Shard(int index, int count)
     {
-        if (count < 1 || index < 1 || index > count) throw new ArgumentException($"shard {index}/{count}: need 1 <= i <= n");
+        if (count < 1 || index < 1 || index > count) throw new AdaRas.Files.UsageException($"shard {index}/{count}: need 1 <= i <= n");
         Index = index;
         Count = count;
     }
@@ -176,8 +186,30 @@ public readonly record struct Shard
         var parts = text.Split('/');
         if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var i)
             || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var n))
-            throw new FormatException($"shard '{text}' must look like i/n, e.g. 2/4");
+            throw new AdaRas.Files.UsageException($"shard '{text}' must look like i/n, e.g. 2/4");
         return new Shard(i, n);
+    }
+
+    /// <summary>The environment variable a Kubernetes Indexed Job sets to the pod's 0-based completion index.</summary>
+    public const string IndexVariable = "JOB_COMPLETION_INDEX";
+    /// <summary>The shard count for <c>--shard auto</c>: set it to the Job's <c>spec.completions</c> (Kubernetes does not export it).</summary>
+    public const string CountVariable = "JOB_COMPLETIONS";
+
+    /// <summary>
+    /// "i/n", or "auto": shard <c>JOB_COMPLETION_INDEX + 1</c> of <c>JOB_COMPLETIONS</c>, read through
+    /// <paramref name="environment"/> (so a Kubernetes Indexed Job needs no glue script).
+    /// </summary>
+    public static Shard Resolve(string text, Func<string, string?> environment)
+    {
+        if (text != "auto") return Parse(text);
+        string? index = environment(IndexVariable), count = environment(CountVariable);
+        if (string.IsNullOrEmpty(index) || string.IsNullOrEmpty(count))
+            throw new ArgumentException($"--shard auto reads {IndexVariable} (0-based, set by a Kubernetes Indexed Job) and {CountVariable} " +
+                $"(the Job's completions); {(string.IsNullOrEmpty(index) ? IndexVariable : CountVariable)} is not set");
+        if (!int.TryParse(index, NumberStyles.None, CultureInfo.InvariantCulture, out int i) || !int.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out int n))
+            throw new ArgumentException($"--shard auto: {IndexVariable}='{index}' and {CountVariable}='{count}' must be non-negative integers");
+        if (n < 1 || i >= n) throw new ArgumentException($"--shard auto: {IndexVariable}={i} must be below {CountVariable}={n}");
+        return new Shard(i + 1, n);
     }
 
     /// <summary>Samples are dealt round-robin so every shard gets a similar mix.</summary>

@@ -1,6 +1,5 @@
 using System.Globalization;
 using AdaRas.Evaluation.Reports;
-using AdaRas.Steering.Kernels;
 
 namespace AdaRas.Evaluation.Experiments;
 
@@ -17,12 +16,12 @@ public static class SteeringSweep
     public static IReadOnlyList<SweepPoint> Grid(ExperimentConfig baseConfig, IReadOnlyList<double> alphas, IReadOnlyList<int> neurons)
     {
         if (baseConfig.Intervention.PatternPath is null)
-            throw new ArgumentException($"{baseConfig.SourceFile ?? baseConfig.Name}: a sweep steers, so the config needs intervention.pattern_path");
-        if (alphas.Count == 0 || neurons.Count == 0) throw new ArgumentException("a sweep needs at least one alpha and one neuron count");
-        if (alphas.Any(a => !double.IsFinite(a))) throw new ArgumentException("every alpha must be a finite number");
-        if (neurons.Any(k => k < 1)) throw new ArgumentException("every neuron count must be at least 1");
-        if (alphas.Distinct().Count() != alphas.Count) throw new ArgumentException($"alphas repeat: {string.Join(",", alphas)}");
-        if (neurons.Distinct().Count() != neurons.Count) throw new ArgumentException($"neuron counts repeat: {string.Join(",", neurons)}");
+            throw new AdaRas.Files.UsageException($"{baseConfig.SourceFile ?? baseConfig.Name}: a sweep steers, so the config needs intervention.pattern_path");
+        if (alphas.Count == 0 || neurons.Count == 0) throw new AdaRas.Files.UsageException("a sweep needs at least one alpha and one neuron count");
+        if (alphas.Any(a => !double.IsFinite(a))) throw new AdaRas.Files.UsageException("every alpha must be a finite number");
+        if (neurons.Any(k => k < 1)) throw new AdaRas.Files.UsageException("every neuron count must be at least 1");
+        if (alphas.Distinct().Count() != alphas.Count) throw new AdaRas.Files.UsageException($"alphas repeat: {string.Join(",", alphas)}");
+        if (neurons.Distinct().Count() != neurons.Count) throw new AdaRas.Files.UsageException($"neuron counts repeat: {string.Join(",", neurons)}");
 
         var points = new List<SweepPoint>();
         foreach (var k in neurons)
@@ -46,20 +45,22 @@ public static class SteeringSweep
         Path.Combine(runner.ResultsRoot, baseConfig.Name + "-sweep");
 
     /// <summary>
-    /// Runs every point on one loaded model (finished points are only read back), sharing one kernel device
-    /// between the points' steering buffers, and returns the table.
+    /// Runs every point on one loaded model (finished points are only read back) with one steering policy: the
+    /// pattern, gate and buffers are loaded once and retargeted to each point's K and alpha. Returns the table.
     /// </summary>
     /// <param name="onPoint">Called before each point runs (e.g. to print which one).</param>
-    public static SweepReport Run(AdaRas.Engine.Model model, ExperimentConfig baseConfig, IReadOnlyList<SweepPoint> points,
-        ExperimentRunner runner, RunOptions? options = null, Action<SweepPoint>? onPoint = null, CancellationToken cancellationToken = default)
+    public static SweepReport Run(AdaRas.Engine.LanguageModel model, ExperimentConfig baseConfig, IReadOnlyList<SweepPoint> points,
+        ExperimentRunner runner, ExperimentRunOptions? options = null, Action<SweepPoint>? onPoint = null, CancellationToken cancellationToken = default)
     {
-        using var device = KernelDevice.CreateCpu();
         var rows = new List<SweepRow>();
+        if (points.Count == 0) return new SweepReport(baseConfig.Name, rows);
+        using var policy = EngineAnswerSource.CreatePolicy(model, points[0].Config);
         foreach (var point in points)
         {
             cancellationToken.ThrowIfCancellationRequested();
             onPoint?.Invoke(point);
-            using var source = new EngineAnswerSource(model, point.Config, device);
+            policy.Retarget(point.Neurons, (float)point.Alpha);
+            using var source = new EngineAnswerSource(point.Config, policy);
             var summary = runner.Run(point.Config, source, options, cancellationToken);
             rows.Add(SweepRow.From(point, summary));
         }

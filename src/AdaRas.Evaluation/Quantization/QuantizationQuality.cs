@@ -19,7 +19,7 @@ public sealed record QuantizationQuality(
 
     /// <param name="texts">token ids of each text (teacher-forced whole; its first half is the greedy prompt)</param>
     /// <param name="greedyTokens">tokens generated per text for the free-running comparison (0 skips it)</param>
-    public static QuantizationQuality Measure(AdaRas.Engine.Model reference, AdaRas.Engine.Model candidate, IReadOnlyList<int[]> texts, int greedyTokens = 32,
+    public static QuantizationQuality Measure(AdaRas.Engine.LanguageModel reference, AdaRas.Engine.LanguageModel candidate, IReadOnlyList<int[]> texts, int greedyTokens = 32,
         string referenceName = "reference", string candidateName = "candidate", CancellationToken cancel = default)
     {
         if (reference.Manifest.VocabSize != candidate.Manifest.VocabSize)
@@ -57,14 +57,14 @@ public sealed record QuantizationQuality(
             (double)agree / positions, (int)generated, generated == 0 ? double.NaN : (double)sameGenerated / generated);
     }
 
-    static float[] TeacherForced(AdaRas.Engine.Model model, int[] ids)
+    static float[] TeacherForced(AdaRas.Engine.LanguageModel model, int[] ids)
     {
         using var generator = new Generator(model, new GeneratorParams { MaxNewTokens = 0, MaxLength = ids.Length });
         generator.AppendTokens(ids, LogitsScope.All);
         return generator.AllLogits.ToArray();
     }
 
-    static int[] Greedy(AdaRas.Engine.Model model, int[] prompt, int tokens)
+    static int[] Greedy(AdaRas.Engine.LanguageModel model, int[] prompt, int tokens)
     {
         using var generator = new Generator(model, new GeneratorParams { MaxNewTokens = tokens, MaxLength = prompt.Length + tokens, StopTokenIds = [] });
         generator.AppendTokens(prompt);

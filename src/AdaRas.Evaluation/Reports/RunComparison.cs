@@ -13,7 +13,7 @@ public sealed record RunResults(string Name, string Folder, ExperimentSummary Su
         if (!File.Exists(Path.Combine(folder, ResultsFolder.SummaryFile)))
         {
             if (Directory.Exists(folder) && Directory.GetDirectories(folder, "shard-*-of-*").Length > 0)
-                throw new InvalidDataException($"{folder}: holds shards but no {ResultsFolder.SummaryFile}; merge them first (adaras eval merge {folder})");
+                throw new AdaRas.Files.InputException(folder, null, $"holds shards but no {ResultsFolder.SummaryFile}; merge them first (adaras eval merge {folder})");
             throw new FileNotFoundException($"{folder}: no {ResultsFolder.SummaryFile}; not a results folder");
         }
         var summary = ResultsFolder.ReadSummary(folder);
@@ -22,7 +22,8 @@ public sealed record RunResults(string Name, string Folder, ExperimentSummary Su
 }
 
 /// <summary>One run's totals in a comparison.</summary>
-public sealed record RunRow(string Name, int Samples, int Correct, double Accuracy, double MeanTokens, double MeanSeconds, int? Steered);
+/// <param name="Unfinished">Outputs whose thought never closed (they ran out of tokens).</param>
+public sealed record RunRow(string Name, int Samples, int Correct, double Accuracy, double MeanTokens, double MeanSeconds, int? Steered, int Unfinished = 0);
 
 /// <summary>
 /// A run against the baseline (the first run), on the samples both finished: how many answers flipped each
@@ -38,15 +39,17 @@ public sealed record ComparisonReport(IReadOnlyList<RunRow> Rows, IReadOnlyList<
 {
     public static ComparisonReport Compare(IReadOnlyList<RunResults> runs)
     {
-        if (runs.Count == 0) throw new ArgumentException("nothing to compare", nameof(runs));
+        if (runs.Count == 0) throw new AdaRas.Files.UsageException("nothing to compare");
         var names = runs.Select(r => r.Name).ToList();
-        if (names.Distinct().Count() != names.Count) throw new ArgumentException($"run names must differ: {string.Join(", ", names)}");
+        if (names.Distinct().Count() != names.Count) throw new AdaRas.Files.UsageException($"run names must differ: {string.Join(", ", names)}");
+        RequireSameBenchmark(runs);
 
         var rows = runs.Select(r => new RunRow(r.Name, r.Records.Count, r.Records.Count(x => x.Correct),
             r.Records.Count == 0 ? 0 : (double)r.Records.Count(x => x.Correct) / r.Records.Count,
             r.Records.Count == 0 ? 0 : r.Records.Average(x => (double)x.Tokens),
             r.Records.Count == 0 ? 0 : r.Records.Average(x => x.Seconds),
-            r.Records.Any(x => x.Steered is not null) ? r.Records.Count(x => x.Steered == true) : null)).ToList();
+            r.Records.Any(x => x.Steered is not null) ? r.Records.Count(x => x.Steered == true) : null,
+            r.Records.Count(x => Answers.ModelOutput.IsUnfinished(x.Answer)))).ToList();
 
         var baseline = runs[0];
         var baseCorrect = baseline.Records.ToDictionary(r => r.Id, r => r.Correct, StringComparer.Ordinal);
@@ -66,15 +69,38 @@ public sealed record ComparisonReport(IReadOnlyList<RunRow> Rows, IReadOnlyList<
         return new ComparisonReport(rows, flips);
     }
 
+    /// <summary>
+    /// Paired flips only mean something on the same questions: runs of different benchmarks (by name, or by content
+    /// hash where run.json records it) would pair nothing, or pair unrelated questions that share ids.
+    /// </summary>
+    static void RequireSameBenchmark(IReadOnlyList<RunResults> runs)
+    {
+        var baseline = runs[0];
+        var baseHash = Hash(baseline);
+        foreach (var run in runs.Skip(1))
+        {
+            string? why = run.Summary.Benchmark != baseline.Summary.Benchmark
+                ? $"it ran benchmark '{run.Summary.Benchmark}', the baseline {baseline.Folder} ran '{baseline.Summary.Benchmark}'"
+                : Hash(run) is { } h && baseHash is not null && h != baseHash
+                    ? $"its benchmark '{run.Summary.Benchmark}' has other content (hash {h[..12]}) than the baseline's (hash {baseHash[..12]})"
+                : null;
+            if (why is not null)
+                throw new AdaRas.Files.InputException(run.Folder, null, $"cannot be compared with the baseline: {why}; paired flips need the same questions");
+        }
+
+        static string? Hash(RunResults r) =>
+            File.Exists(Path.Combine(r.Folder, ResultsFolder.IdentityFile)) ? ResultsFolder.ReadIdentity(r.Folder)?.BenchmarkHash : null;
+    }
+
     /// <summary>The table and the flips as Markdown.</summary>
     public string ToMarkdown()
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.AppendLine("| run | samples | correct | accuracy | mean tokens | mean seconds | steered |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| run | samples | correct | accuracy | mean tokens | mean seconds | steered | unfinished |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in Rows)
-            sb.AppendLine(string.Create(c, $"| {r.Name} | {r.Samples} | {r.Correct} | {100 * r.Accuracy:F2}% | {r.MeanTokens:F1} | {r.MeanSeconds:F2} | {(r.Steered is { } s ? s.ToString(c) : "-")} |"));
+            sb.AppendLine(string.Create(c, $"| {r.Name} | {r.Samples} | {r.Correct} | {100 * r.Accuracy:F2}% | {r.MeanTokens:F1} | {r.MeanSeconds:F2} | {(r.Steered is { } s ? s.ToString(c) : "-")} | {r.Unfinished} |"));
         if (Flips.Count > 0)
         {
             sb.AppendLine();
@@ -92,7 +118,7 @@ public sealed record ComparisonReport(IReadOnlyList<RunRow> Rows, IReadOnlyList<
     public void Write(string folder)
     {
         Directory.CreateDirectory(folder);
-        AdaRas.Model.AtomicFile.WriteAllText(Path.Combine(folder, "report.md"), "# Comparison\n\n" + ToMarkdown());
+        AdaRas.Files.AtomicFile.WriteAllText(Path.Combine(folder, "report.md"), "# Comparison\n\n" + ToMarkdown());
         var names = Rows.Select(r => r.Name).ToList();
         Plots.Bars(names, Rows.Select(r => 100 * r.Accuracy).ToList(), "Accuracy (%)", "Accuracy", Path.Combine(folder, "accuracy.png"), "F1");
         Plots.Bars(names, Rows.Select(r => r.MeanTokens).ToList(), "Mean generated tokens", "Response length", Path.Combine(folder, "tokens.png"), "F0");

@@ -4,7 +4,7 @@ using AdaRas.Engine;
 namespace AdaRas.Evaluation.Speed;
 
 /// <summary>One timed generation: a prefill of the prompt and greedy decoding of new tokens.</summary>
-public sealed record DecodeTiming(double PrefillSeconds, int PromptTokens, double DecodeSeconds, int DecodedTokens)
+internal sealed record DecodeTiming(double PrefillSeconds, int PromptTokens, double DecodeSeconds, int DecodedTokens)
 {
     public double PrefillTokensPerSecond => PromptTokens / PrefillSeconds;
     /// <summary>Decode forward passes per second (the first new token comes from the prefill's logits).</summary>
@@ -12,14 +12,14 @@ public sealed record DecodeTiming(double PrefillSeconds, int PromptTokens, doubl
 }
 
 /// <summary>Something that can prefill a prompt and decode greedily: this engine or ONNX Runtime GenAI.</summary>
-public interface IDecodeRunner : IDisposable
+internal interface IDecodeRunner : IDisposable
 {
     string Name { get; }
     DecodeTiming Run(int[] prompt, int newTokens);
 }
 
 /// <summary>This engine on an exported folder, optionally with steering tensors bound at every step.</summary>
-public sealed class EngineRunner(string name, AdaRas.Engine.Model model, SteeringTensors? steering = null) : IDecodeRunner
+internal sealed class EngineRunner(string name, AdaRas.Engine.LanguageModel model, SteeringTensors? steering = null) : IDecodeRunner
 {
     public string Name => name;
 

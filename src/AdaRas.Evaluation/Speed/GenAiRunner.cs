@@ -8,7 +8,7 @@ namespace AdaRas.Evaluation.Speed;
 /// ONNX Runtime GenAI (the CPU package; NuGet here does not serve Microsoft.ML.OnnxRuntimeGenAI.Cuda) on the
 /// same exported folder: the generic runtime this engine is measured against.
 /// </summary>
-public sealed class GenAiRunner : IDecodeRunner
+internal sealed class GenAiRunner : IDecodeRunner
 {
     readonly GenAI.Model _model;
 

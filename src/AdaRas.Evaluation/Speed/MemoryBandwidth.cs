@@ -8,7 +8,7 @@ namespace AdaRas.Evaluation.Speed;
 /// The decode speed limit of a memory-bound model: every weight is read once per generated token, so
 /// tokens/s cannot exceed (read bandwidth) / (weight bytes per token).
 /// </summary>
-public static class MemoryBandwidth
+internal static class MemoryBandwidth
 {
     /// <summary>
     /// Streaming read bandwidth in bytes/s: all cores sum a buffer far larger than the caches with independent

@@ -8,7 +8,7 @@ namespace AdaRas.Probing.FeatureSelection;
 /// A constant feature scores 0 (scikit-learn gives NaN); a feature whose groups are each constant but differ
 /// scores +infinity (a perfect separator, ranked first).
 /// </summary>
-public sealed class AnovaFScore
+internal sealed class AnovaFScore
 {
     readonly double[] _mean0, _m2_0, _mean1, _m2_1; // class 0 = incorrect, class 1 = correct
     double[]? _pool;

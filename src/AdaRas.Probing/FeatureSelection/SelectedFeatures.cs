@@ -9,7 +9,7 @@ public sealed record SelectedFeature(int Rank, int Id, int Layer, int Index, dou
 
 /// <summary>
 /// The gate's input neurons: the top N by ANOVA F-score over token-mean-pooled training questions
-/// (DESIGN.md step 5), for one model. Saved as <c>features.json</c>:
+/// (docs/ARCHITECTURE.md, method step 5), for one model. Saved as <c>features.json</c>:
 /// <code>
 /// { "kind": "anova-f-top", "model_id", "num_layers", "intermediate_size", "source", "questions", "correct",
 ///   "incorrect", "top": N, "feature_ids": [ascending global ids],

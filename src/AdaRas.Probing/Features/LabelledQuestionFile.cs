@@ -11,7 +11,7 @@ public sealed record LabelledQuestion(string Id, string Question, bool IsGood, s
 {
     /// <summary>
     /// What the model reads, raw (no chat template): the question alone, or with the trajectory the contrastive
-    /// text <c>"Question: " + question + "\nThinking process:" + thinking</c> (DESIGN.md step 1).
+    /// text <c>"Question: " + question + "\nThinking process:" + thinking</c> (docs/ARCHITECTURE.md, method step 1).
     /// </summary>
     public string Text(bool withTrajectory) => !withTrajectory
         ? Question

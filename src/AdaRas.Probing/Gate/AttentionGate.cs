@@ -12,7 +12,7 @@ public sealed record GateTrainingInfo(
     double PosWeight, int BatchSize, double LearningRate, double WeightDecay, int Seed);
 
 /// <summary>
-/// A trained attention gate (DESIGN.md step 5): from a question's per-token features at its feature ids it predicts
+/// A trained attention gate (docs/ARCHITECTURE.md, method step 5): from a question's per-token features at its feature ids it predicts
 /// p(correct); the adaptive policy steers when p &lt; <see cref="Threshold"/>.
 /// File: the ClassifierFile container with magic "ADRSGATE", version 1; header fields kind, model_id, num_layers,
 /// intermediate_size, feature_count, hidden_size, dropout, threshold, standardized, training {...}; arrays

@@ -7,7 +7,7 @@ namespace AdaRas.Probing.Gate;
 /// <summary>One question for the gate: its per-token features (tokens x N, columns in feature-id order) and label.</summary>
 public sealed record GateExample(ActivationMatrix Tokens, bool IsGood);
 
-/// <summary>The paper's recipe (DESIGN.md step 5); every default is the paper's or PyTorch's.</summary>
+/// <summary>The paper's recipe (docs/ARCHITECTURE.md, method step 5); every default is the paper's or PyTorch's.</summary>
 public sealed record AttentionGateOptions
 {
     public int HiddenSize { get; init; } = 256;
@@ -27,20 +27,26 @@ public sealed record AttentionGateOptions
     /// <summary>
     /// Standardise each feature with its mean and std over all training tokens (stored in the file). Activations of
     /// different neurons differ in scale by orders of magnitude, and the attention score goes through tanh, so
-    /// unscaled inputs would saturate it; the paper's code is silent on this.
+    /// unscaled inputs can saturate it. The paper's gate trains on the raw activations (false here; <c>adaras gate
+    /// train --inputs raw</c>); the file records which, so a gate is always applied as it was trained.
     /// </summary>
     public bool Standardize { get; init; } = true;
+
+    /// <summary>The paper's gate uses 256; far larger sizes only exhaust memory (weights, gradients and Adam moments).</summary>
+    public const int MaxHiddenSize = 16384;
+    /// <summary>Most weights of the hidden layer (H x N) a gate may have: 2^24 doubles, about 0.5 GB with gradients and Adam state.</summary>
+    public const long MaxHiddenWeights = 1L << 24;
 
     /// <summary>Throws on an option out of range (callers check before spending time on feature extraction).</summary>
     public void Validate()
     {
-        if (HiddenSize <= 0) throw new ArgumentException($"hidden size must be positive, got {HiddenSize}");
-        if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"dropout must be in [0, 1), got {Dropout}");
-        if (!(LearningRate > 0)) throw new ArgumentException($"learning rate must be positive, got {LearningRate}");
-        if (!(WeightDecay >= 0)) throw new ArgumentException($"weight decay must be >= 0, got {WeightDecay}");
-        if (BatchSize <= 0) throw new ArgumentException($"batch size must be positive, got {BatchSize}");
-        if (MaxEpochs <= 0) throw new ArgumentException($"max epochs must be positive, got {MaxEpochs}");
-        if (Patience <= 0) throw new ArgumentException($"patience must be positive, got {Patience}");
+        if (HiddenSize is <= 0 or > MaxHiddenSize) throw new AdaRas.Files.UsageException($"hidden size must be in [1, {MaxHiddenSize}], got {HiddenSize}");
+        if (!(Dropout >= 0 && Dropout < 1)) throw new AdaRas.Files.UsageException($"dropout must be in [0, 1), got {Dropout}");
+        if (!(LearningRate > 0)) throw new AdaRas.Files.UsageException($"learning rate must be positive, got {LearningRate}");
+        if (!(WeightDecay >= 0)) throw new AdaRas.Files.UsageException($"weight decay must be >= 0, got {WeightDecay}");
+        if (BatchSize <= 0) throw new AdaRas.Files.UsageException($"batch size must be positive, got {BatchSize}");
+        if (MaxEpochs <= 0) throw new AdaRas.Files.UsageException($"max epochs must be positive, got {MaxEpochs}");
+        if (Patience <= 0) throw new AdaRas.Files.UsageException($"patience must be positive, got {Patience}");
     }
 }
 
@@ -57,6 +63,8 @@ public sealed record AttentionGateTrainingResult(AttentionGate Gate, IReadOnlyLi
 /// </summary>
 public static class AttentionGateTrainer
 {
+// Long on purpose: the paper's training loop (epochs, shuffled batches, early stopping, best-epoch restore) over one
+// seeded random stream; its order of draws is what makes training bit-reproducible, so it stays in one place.
     public static AttentionGateTrainingResult Train(
         ModelShape model,
         IReadOnlyList<int> featureIds,
@@ -73,6 +81,8 @@ public static class AttentionGateTrainer
         if (ids.Length == 0) throw new ArgumentException("the gate needs at least one feature");
         model.ValidateNeuronIds(ids, requireAscending: true, "gate features");
         int n = ids.Length, h = options.HiddenSize;
+        if ((long)n * h > AttentionGateOptions.MaxHiddenWeights)
+            throw new AdaRas.Files.UsageException($"a gate of {n} features x hidden size {h} has {(long)n * h} weights, more than {AttentionGateOptions.MaxHiddenWeights}; use fewer features or a smaller --hidden");
         CheckExamples(train, n, "training");
         CheckExamples(validation, n, "validation");
         int good = train.Count(e => e.IsGood);

@@ -50,7 +50,6 @@ internal sealed class L1LogisticRegression
     readonly double _tolerance;
     double _intercept, _previousLambda;
 
-    public int RowCount => _n;
     public int FeatureCount => _p;
     public double LambdaMax { get; }
     public double NullMeanDeviance { get; }
@@ -177,6 +176,8 @@ internal sealed class L1LogisticRegression
     }
 
     /// <summary>Proximal Newton on the working set until its KKT conditions hold within tolerance.</summary>
+// Long on purpose: one proximal-Newton iteration (gradient, Hessian, coordinate descent, line search, KKT check)
+// on shared working-set buffers, written as the algorithm reads in the literature.
     bool SolveWorkingSet(double lambda, ref int steps)
     {
         int m = _workingSet.Count;

@@ -61,6 +61,8 @@ public static class L1ProbeTrainer
     /// <param name="lastToken">Questions x features, row-major.</param>
     /// <param name="neuronIds">Global neuron id of each column; null when the columns are all neurons in order.</param>
     /// <param name="isGood">Correctness label per question.</param>
+// Long on purpose: standardisation, the folds' warm-started paths and the lambda rule share the path grid and
+// per-fold solvers; the method follows glmnet's cv procedure step by step.
     public static L1ProbeTrainingResult Train(ModelShape model, ActivationMatrix lastToken, IReadOnlyList<int>? neuronIds,
         IReadOnlyList<bool> isGood, L1ProbeOptions? options = null)
     {

@@ -26,7 +26,7 @@ public readonly record struct ConfusionCounts(int TruePositives, int FalsePositi
 /// Mann-Whitney statistic with midranks (a tied positive/negative pair counts one half), which equals the
 /// trapezoidal area under the ROC curve built from distinct thresholds.
 /// </summary>
-public static class BinaryMetrics
+internal static class BinaryMetrics
 {
     public static double Auroc(ReadOnlySpan<double> scores, ReadOnlySpan<bool> isGood)
     {

@@ -60,19 +60,19 @@ public sealed class ControlVector
     {
         var config = checkpoint.Config;
         if (config.NumHiddenLayers != pattern.Shape.Layers || config.IntermediateSize != pattern.Shape.IntermediateSize)
-            throw new ArgumentException(
+            throw new AdaRas.Files.InputException(
                 $"{pattern.SourcePath}: pattern is for {pattern.Shape.Layers} x {pattern.Shape.IntermediateSize} neurons, " +
                 $"the checkpoint {checkpoint.Folder} has {config.NumHiddenLayers} x {config.IntermediateSize}");
-        if (!float.IsFinite(alpha)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "alpha must be a finite number");
+        if (!float.IsFinite(alpha)) throw new AdaRas.Files.UsageException($"alpha must be a finite number, got {alpha}");
         if (method == SteeringMethod.LinearBlend)
-            throw new NotSupportedException(
+            throw new AdaRas.Files.UsageException(
                 "linear_blend scales the activation (scale = 1 - alpha), so its change to the residual stream depends on the " +
                 "activation and is not a fixed control vector; export steering_add or softplus_add");
         if (method.NeedsMuPlus()) pattern.RequireClassMeans(method.ToName());
         var selected = pattern.Top(neurons);
         var atLayerZero = selected.FirstOrDefault(n => n.Layer == 0);
         if (atLayerZero is not null)
-            throw new NotSupportedException(
+            throw new AdaRas.Files.InputException(
                 $"{pattern.SourcePath}:{atLayerZero.Line}: neuron {atLayerZero.NeuronId} is in layer 0, which llama.cpp control vectors " +
                 "cannot steer (its direction.N is applied after layer N, N >= 1)");
 

@@ -18,7 +18,7 @@ namespace AdaRas.Steering.ControlVectors;
 /// and uint64 offset from the start of the data section; the data section starts at the next multiple of
 /// the alignment.
 /// </remarks>
-public sealed class GgufWriter
+internal sealed class GgufWriter
 {
     public const uint Version = 3;
     public const int Alignment = 32;

@@ -36,7 +36,7 @@ namespace AdaRas.Steering.Kernels;
 /// a second accelerator can be adopted afterwards. ILGPU loads the driver as "cuda", i.e. <c>libcuda.so</c>,
 /// which some systems ship only as <c>libcuda.so.1</c> (a symlink named libcuda.so is then needed).</para>
 /// </remarks>
-public sealed unsafe class CudaPrimaryContext
+internal sealed unsafe class CudaPrimaryContext
 {
     static readonly MethodInfo NativePtrSetter =
         typeof(Accelerator).GetProperty(nameof(Accelerator.NativePtr))?.GetSetMethod(nonPublic: true)
@@ -79,9 +79,6 @@ public sealed unsafe class CudaPrimaryContext
         return new CudaPrimaryContext(driver, device, primary);
     }
 
-    /// <summary>True when the calling thread's current CUDA context is this primary context.</summary>
-    public bool IsCurrent() => _driver.CurrentContext() == Handle;
-
     /// <summary>Disposes the accelerator without destroying the primary context, then releases it.</summary>
     internal void DisposeAccelerator(CudaAccelerator accelerator)
     {
@@ -114,7 +111,6 @@ public sealed unsafe class CudaPrimaryContext
         readonly delegate* unmanaged<int*, int, int> _deviceGet;
         readonly delegate* unmanaged<IntPtr*, int, int> _primaryCtxRetain;
         readonly delegate* unmanaged<int, int> _primaryCtxRelease;
-        readonly delegate* unmanaged<IntPtr*, int> _ctxGetCurrent;
 
         CudaDriver(IntPtr lib)
         {
@@ -124,7 +120,6 @@ public sealed unsafe class CudaPrimaryContext
             _primaryCtxRelease = (delegate* unmanaged<int, int>)(
                 NativeLibrary.TryGetExport(lib, "cuDevicePrimaryCtxRelease_v2", out var v2) ? v2
                 : NativeLibrary.GetExport(lib, "cuDevicePrimaryCtxRelease"));
-            _ctxGetCurrent = (delegate* unmanaged<IntPtr*, int>)NativeLibrary.GetExport(lib, "cuCtxGetCurrent");
         }
 
         static CudaDriver? _instance;
@@ -159,12 +154,5 @@ public sealed unsafe class CudaPrimaryContext
 
         public void PrimaryContextRelease(int device) =>
             Check(_primaryCtxRelease(device), $"cuDevicePrimaryCtxRelease({device})");
-
-        public IntPtr CurrentContext()
-        {
-            IntPtr context;
-            Check(_ctxGetCurrent(&context), "cuCtxGetCurrent");
-            return context;
-        }
     }
 }

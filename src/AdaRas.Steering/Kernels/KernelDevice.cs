@@ -31,30 +31,25 @@ public sealed class KernelDevice : IDisposable
     public bool UsesDeviceMemory => Backend == KernelBackend.Cuda;
     /// <summary>True when the CUDA accelerator runs on the device's primary context (shared with ONNX Runtime).</summary>
     public bool OnPrimaryContext => _primaryContext is not null;
-    /// <summary>The adopted primary context (CUDA only).</summary>
-    public CudaPrimaryContext? PrimaryContext => _primaryContext;
 
     KernelDevice(Context context, Accelerator accelerator, KernelBackend backend, CudaPrimaryContext? primary)
     {
         Context = context; Accelerator = accelerator; Backend = backend; _primaryContext = primary;
     }
 
-    /// <summary>The CUDA accelerator when a CUDA device is visible, otherwise the CPU accelerator.</summary>
-    public static KernelDevice CreateDefault()
+    /// <summary>
+    /// The device whose buffers <paramref name="model"/>'s session reads in place: a CUDA accelerator on the model's
+    /// GPU (its primary context) when the model runs on ONNX Runtime's CUDA provider, else the CPU accelerator.
+    /// </summary>
+    public static KernelDevice ForModel(AdaRas.Engine.LanguageModel model) => ForProvider(model.Options.Provider, model.Options.CudaDeviceId);
+
+    /// <summary>The kernel device that matches an ONNX Runtime execution provider (see <see cref="ForModel"/>).</summary>
+    public static KernelDevice ForProvider(AdaRas.Engine.ExecutionProvider provider, int cudaDeviceId = 0) => provider switch
     {
-        var context = CreateContext();
-        try
-        {
-            var cuda = context.GetCudaDevices();
-            if (cuda.Count > 0) return CreateCudaOn(context, cuda[0], usePrimaryContext: true);
-            return CreateCpuOn(context);
-        }
-        catch
-        {
-            context.Dispose();
-            throw;
-        }
-    }
+        AdaRas.Engine.ExecutionProvider.Cpu => CreateCpu(),
+        AdaRas.Engine.ExecutionProvider.Cuda => CreateCuda(cudaDeviceId),
+        _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "unknown execution provider"),
+    };
 
     /// <summary>The CPU accelerator: plain host memory (unmanaged, never moved by the GC).</summary>
     public static KernelDevice CreateCpu()

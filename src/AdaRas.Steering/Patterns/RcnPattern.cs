@@ -64,7 +64,7 @@ public sealed class RcnPattern
     public IReadOnlyList<PatternNeuron> Top(int k)
     {
         if (k < 1 || k > Count)
-            throw new ArgumentOutOfRangeException(nameof(k), k, $"{SourcePath}: --neurons must be between 1 and the pattern's {Count} rows");
+            throw new AdaRas.Files.InputException(SourcePath, null, $"--neurons must be between 1 and the pattern's {Count} rows (got {k})");
         return Neurons.Take(k).ToArray();
     }
 
@@ -198,7 +198,7 @@ public sealed class RcnPattern
     {
         var sidecarPath = PatternSidecar.PathFor(path);
         if (Path.GetFullPath(sidecarPath) == Path.GetFullPath(path))
-            throw new ArgumentException($"{path}: a pattern file must not have the .json extension (its sidecar is {sidecarPath})");
+            throw new AdaRas.Files.UsageException($"{path}: a pattern file must not have the .json extension (its sidecar is {sidecarPath})");
         if (!overwrite)
             foreach (var p in new[] { path, sidecarPath })
                 if (File.Exists(p)) throw new IOException($"{p}: already exists (pass overwrite to replace it)");

@@ -30,7 +30,7 @@ public static class SteeringMethods
         "steering_add" => SteeringMethod.SteeringAdd,
         "linear_blend" => SteeringMethod.LinearBlend,
         "softplus_add" => SteeringMethod.SoftplusAdd,
-        _ => throw new ArgumentException($"unknown steering method '{name}' (expected steering_add, linear_blend or softplus_add)", nameof(name)),
+        _ => throw new AdaRas.Files.UsageException($"unknown steering method '{name}' (expected steering_add, linear_blend or softplus_add)"),
     };
 
     /// <summary>True when the method needs mu+ (a pattern in our dialect), not only delta.</summary>

@@ -50,7 +50,7 @@ public sealed class SteeringPlan : IDisposable
     public static SteeringPlan Create(SteeringBuffers buffers, RcnPattern pattern, int neurons, float alpha, SteeringMethod method)
     {
         if (pattern.Shape.Layers != buffers.Layers || pattern.Shape.IntermediateSize != buffers.IntermediateSize)
-            throw new ArgumentException(
+            throw new AdaRas.Files.InputException(
                 $"{pattern.SourcePath}: pattern is for {pattern.Shape.Layers} x {pattern.Shape.IntermediateSize} neurons, the steering buffers are {buffers.Layers} x {buffers.IntermediateSize}");
         if (!Enum.IsDefined(method)) throw new ArgumentOutOfRangeException(nameof(method), method, "unknown steering method");
         CheckAlpha(alpha);
@@ -86,7 +86,7 @@ public sealed class SteeringPlan : IDisposable
 
     static void CheckAlpha(float alpha)
     {
-        if (!float.IsFinite(alpha)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "alpha must be a finite number");
+        if (!float.IsFinite(alpha)) throw new AdaRas.Files.UsageException($"alpha must be a finite number, got {alpha}");
     }
 
     public override string ToString() =>

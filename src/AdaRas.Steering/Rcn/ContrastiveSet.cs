@@ -25,7 +25,7 @@ public sealed record Trajectory(string Id, string SampleId, string Question, str
 }
 
 /// <summary>
-/// The contrastive trajectories RCNs are identified from (DESIGN.md step 1): a JSONL file with one row per
+/// The contrastive trajectories RCNs are identified from (docs/ARCHITECTURE.md, method step 1): a JSONL file with one row per
 /// trajectory, <c>{id, _id, question, thinking, is_good}</c>. <c>is_good</c> may be a JSON boolean or the strings
 /// "True"/"False" (as the paper's Python wrote them); other fields are ignored. Blank lines are skipped.
 /// </summary>
@@ -73,7 +73,7 @@ public sealed class ContrastiveSet
                 $"RCN identification needs correct and incorrect trajectories; the file has {CorrectCount} correct and {IncorrectCount} incorrect");
     }
 
-    /// <summary>Trajectory ids become file names in the probe's cache: a number or a non-empty string.</summary>
+    /// <summary>Trajectory ids become file names in the identifier's cache: a number or a non-empty string.</summary>
     static string Id(JsonLine line, string name)
     {
         var id = line.RequiredScalar(name);

@@ -17,7 +17,7 @@ public sealed record NeuronContrast(float[] MuPlus, float[] MuMinus, float[] Del
 
 /// <summary>A trajectory's activations contain NaN or infinity; it was not added to the class sums.</summary>
 public sealed class NonFiniteActivationException(string trajectoryId, int[] layers)
-    : Exception($"trajectory '{trajectoryId}': non-finite activation (NaN or infinity) in layer {layers[0]}" +
+    : AdaRas.Files.InputException($"trajectory '{trajectoryId}': non-finite activation (NaN or infinity) in layer {layers[0]}" +
         (layers.Length > 1 ? $" (and {layers.Length - 1} more: {string.Join(", ", layers.Skip(1))})" : "") +
         "; the trajectory was not added to the class means")
 {

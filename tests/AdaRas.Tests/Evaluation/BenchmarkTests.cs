@@ -1,3 +1,4 @@
+using AdaRas.Workflows;
 using AdaRas.Model;
 using AdaRas.Evaluation.Benchmarks;
 using AdaRas.Evaluation.Prompts;
@@ -151,7 +152,7 @@ public class BenchmarkTests
     [Test]
     public void PromptsAreThePapers()
     {
-        Assert.That(PromptBuilder.MathUserMessage("What is 1+1?"), Is.EqualTo(
+        Assert.That(PaperPrompts.MathUserMessage("What is 1+1?"), Is.EqualTo(
             "Question: What is 1+1?\nThinking process:\nPlease provide a step-by-step thinking process and put your final answer in \\boxed{}."));
         var code = BenchmarkCatalog.Load("mbpp").Samples[0];
         Assert.That(PromptBuilder.UserMessage(code, BenchmarkTask.Code), Is.EqualTo(code.Question));

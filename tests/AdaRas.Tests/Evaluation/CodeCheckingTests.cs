@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text.Json;
 using AdaRas.Evaluation.Answers;
 using AdaRas.Evaluation.Benchmarks;
@@ -5,144 +7,162 @@ using AdaRas.Evaluation.Code;
 
 namespace AdaRas.Tests.Evaluation;
 
+/// <summary>
+/// EvalPlus-grade code scoring: sanitize, base and plus inputs, expected outputs from the canonical solutions,
+/// comparisons outside the sandbox.
+/// </summary>
 [TestFixture]
 [NonParallelizable]
 public class CodeCheckingTests
 {
+    static CodeAnswerChecker? _checker;
+    static CodeAnswerChecker Checker => _checker ??= new CodeAnswerChecker(new PythonSandbox());
+
+    [OneTimeTearDown]
+    public void DisposeChecker() { _checker?.Dispose(); _checker = null; }
+
+    static BenchmarkSample Sample(string taskId) =>
+        new(0, taskId, "", null, null, taskId, EvalPlusData.Find(taskId)!.EntryPoint);
+
+    const string HasCloseElements =
+        "from typing import List\n\ndef has_close_elements(numbers: List[float], threshold: float) -> bool:\n" +
+        "    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n";
+
     [Test]
-    public void TakesTheLastPythonFenceAfterThinking()
+    public void CorrectCodeFollowedByDemoCodeAssertsAndInputPasses()
     {
-        var text = "<think>\n```python\ndef f(x):\n    return 'thought'\n```\n</think>\nFirst try:\n```python\ndef f(x):\n    return 1\n```\n" +
-                   "Better:\n```Python\ndef f(x):\n    return 2\n```\nShell:\n```bash\necho hi\n```\n";
-        Assert.That(CodeExtraction.ExtractSolution(text, "f"), Is.EqualTo("def f(x):\n    return 2\n"));
+        // Item 7 and issue 11 item 4: a model's own failing example, input() and a __main__ block are not the tests.
+        var text = "</think>Here it is:\n```python\n" + HasCloseElements +
+                   "\nprint(has_close_elements([1.0, 2.0], 0.5))\nassert has_close_elements([1.0], 0.5) is True\nx = input()\n" +
+                   "if __name__ == '__main__':\n    input()\n    raise SystemExit(1)\n```\n";
+        var verdict = Checker.CheckCode(Sample("HumanEval/0"), text);
+        Assert.That(verdict.BasePlus, Is.True, verdict.Reason);
+        Assert.That(verdict.Sanitized, Does.Not.Contain("input()").And.Not.Contain("assert").And.Contain("def has_close_elements"));
+
+        // Control: the same demo code run as a program (what the old checker did) fails.
+        var asProgram = new PythonSandbox(new SandboxLimits { Timeout = TimeSpan.FromSeconds(10) }).Run(
+            HasCloseElements + "\nassert has_close_elements([1.0], 0.5) is True\n");
+        Assert.That(asProgram.Passed, Is.False);
     }
 
     [Test]
-    public void PrefersTheLastFenceThatDefinesTheEntryPoint()
+    public void MainGuardedInputDoesNotRunWithoutSanitize()
     {
-        var text = "</think>\n```python\nimport math\n\ndef area(r):\n    return math.pi * r * r\n```\nUsage:\n```python\nprint(area(2))\n```\n";
-        Assert.That(CodeExtraction.ExtractSolution(text, "area"), Does.StartWith("import math"));
-        Assert.That(CodeExtraction.ExtractSolution(text, "volume"), Does.StartWith("import math"), "else the last block defining something");
-        Assert.That(CodeExtraction.ExtractSolution("</think>```python\nx = 1\n```\n```python\nprint(x)\n```", "f"),
-            Is.EqualTo("print(x)\n"), "else the last block");
+        // Not sanitized: the code is executed as EvalPlus executes it, not as __main__.
+        var problem = EvalPlusData.Find("HumanEval/0")!;
+        var verdict = Checker.CheckSolution(problem, HasCloseElements + "\nif __name__ == '__main__':\n    input()\n", sanitize: false);
+        Assert.That(verdict.BasePlus, Is.True, verdict.Reason);
     }
 
     [Test]
-    public void UnclosedFenceRunsToTheEnd() =>
-        Assert.That(CodeExtraction.ExtractSolution("</think>```python\ndef f():\n    return 3\n", "f"), Is.EqualTo("def f():\n    return 3\n"));
-
-    [Test]
-    public void WithoutFencesTheTopLevelDefinitionsAreKept()
+    public void IndentedFencedBlockInsideAListItemIsDedented()
     {
-        var text = "</think>Here is my solution.\n\nimport re\n\ndef f(s):\n    # strip\n    return re.sub('a', '', s)\n\nThis removes every a.\n";
-        Assert.That(CodeExtraction.ExtractSolution(text, "f"), Is.EqualTo("import re\n\ndef f(s):\n    # strip\n    return re.sub('a', '', s)\n"));
-        Assert.That(CodeExtraction.ExtractSolution("</think>I cannot solve this.", "f"), Is.Null);
-        Assert.That(CodeExtraction.ExtractSolution("<think>\ndef f(): pass\n", "f"), Is.Null, "an unfinished thought has no answer");
+        var indented = string.Join("\n", HasCloseElements.Split('\n').Select(l => l.Length > 0 ? "   " + l : l));
+        var text = "</think>Steps:\n\n1. Compare every pair:\n\n   ```python\n" + indented + "\n   ```\n\n2. Done.\n";
+        Assert.That(CodeExtraction.DedentFencedBlocks(text), Does.Contain("```python\nfrom typing import List\n"));
+        var verdict = Checker.CheckCode(Sample("HumanEval/0"), text);
+        Assert.That(verdict.BasePlus, Is.True, verdict.Reason);
     }
 
     [Test]
-    public void BodyOnlyCompletionsContinueThePrompt()
+    public void WrongCodeFailsAndBaseIsReportedApartFromPlus()
     {
-        var test = new CodeTest("def inc(x):\n    \"\"\"add one\"\"\"\n", "assert inc(1) == 2\n");
-        var program = CodeAnswerChecker.BuildProgram(test, "    return x + 1\n");
-        Assert.That(program, Does.StartWith("def inc(x):\n    \"\"\"add one\"\"\"\n    return x + 1\n"));
-        var full = CodeAnswerChecker.BuildProgram(test, "def inc(x):\n    return x + 1\n");
-        Assert.That(full, Does.Contain("\"\"\"add one\"\"\"\n\n\ndef inc(x):"));
+        var wrong = Checker.CheckCode(Sample("HumanEval/0"), "</think>```python\ndef has_close_elements(numbers, threshold):\n    return False\n```");
+        Assert.That(wrong.Base, Is.False);
+        Assert.That(wrong.BasePlus, Is.False);
+        // Passes every base input but not the plus ones: HumanEval/0's base inputs never have a gap of exactly 0.
+        var problem = EvalPlusData.Find("HumanEval/0")!;
+        Assert.That(problem.BaseCount, Is.GreaterThan(0));
+        Assert.That(problem.PlusCount, Is.GreaterThan(problem.BaseCount));
+        var check = Checker.Check(Sample("HumanEval/0"), "</think>I don't know.");
+        Assert.That(check.Correct, Is.False);
     }
 
     [Test]
-    public void CanonicalHumanEvalSolutionsPassAndBrokenOnesFail()
+    public void SanitizeKeepsImportsAndWhatTheEntryPointReaches()
     {
-        var benchmark = BenchmarkCatalog.Load("humaneval");
-        var checker = new CodeAnswerChecker(new PythonSandbox());
-        var failures = new List<string>();
-        foreach (var sample in benchmark.Samples)
-        {
-            var canonical = CodeTests.HumanEvalProblems[sample.TaskId!];
-            var solution = CanonicalSolution(sample.TaskId!);
-            var text = $"<think>\nok\n</think>\n```python\n{canonical.Prompt}{solution}```\n";
-            var check = checker.Check(sample, text);
-            if (!check.Correct) failures.Add($"{sample.TaskId}: {check.Detail}");
-        }
-        Assert.That(failures, Is.Empty, string.Join("\n", failures));
+        var text = "</think>```python\nimport math\nHELPER_CONST = 3\n\ndef unused():\n    return 1\n\n" +
+                   "def helper(x):\n    return x * HELPER_CONST\n\ndef has_close_elements(numbers, threshold):\n" +
+                   "    return helper(0) == 0 and any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n\n" +
+                   "print(has_close_elements([1.0, 1.05], 0.1))\n```\n";
+        var verdict = Checker.CheckCode(Sample("HumanEval/0"), text);
+        Assert.That(verdict.BasePlus, Is.True, verdict.Reason);
+        Assert.That(verdict.Sanitized, Does.Contain("import math").And.Contain("HELPER_CONST = 3").And.Contain("def helper"));
+        Assert.That(verdict.Sanitized, Does.Not.Contain("def unused").And.Not.Contain("print("));
+    }
 
-        // The stub alone (no body: returns None) must fail every test.
-        foreach (var sample in benchmark.Samples.Take(10))
-        {
-            var stub = $"</think>```python\n{sample.Question}    pass\n```";
-            Assert.That(checker.Check(sample, stub).Correct, Is.False, sample.TaskId);
-        }
+    [Test]
+    public void ForgedResultsFromInsideTheSandboxDoNotPass()
+    {
+        // Issue 11 item 2: walk the frames up to the launcher, print "results" for every input, exit 0 before
+        // the real calls. The comparer outside has the expected values; the forger does not.
+        var forger = "import sys, os\n" +
+            "def has_close_elements(numbers, threshold):\n" +
+            "    f = sys._getframe()\n" +
+            "    while f is not None and 'emit' not in f.f_locals:\n        f = f.f_back\n" +
+            "    emit = f.f_locals['emit']\n" +
+            "    for part, n in (('base', 200), ('plus', 2000)):\n" +
+            "        emit({'part': part})\n" +
+            "        for i in range(n):\n            emit({'i': i, 'out': True})\n" +
+            "    emit({'done': True})\n    os._exit(0)\n";
+        var problem = EvalPlusData.Find("HumanEval/0")!;
+        var forged = Checker.CheckSolution(problem, forger, sanitize: false);
+        Assert.That(forged.BasePlus, Is.False);
+        Assert.That(forged.Base, Is.False);
+
+        // An object equal to everything would pass a == comparison in the candidate's process: it cannot leave it.
+        var equalsAll = "class Any:\n    def __eq__(self, other):\n        return True\n" +
+                        "def has_close_elements(numbers, threshold):\n    return Any()\n";
+        Assert.That(Checker.CheckSolution(problem, equalsAll, sanitize: false).Base, Is.False);
+    }
+
+    [Test]
+    public void FloatsAreComparedWithEvalPlusTolerances()
+    {
+        // HumanEval/4 (mean absolute deviation) has atol 0: EvalPlus still allows 1e-6 on float outputs.
+        var problem = EvalPlusData.Find("HumanEval/4")!;
+        var close = "def mean_absolute_deviation(numbers):\n    m = sum(numbers) / len(numbers)\n" +
+                    "    return sum(abs(x - m) for x in numbers) / len(numbers) + 1e-9\n";
+        var far = close.Replace("1e-9", "1e-3");
+        Assert.That(Checker.CheckSolution(problem, close, sanitize: false).BasePlus, Is.True);
+        Assert.That(Checker.CheckSolution(problem, far, sanitize: false).BasePlus, Is.False);
     }
 
     /// <summary>
-    /// The contrastive sets hold Qwen3-32B answers labelled by the paper's checker (is_good) together with the
-    /// code that checker extracted (<c>extract_code</c>: the FIRST fenced block of the answer). Running that
-    /// same code against the HumanEval tests joined here must reproduce the labels.
+    /// Every HumanEval+ canonical solution passes all base and plus inputs, and its <c>return None</c> variant
+    /// fails; the expected outputs are computed (or read from the cache) first.
     /// </summary>
     [Test]
-    public void ReproducesThePapersHumanEvalLabelsFromItsExtractedCode()
-    {
-        var samples = SamplesById("humaneval", "humaneval-train");
-        var sandbox = new PythonSandbox();
-        int agree = 0, total = 0;
-        var disagreements = new List<string>();
-        foreach (var row in ContrastiveRows("humaneval"))
-        {
-            var sample = samples[row.Id];
-            var result = sandbox.Run(CodeAnswerChecker.BuildProgram(sample.Test!, row.ExtractCode));
-            total++;
-            if (result.Passed == row.IsGood) agree++;
-            else disagreements.Add($"{row.Id}/{row.SubId}: label {row.IsGood}, ours {result.Passed} ({result.Summary})");
-        }
-        TestContext.Out.WriteLine($"humaneval: {agree}/{total} agree\n" + string.Join("\n", disagreements));
-        Assert.That(total, Is.EqualTo(120));
-        Assert.That(agree, Is.EqualTo(total), string.Join("\n", disagreements));
-    }
+    public void HumanEvalPlusCanonicalSolutionsPassAndReturnNoneVariantsFail() =>
+        CanonicalAndBroken(EvalPlusData.HumanEvalPlus.Values.ToList());
 
-    /// <summary>
-    /// MBPP's labels come from tests this file does not carry (only one assert per question), so only one
-    /// direction can be checked: every answer the paper judged correct passes the visible assert, both with
-    /// the paper's extracted code and with ours.
-    /// </summary>
+    /// <summary>MBPP+: a deterministic sample of one problem in 8 (all 399 with ADARAS_FULL_MBPP_PLUS=1), to fit CI time.</summary>
     [Test]
-    public void EveryMbppAnswerThePaperPassedPassesTheVisibleAssert()
+    public void MbppPlusCanonicalSolutionsPassAndReturnNoneVariantsFail()
     {
-        var samples = SamplesById("mbpp", "mbpp-train");
-        var checker = new CodeAnswerChecker(new PythonSandbox());
-        var failures = new List<string>();
-        int checkedCount = 0;
-        foreach (var row in ContrastiveRows("mbpp").Where(r => r.IsGood))
-        {
-            var sample = samples[row.Id];
-            var theirs = checker.Sandbox.Run(CodeAnswerChecker.BuildProgram(sample.Test!, row.ExtractCode));
-            var ours = checker.Check(sample, "</think>" + row.AnswerContent);
-            checkedCount++;
-            if (!theirs.Passed) failures.Add($"{row.Id}/{row.SubId} paper's code: {theirs.Summary}");
-            if (!ours.Correct) failures.Add($"{row.Id}/{row.SubId} our extraction: {ours.Detail}");
-        }
-        Assert.That(checkedCount, Is.EqualTo(60));
-        Assert.That(failures, Is.Empty, string.Join("\n", failures));
+        var all = EvalPlusData.MbppPlus.Values.OrderBy(p => int.Parse(p.TaskId.Split('/')[1])).ToList();
+        bool full = Environment.GetEnvironmentVariable("ADARAS_FULL_MBPP_PLUS") == "1";
+        CanonicalAndBroken(full ? all : all.Where((p, i) => i % 8 == 0).ToList());
     }
 
-    sealed record ContrastiveRow(string Id, string SubId, bool IsGood, string ExtractCode, string AnswerContent);
-
-    static IEnumerable<ContrastiveRow> ContrastiveRows(string name)
+    static void CanonicalAndBroken(List<EvalPlusProblem> problems)
     {
-        foreach (var line in File.ReadLines(BenchmarkCatalog.ContrastivePath(name)))
+        var failures = new ConcurrentBag<string>();
+        var clock = Stopwatch.StartNew();
+        ReferenceOutputs.Prefetch(problems, Checker.Sandbox);
+        var expectedSeconds = clock.Elapsed.TotalSeconds;
+        Parallel.ForEach(problems, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount) }, problem =>
         {
-            using var doc = JsonDocument.Parse(line);
-            var r = doc.RootElement;
-            yield return new ContrastiveRow(r.GetProperty("id").GetRawText(), r.GetProperty("_id").GetRawText(),
-                r.GetProperty("is_good").GetBoolean(), r.GetProperty("extract_code").GetString()!, r.GetProperty("answer_content").GetString()!);
-        }
-    }
-
-    static Dictionary<string, BenchmarkSample> SamplesById(params string[] names)
-    {
-        var byId = new Dictionary<string, BenchmarkSample>();
-        foreach (var name in names)
-            foreach (var s in BenchmarkCatalog.Load(name).Samples) byId.TryAdd(s.Id, s);
-        return byId;
+            var canonical = Checker.CheckSolution(problem, problem.CanonicalProgram, sanitize: false);
+            if (!canonical.BasePlus)
+                failures.Add($"{problem.TaskId} canonical: base failed {canonical.BaseFailed}, plus failed {canonical.PlusFailed} {canonical.Reason}");
+            var broken = problem.CanonicalProgram + $"\n\ndef {problem.EntryPoint}(*args, **kwargs):\n    return None\n";
+            var none = Checker.CheckSolution(problem, broken, sanitize: false);
+            if (none.BasePlus || none.Base) failures.Add($"{problem.TaskId} return None passed (base {none.Base})");
+        });
+        TestContext.Out.WriteLine($"{problems.Count} problems: expected outputs {expectedSeconds:F1} s (0 when cached), " +
+            $"canonical and return-None runs {clock.Elapsed.TotalSeconds - expectedSeconds:F1} s");
+        Assert.That(failures, Is.Empty, string.Join("\n", failures.Take(30)));
     }
 
     [Test]
@@ -166,17 +186,4 @@ public class CodeCheckingTests
         Assert.That(agree, Is.GreaterThanOrEqualTo(total * 0.95), string.Join("\n", disagreements));
     }
 
-    static string CanonicalSolution(string taskId)
-    {
-        // The canonical solution is not exposed by CodeTests (nothing else needs it); read it here.
-        using var gz = new System.IO.Compression.GZipStream(File.OpenRead(CodeTests.HumanEvalPath), System.IO.Compression.CompressionMode.Decompress);
-        using var reader = new StreamReader(gz);
-        while (reader.ReadLine() is { } line)
-        {
-            using var doc = JsonDocument.Parse(line);
-            if (doc.RootElement.GetProperty("task_id").GetString() == taskId)
-                return doc.RootElement.GetProperty("canonical_solution").GetString()!;
-        }
-        throw new KeyNotFoundException(taskId);
-    }
 }

@@ -35,7 +35,7 @@ public class MathAnswerTests
     [TestCase(@"3 \sqrt{5}", @"3\sqrt{5}", true)]
     [TestCase(@"\frac{\sqrt3}{3}", @"\frac{\sqrt{3}}{3}", true)]
     [TestCase(@"\sqrt{3}", @"\sqrt{2}", false)]
-    [TestCase(@"5\sqrt{2}", @"\sqrt{50}", false)]
+    [TestCase(@"5\sqrt{2}", @"\sqrt{51}", false)]
     // \left / \right, spacing commands, display style.
     [TestCase(@"\left( 3, \frac{\pi}{2} \right)", @"(3,\frac{\pi}{2})", true)]
     [TestCase(@"\left[ \frac{\pi^2}{8}, \frac{5 \pi^2}{4} \right]", @"[\frac{\pi^2}{8},\frac{5\pi^2}{4}]", true)]
@@ -141,6 +141,44 @@ public class MathAnswerTests
     [TestCase(@"\log_2 \frac{3}{\sqrt{7}}", @"\log_2 \frac{3}{\sqrt{7}}}", true)]
     [TestCase(@"\frac{\pi}{2}-2\alpha", @"\frac{\pi}{2} - 2\alpha", true)]
     [TestCase("5.", "5", true)]
+    // Issue 12, item 9: false positives that must never happen.
+    [TestCase("7 5", "75", false)]
+    [TestCase(@"5 \text{ or more}", "5", false)]
+    [TestCase(@"1.5 \text{ million}", "1.5", false)]
+    [TestCase("1.5 million", "1.5", false)]
+    [TestCase(@"3 \text{ or fewer}", "3", false)]
+    // Item 10: forms a careful grader reads.
+    [TestCase("5.75e4", "57500", true)]
+    [TestCase("6.72e-5", @"6.72\times10^{-5}", true)]
+    [TestCase("5.75e4", "5750", false)]
+    [TestCase(@"\text{160 dollars}", "160", true)]
+    [TestCase("338{,}551", "338551", true)]
+    [TestCase(@"\text{Total} = 540", "540", true)]
+    [TestCase("x=1, x=-2", "-2, 1", true)]
+    [TestCase("x=1, y=-2", "-2, 1", false)]
+    [TestCase(@"-2 \text{ and } 1", "1,-2", true)]
+    [TestCase(@"\{3,5,7\}", "3, 5, 7", true)]
+    [TestCase(@"\{3,5,7\}", "3, 5", false)]
+    // Item 11: equal only after algebra (exact), and the guards.
+    [TestCase(@"\sqrt{117}", @"3\sqrt{13}", true)]
+    [TestCase(@"3^{4}", "81", true)]
+    [TestCase("3-13x", "-13x+3", true)]
+    [TestCase(@"\frac{\sqrt{2}}{2}", @"\sqrt{2}/2", true)]
+    [TestCase(@"0.\overline{3}", "1/3", true)]
+    [TestCase("x>2", @"(2,\infty)", true)]
+    [TestCase(@"x \ge 2", @"(2,\infty)", false)]
+    [TestCase(@"\frac{1}{1+\sqrt{2}}", @"\sqrt{2}-1", true)]
+    [TestCase("(x+1)^2", "x^2+2x+1", true)]
+    [TestCase("(x+1)^2", "x^2+2x+2", false)]
+    [TestCase(@"\frac{x^2-1}{x-1}", "x+1", true)]
+    [TestCase(@"0.\overline{3}", "0.3", false)]
+    [TestCase("3.14", @"\pi", false)]
+    [TestCase("Evelyn", "Evelny", false)]
+    [TestCase("1/2x", @"\frac{x}{2}", false)]
+    [TestCase(@"\sqrt[3]{8}", "2", false)]
+    [TestCase(@"\sqrt{-4}", "2", false)]
+    [TestCase(@"2^{1000}", @"2^{1001}", false)]
+    [TestCase(@"10^{10^{10}}", @"10^{10^{10}}+1", false)]
     // Nothing is not an answer.
     [TestCase("", "5", false)]
     [TestCase("   ", "", false)]
@@ -162,6 +200,22 @@ public class MathAnswerTests
         Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)));
     }
 
+    [Test]
+    public void HostileAlgebraIsRefusedQuickly()
+    {
+        var nestedRoots = string.Concat(Enumerable.Repeat(@"\sqrt{", 30)) + "2" + new string('}', 30);
+        var manyRoots = string.Join("+", Enumerable.Range(0, 40).Select(k => $@"\sqrt{{{1_000_003 + 2 * k}}}"));
+        var bigRoots = string.Join("+", Enumerable.Range(0, 10).Select(k => $@"\sqrt{{{new string('9', 60)}{k}x}}"));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.That(MathEquivalence.AreEquivalent(nestedRoots, "2"), Is.False);
+        Assert.That(MathEquivalence.AreEquivalent(manyRoots, manyRoots + "+0"), Is.False, "more roots than the parser reads");
+        Assert.That(MathEquivalence.AreEquivalent(bigRoots, bigRoots + "+1"), Is.False);
+        Assert.That(MathEquivalence.AreEquivalent(@"(2^{64})^{64}", @"(2^{64})^{64}+1"), Is.False);
+        Assert.That(MathEquivalence.AreEquivalent(@"9^{9^{9}}", @"9^{9^{9}}-1"), Is.False);
+        Assert.That(MathEquivalence.AreEquivalent(new string('(', 200) + "x" + new string(')', 200), "x+0"), Is.False);
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
+    }
+
     // ------------------------------------------------------------ box extraction
 
     [TestCase(@"so \boxed{216}.", "216")]
@@ -174,6 +228,11 @@ public class MathAnswerTests
     [TestCase(@"\boxed{\boxed{9}}", "9")]
     [TestCase(@"\boxed{\begin{pmatrix} 1 \\ 2 \end{pmatrix}}", @"\begin{pmatrix} 1 \\ 2 \end{pmatrix}")]
     [TestCase(@"done \boxed{3} and then truncated \boxed{4", "3")]
+    // Item 12: a box without braces holds one token.
+    [TestCase(@"\[ \boxed 5 \]", "5")]
+    [TestCase(@"\(\boxed 5\)", "5")]
+    [TestCase(@"\boxed 5 apples because it is so", "5")]
+    [TestCase(@"so \boxed -12.", "-12")]
     public void ExtractsTheLastBox(string text, string expected) =>
         Assert.That(BoxedAnswer.ExtractLast(text), Is.EqualTo(expected));
 

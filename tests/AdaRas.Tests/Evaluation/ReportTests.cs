@@ -76,7 +76,7 @@ public class ReportTests
         var md = report.ToMarkdown();
         Assert.That(md, Does.Contain("| steered | 6 | 5 | 83.33% | 360.0 | 2.00 | 6 |"));
         Assert.That(md, Does.Contain("| steered | 6 | 3 | 1 | +2 | 0.625 |"));
-        Assert.That(() => ComparisonReport.Compare([control, control]), Throws.ArgumentException);
+        Assert.That(() => ComparisonReport.Compare([control, control]), Throws.InstanceOf<UsageException>());
     }
 
     [Test]
@@ -94,7 +94,7 @@ public class ReportTests
     {
         var runner = new ExperimentRunner(_dir);
         var config = ExperimentConfig.Parse("name: tiny\nmodel: m\nsample_path: aime25\ntask: math\n");
-        runner.Run(config, new Echo(), new RunOptions { Limit = 4 });
+        runner.Run(config, new Echo(), new ExperimentRunOptions { Limit = 4 });
         var run = RunResults.Load(runner.FolderFor(config));
         Assert.That(run.Name, Is.EqualTo("tiny"));
         Assert.That(run.Records, Has.Count.EqualTo(4));

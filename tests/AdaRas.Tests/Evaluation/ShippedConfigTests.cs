@@ -10,15 +10,15 @@ using AdaRas.Steering.Patterns;
 using AdaRas.Steering.Plans;
 using AdaRas.Tests.Cli;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Evaluation;
 
-/// <summary>The example configs shipped in AdaRas.Evaluation/Configs (copied beside every build output).</summary>
+/// <summary>The example configs shipped in data/configs (copied beside every build output).</summary>
 [TestFixture]
 public sealed class ShippedConfigTests
 {
-    static string ConfigFolder => Path.Combine(AppContext.BaseDirectory, "Configs");
+    static string ConfigFolder => Path.Combine(AppContext.BaseDirectory, "data", "configs");
 
     /// <summary>Benchmark, released pattern, alpha and gate of each of the paper's experiments.</summary>
     static readonly (string Name, string Benchmark, BenchmarkTask Task, string Pattern, double Alpha, string Gate)[] Paper =
@@ -48,6 +48,7 @@ public sealed class ShippedConfigTests
                 Assert.That(BenchmarkCatalog.Find(c.SamplePath).Task, Is.EqualTo(p.Task), c.Name);
                 Assert.That(c.Generation, Is.EqualTo(new GenerationSettings { MaxNewTokens = 32768, DoSample = false }), c.Name);
                 Assert.That(c.Model, Is.EqualTo("models/Qwen3-1.7B"));
+                Assert.That(c.UnfinishedThoughts, Is.EqualTo(UnfinishedThoughts.LastBox), $"{c.Name}: the paper scores an unfinished thought's last box");
             }
             Assert.That(control.Intervention.Enabled, Is.False);
             Assert.That(control.Gate, Is.Null);
@@ -61,7 +62,7 @@ public sealed class ShippedConfigTests
                     Enabled = true, Method = SteeringMethod.SteeringAdd, Strength = p.Alpha, NumNeurons = 50, PatternPath = p.Pattern,
                 }), c.Name);
                 // The pattern name resolves to the released list, which fits Qwen3-1.7B.
-                var pattern = RcnPattern.Load(EngineAnswerSource.ResolvePattern(c), ModelShape.Qwen3_1_7B);
+                var pattern = RcnPattern.Load(ConfigSteering.ResolvePattern(c), ModelShape.Qwen3_1_7B);
                 Assert.That(pattern.Count, Is.EqualTo(200));
             }
         }
@@ -97,7 +98,7 @@ public sealed class ShippedConfigTests
     [Test]
     public void ShippedTinyExampleFiles_AreReproducible()
     {
-        var shipped = Path.Combine(RepositoryRoot.Find(), "src", "AdaRas.Evaluation", "Configs", "tiny");
+        var shipped = Path.Combine(RepositoryRoot.Find(), "data", "configs", "tiny");
         var folder = TestCheckpoints.NewFolder("tiny-examples");
         Directory.CreateDirectory(folder);
         var shape = CheckpointShapes.Tiny;
@@ -113,7 +114,7 @@ public sealed class ShippedConfigTests
         }
         AtomicFile.WriteAllText(Path.Combine(folder, "tiny-pattern.csv"), csv.ToString());
 
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(shape, seed: 0));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(shape, seed: 0));
         var modelShape = ModelShape.FromManifest(model.Manifest);
         int maxTokens = model.Manifest.ContextLength - 8;
         List<(string Question, bool IsGood)> Questions(string split, int count) => BenchmarkCatalog.Load(split).Samples

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using AdaRas.Export;
 using AdaRas.Model;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 using Onnx;
 
 namespace AdaRas.Tests.Export;
@@ -74,7 +74,7 @@ public class ExportFolderTests
         int[] prompt = [5, 17, 42, 99, 3, 150, 7];
         float[] Logits(string folder)
         {
-            using var model = AdaRas.Engine.Model.Load(folder);
+            using var model = AdaRas.Engine.LanguageModel.Load(folder);
             using var generator = new AdaRas.Engine.Generator(model, new AdaRas.Engine.GeneratorParams { MaxLength = 16 });
             generator.AppendTokens(prompt, AdaRas.Engine.LogitsScope.All);
             generator.AppendTokens([11]);
@@ -138,12 +138,18 @@ public class ExportFolderTests
         var output = TestCheckpoints.NewFolder("existing");
         Directory.CreateDirectory(output);
         File.WriteAllText(Path.Combine(output, "keep.txt"), "mine");
-        Assert.Throws<IOException>(() => Qwen3Exporter.Export(source, output));
+        Assert.Throws<InputException>(() => Qwen3Exporter.Export(source, output));
+        Assert.That(File.ReadAllText(Path.Combine(output, "keep.txt")), Is.EqualTo("mine"));
+        // Overwrite replaces only an export: a folder of other files is refused even then.
+        Assert.Throws<InputException>(() => Qwen3Exporter.Export(source, output, new ExportOptions { Overwrite = true }));
         Assert.That(File.ReadAllText(Path.Combine(output, "keep.txt")), Is.EqualTo("mine"));
 
-        Qwen3Exporter.Export(source, output, new ExportOptions { Overwrite = true });
-        Assert.That(File.Exists(Path.Combine(output, "keep.txt")), Is.False);
-        Assert.That(File.Exists(Path.Combine(output, "model.onnx")), Is.True);
+        var export = TestCheckpoints.NewFolder("existing-export");
+        Qwen3Exporter.Export(source, export);
+        File.WriteAllText(Path.Combine(export, "keep.txt"), "stale");
+        Qwen3Exporter.Export(source, export, new ExportOptions { Overwrite = true });
+        Assert.That(File.Exists(Path.Combine(export, "keep.txt")), Is.False);
+        Assert.That(File.Exists(Path.Combine(export, "model.onnx")), Is.True);
     }
 
     [Test]

@@ -2,7 +2,7 @@ using AdaRas.Engine;
 using AdaRas.Export;
 using AdaRas.Model;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 using Onnx;
 
 namespace AdaRas.Tests.Export;
@@ -52,7 +52,7 @@ public class QuantizedExportTests
 
     static Run RunModel(string folder)
     {
-        using var model = AdaRas.Engine.Model.Load(folder);
+        using var model = AdaRas.Engine.LanguageModel.Load(folder);
         using var generator = new Generator(model, new GeneratorParams { MaxLength = 32 });
         generator.AppendTokens(Prompt, LogitsScope.All);
         var prefill = generator.AllLogits.ToArray();

@@ -1,13 +1,13 @@
 using AdaRas.Engine;
 using AdaRas.Model;
-using AdaRas.Probing.Adaptive;
+using AdaRas.Workflows;
 using AdaRas.Probing.Features;
 using AdaRas.Probing.Gate;
 using AdaRas.Probing.LinearProbe;
 using AdaRas.Steering;
 using AdaRas.Tests.Cli;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Probing;
 
@@ -22,7 +22,7 @@ public sealed class AdaptiveSteeringTests
     const int NewTokens = 20;
     static readonly CheckpointShape Shape = CheckpointShapes.Tiny;
 
-    AdaRas.Engine.Model _model = null!;
+    AdaRas.Engine.LanguageModel _model = null!;
     Steerer _steerer = null!;
     string _dir = "", _gatePath = "", _patternPath = "";
     AttentionGate _gate = null!;
@@ -34,7 +34,7 @@ public sealed class AdaptiveSteeringTests
     [OneTimeSetUp]
     public void LoadModelGateAndSteerer()
     {
-        _model = AdaRas.Engine.Model.Load(TestExports.Folder(Shape));
+        _model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(Shape));
         _shape = ModelShape.FromManifest(_model.Manifest);
         _dir = TestCheckpoints.NewFolder("adaptive");
         Directory.CreateDirectory(_dir);
@@ -163,9 +163,9 @@ public sealed class AdaptiveSteeringTests
     [Test]
     public void BadArguments_AreRefused()
     {
-        Assert.Throws<ArgumentException>(() => AdaptiveSteering.Create(_model, _steerer, _gatePath, thresholdOverride: 1.5));
-        Assert.Throws<ArgumentException>(() => AdaptiveSteering.Create(_model, _steerer, _gatePath, every: 4), "an interval without a probe");
-        Assert.Throws<ArgumentException>(() => AdaptiveSteering.Create(_model, _steerer, _gatePath, tokenProbePath: Probe("p0.bin", 0), every: 0));
+        Assert.Throws<AdaRas.Files.UsageException>(() => AdaptiveSteering.Create(_model, _steerer, _gatePath, thresholdOverride: 1.5));
+        Assert.Throws<AdaRas.Files.UsageException>(() => AdaptiveSteering.Create(_model, _steerer, _gatePath, every: 4), "an interval without a probe");
+        Assert.Throws<AdaRas.Files.UsageException>(() => AdaptiveSteering.Create(_model, _steerer, _gatePath, tokenProbePath: Probe("p0.bin", 0), every: 0));
         var otherProbe = Path.Combine(_dir, "other-model-probe.bin");
         new L1Probe(new ModelShape(Shape.Layers, Shape.Intermediate, "some-other-model"), [], [], 0, 0.5, 0.1,
             new L1ProbeTrainingInfo(10, 5, 5, 1, 5, 0, 0.5, 0.5)).Save(otherProbe);

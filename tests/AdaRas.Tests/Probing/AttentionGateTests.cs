@@ -216,6 +216,26 @@ public class AttentionGateTests
     }
 
     [Test]
+    public void RawInputGate_ThePapers_IsSavedAsRaw_AndReloadsWithTheSamePredictions()
+    {
+        int n = FeatureIds.Length;
+        var train = SyntheticQuestions(60, n, seed: 5);
+        var validation = SyntheticQuestions(20, n, seed: 6);
+        var options = new AttentionGateOptions { MaxEpochs = 4 };
+        var raw = AttentionGateTrainer.Train(Model, FeatureIds, train, validation, options with { Standardize = false }).Gate;
+        var standardized = AttentionGateTrainer.Train(Model, FeatureIds, train, validation, options).Gate;
+        Assert.That((raw.Standardized, standardized.Standardized), Is.EqualTo((false, true)));
+        var path = L1ProbeTests.TempFile("gate-raw.bin");
+        raw.Save(path);
+        var loaded = AttentionGate.Load(path, Model, n);
+        Assert.That(loaded.Standardized, Is.False);
+        foreach (var e in validation)
+            Assert.That(loaded.PredictCorrect(e.Tokens), Is.EqualTo(raw.PredictCorrect(e.Tokens)));
+        // Control: the two input treatments are different models, so the flag is not cosmetic.
+        Assert.That(validation.Any(e => raw.PredictCorrect(e.Tokens) != standardized.PredictCorrect(e.Tokens)));
+    }
+
+    [Test]
     public void BadTrainingInputIsAClearError()
     {
         int n = FeatureIds.Length;

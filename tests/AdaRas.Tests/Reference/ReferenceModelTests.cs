@@ -1,6 +1,6 @@
 using AdaRas.Model;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 using W = AdaRas.Model.Qwen3Weights;
 
 namespace AdaRas.Tests.Reference;
@@ -191,7 +191,7 @@ public class ReferenceModelTests
 
     /// <summary>
     /// down_proj is linear, so adding s to neuron j of layer l equals adding s * W_down[:, j] to the residual
-    /// stream after that layer's MLP (DESIGN.md "steering as a control vector").
+    /// stream after that layer's MLP (docs/ARCHITECTURE.md, method step 4, "steering as a control vector").
     /// </summary>
     [TestCase("tiny", 0, 5, 3.0f)]
     [TestCase("tiny", 1, 90, -2.5f)]

@@ -1,7 +1,7 @@
 using AdaRas.Engine;
 using AdaRas.Evaluation.Speed.LlamaCpp;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Speed;
 
@@ -22,7 +22,7 @@ public class LlamaCppParityTests
         Qwen3Gguf.Write(TestCheckpoints.Folder(shape), gguf);
 
         float[] expected;
-        using (var model = AdaRas.Engine.Model.Load(TestExports.Folder(shape)))
+        using (var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(shape)))
         using (var generator = new Generator(model, new GeneratorParams { MaxLength = 32 }))
         {
             generator.AppendTokens(Ids, LogitsScope.All);

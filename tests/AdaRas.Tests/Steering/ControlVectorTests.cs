@@ -5,7 +5,7 @@ using AdaRas.Steering.ControlVectors;
 using AdaRas.Steering.Patterns;
 using AdaRas.Steering.Plans;
 using AdaRas.Steering.Rcn;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Steering;
 
@@ -185,18 +185,18 @@ public sealed class ControlVectorTests
     [Test]
     public void WhatCannotBeAControlVectorIsRefused()
     {
-        var blend = Assert.Throws<NotSupportedException>(() => ControlVector.FromPattern(_checkpoint, _pattern, 5, 0.2f, SteeringMethod.LinearBlend));
+        var blend = Assert.Throws<AdaRas.Files.UsageException>(() => ControlVector.FromPattern(_checkpoint, _pattern, 5, 0.2f, SteeringMethod.LinearBlend));
         Assert.That(blend!.Message, Does.Contain("linear_blend"));
 
         var layerZero = WritePattern("layer0.csv", minLayer: 0);
         Assert.DoesNotThrow(() => ControlVector.FromPattern(_checkpoint, layerZero, 5, 0.2f, SteeringMethod.SteeringAdd));
-        var zero = Assert.Throws<NotSupportedException>(() => ControlVector.FromPattern(_checkpoint, layerZero, 6, 0.2f, SteeringMethod.SteeringAdd));
+        var zero = Assert.Throws<AdaRas.Files.InputException>(() => ControlVector.FromPattern(_checkpoint, layerZero, 6, 0.2f, SteeringMethod.SteeringAdd));
         Assert.That(zero!.Message, Does.Contain("layer0.csv:7:").And.Contain("layer 0"));
 
         var paper = PaperPatterns.Find("Mbpp_Qwen3-1.7B").Load();
-        Assert.Throws<ArgumentException>(() => ControlVector.FromPattern(_checkpoint, paper, 5, 0.2f, SteeringMethod.SteeringAdd));
-        Assert.Throws<ArgumentOutOfRangeException>(() => ControlVector.FromPattern(_checkpoint, _pattern, 5, float.NaN, SteeringMethod.SteeringAdd));
-        Assert.Throws<ArgumentOutOfRangeException>(() => ControlVector.FromPattern(_checkpoint, _pattern, 13, 0.2f, SteeringMethod.SteeringAdd));
+        Assert.Throws<AdaRas.Files.InputException>(() => ControlVector.FromPattern(_checkpoint, paper, 5, 0.2f, SteeringMethod.SteeringAdd));
+        Assert.Throws<AdaRas.Files.UsageException>(() => ControlVector.FromPattern(_checkpoint, _pattern, 5, float.NaN, SteeringMethod.SteeringAdd));
+        Assert.Throws<AdaRas.Files.InputException>(() => ControlVector.FromPattern(_checkpoint, _pattern, 13, 0.2f, SteeringMethod.SteeringAdd));
     }
 
     [Test]

@@ -4,11 +4,11 @@ using AdaRas.Steering.Patterns;
 using AdaRas.Steering.Plans;
 using AdaRas.Tests.Cli;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Steering;
 
-/// <summary>`adaras probe`, `generate --steer` and `control-vector`, run in-process on the tiny model.</summary>
+/// <summary>`adaras identify` (alias `probe`), `generate --steer` and `control-vector`, run in-process on the tiny model.</summary>
 public sealed class RcnCliTests
 {
     static readonly CheckpointShape Shape = CheckpointShapes.Tiny;
@@ -27,9 +27,9 @@ public sealed class RcnCliTests
         _export = TestExports.Folder(Shape);
         _data = SyntheticTrajectories.Write(Path.Combine(_dir, "set.jsonl"), SyntheticTrajectories.Make(perClass: 3));
         _pattern = Path.Combine(_dir, "pattern.csv");
-        var (code, stdout, stderr) = Run("probe", "--model", _export, "--data", _data, "--out", _pattern, "--top", "40", "--chunk", "16");
+        var (code, stdout, stderr) = Run("identify", "--model", _export, "--data", _data, "--out", _pattern, "--top", "40", "--chunk", "16");
         Assert.That(code, Is.EqualTo(0), stderr);
-        Assert.That(stderr, Does.Contain("[probe: 6 trajectories (3 correct, 3 incorrect)"));
+        Assert.That(stderr, Does.Contain("[identify: 6 trajectories (3 correct, 3 incorrect)"));
         Assert.That(stdout, Does.Contain($"wrote {_pattern}: top 40 of 192 neurons from 3 correct and 3 incorrect trajectories").And.Contain("6 computed"));
     }
 
@@ -75,6 +75,24 @@ public sealed class RcnCliTests
         Assert.That(code, Is.EqualTo(0), stderr);
         Assert.That(stdout, Does.Contain("0 computed").And.Contain("6 from the cache"));
         Assert.That(File.ReadAllText(copy), Is.EqualTo(before));
+    }
+
+    [Test]
+    public void Probe_MaxTokens_ReportsTheCutTrajectories()
+    {
+        var rows = SyntheticTrajectories.Make(perClass: 3);
+        using var model = AdaRas.Engine.LanguageModel.Load(_export);
+        var lengths = rows.Select(r => model.Tokenizer.Encode(SyntheticTrajectories.Text(r)).Length).ToList();
+        int cap = lengths.Order().ElementAt(2); // half the trajectories are longer
+        int cut = lengths.Count(l => l > cap);
+        long dropped = lengths.Sum(l => (long)Math.Max(0, l - cap)), total = lengths.Sum(l => (long)l);
+        var output = Path.Combine(_dir, "capped.csv");
+        var (code, stdout, stderr) = Run("probe", "--model", _export, "--data", _data, "--out", output, "--top", "40", "--max-tokens", cap.ToString());
+        Assert.That(code, Is.Zero, stderr);
+        Assert.That(stdout, Does.Contain($"--max-tokens {cap}: {cut} of 6 trajectories cut, {dropped} of {total} tokens left out"));
+        Assert.That(File.ReadAllText(output), Is.Not.EqualTo(File.ReadAllText(_pattern)), "the cut changes the means");
+        (code, _, stderr) = Run("probe", "--model", _export, "--data", _data, "--out", Path.Combine(_dir, "zero.csv"), "--max-tokens", "0");
+        Assert.That((code, stderr.Trim()), Is.EqualTo((2, "error: --max-tokens must be at least 1, not 0")));
     }
 
     [Test]

@@ -48,8 +48,8 @@ public sealed class RcnPatternTests
         var p = PaperPatterns.Find("gsm8k_Qwen3-1.7B").Load();
         Assert.That(p.Top(50), Is.EqualTo(p.Neurons.Take(50)));
         Assert.That(p.Top(200), Has.Count.EqualTo(200));
-        Assert.Throws<ArgumentOutOfRangeException>(() => p.Top(0));
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => p.Top(201));
+        Assert.Throws<InputException>(() => p.Top(0));
+        var e = Assert.Throws<InputException>(() => p.Top(201));
         Assert.That(e!.Message, Does.Contain("gsm8k_Qwen3-1.7B.csv"));
     }
 

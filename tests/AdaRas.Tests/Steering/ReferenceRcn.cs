@@ -2,7 +2,7 @@ namespace AdaRas.Tests.Steering;
 
 /// <summary>
 /// Plain C# reference for RCN identification and the steering scatter, written from the method's formulas
-/// (DESIGN.md steps 2-4) independently of the kernels, for the kernel-equals-reference tests.
+/// (docs/ARCHITECTURE.md, method steps 2-4) independently of the kernels, for the kernel-equals-reference tests.
 /// </summary>
 public static class ReferenceRcn
 {

@@ -141,9 +141,9 @@ public sealed class SteeringPlanTests
     public void AlphaMustBeFinite(float alpha)
     {
         using var buffers = NewBuffers();
-        Assert.Throws<ArgumentOutOfRangeException>(() => SteeringPlan.Create(buffers, _pattern, 5, alpha, SteeringMethod.SteeringAdd));
+        Assert.Throws<AdaRas.Files.UsageException>(() => SteeringPlan.Create(buffers, _pattern, 5, alpha, SteeringMethod.SteeringAdd));
         using var plan = SteeringPlan.Create(buffers, _pattern, 5, 0.2f, SteeringMethod.SteeringAdd);
-        Assert.Throws<ArgumentOutOfRangeException>(() => plan.SetAlpha(alpha));
+        Assert.Throws<AdaRas.Files.UsageException>(() => plan.SetAlpha(alpha));
         Assert.That(plan.Alpha, Is.EqualTo(0.2f));
     }
 
@@ -153,7 +153,7 @@ public sealed class SteeringPlanTests
     public void NeuronCountMustBeWithinThePattern(int k)
     {
         using var buffers = NewBuffers();
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => SteeringPlan.Create(buffers, _pattern, k, 0.2f, SteeringMethod.SteeringAdd));
+        var e = Assert.Throws<AdaRas.Files.InputException>(() => SteeringPlan.Create(buffers, _pattern, k, 0.2f, SteeringMethod.SteeringAdd));
         Assert.That(e!.Message, Does.Contain("random.csv").And.Contain("60 rows"));
     }
 
@@ -161,7 +161,7 @@ public sealed class SteeringPlanTests
     public void PatternMustFitTheBuffers()
     {
         using var buffers = new SteeringBuffers(SteeringTestDevice.Cpu, Layers, I + 1);
-        Assert.Throws<ArgumentException>(() => SteeringPlan.Create(buffers, _pattern, 5, 0.2f, SteeringMethod.SteeringAdd));
+        Assert.Throws<AdaRas.Files.InputException>(() => SteeringPlan.Create(buffers, _pattern, 5, 0.2f, SteeringMethod.SteeringAdd));
     }
 
     [Test]
@@ -235,6 +235,6 @@ public sealed class SteeringPlanTests
         foreach (var m in Enum.GetValues<SteeringMethod>())
             Assert.That(SteeringMethods.Parse(m.ToName()), Is.EqualTo(m));
         Assert.That(SteeringMethods.Parse("Linear-Blend"), Is.EqualTo(SteeringMethod.LinearBlend));
-        Assert.Throws<ArgumentException>(() => SteeringMethods.Parse("multiply"));
+        Assert.Throws<AdaRas.Files.UsageException>(() => SteeringMethods.Parse("multiply"));
     }
 }

@@ -47,6 +47,6 @@ public static class SyntheticTrajectories
         return path;
     }
 
-    /// <summary>The text the model reads for a row (DESIGN.md step 1), written out independently of the loader.</summary>
+    /// <summary>The text the model reads for a row (docs/ARCHITECTURE.md, method step 1), written out independently of the loader.</summary>
     public static string Text(Row r) => "Question: " + r.Question + "\nThinking process:" + r.Thinking;
 }

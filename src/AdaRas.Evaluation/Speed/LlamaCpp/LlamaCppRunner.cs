@@ -11,7 +11,7 @@ namespace AdaRas.Evaluation.Speed.LlamaCpp;
 /// greedy decoding one token per call, at a stated number of threads; optionally with a control vector applied
 /// (llama.cpp adds it to the residual stream after each layer, at every position).
 /// </summary>
-public sealed class LlamaCppRunner : IDecodeRunner
+sealed class LlamaCppRunner : IDecodeRunner
 {
     readonly LLamaWeights _weights;
     readonly ModelParams _params;

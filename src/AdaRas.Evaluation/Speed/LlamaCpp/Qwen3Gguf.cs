@@ -11,7 +11,7 @@ namespace AdaRas.Evaluation.Speed.LlamaCpp;
 /// becomes ne = [in, out] with the same bytes), the <c>qwen3.*</c> hyperparameters, and the byte-level BPE
 /// tokenizer as <c>tokenizer.ggml.model = gpt2</c>, <c>pre = qwen2</c> with vocabulary, token types and merges.
 /// </summary>
-public static class Qwen3Gguf
+static class Qwen3Gguf
 {
     /// <summary>llama_ftype values written to general.file_type.</summary>
     const uint FileTypeF32 = 0, FileTypeF16 = 1;

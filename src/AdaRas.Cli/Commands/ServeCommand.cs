@@ -1,0 +1,122 @@
+using System.CommandLine;
+using AdaRas.Serving;
+using AdaRas.Serving.Http;
+using AdaRas.Serving.Steering;
+
+namespace AdaRas.Cli.Commands;
+
+/// <summary><c>adaras serve</c>: the OpenAI-compatible server (AdaRas.Serving) on one loaded model.</summary>
+static class ServeCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var model = new ModelOption();
+        var host = new Option<string>("--host") { Description = "address to bind (127.0.0.1 by default; 0.0.0.0 exposes the server)", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "port (0 picks a free one; the address is printed)", DefaultValueFactory = _ => 8000 };
+        var apiKey = new Option<string?>("--api-key") { Description = "require 'Authorization: Bearer <key>' on /v1/* (default: $ADARAS_API_KEY when set)" };
+        var modelName = new Option<string?>("--model-name") { Description = "the id clients name in \"model\" (default: the model folder's name)" };
+        var patterns = new Option<string[]>("--pattern") { Description = "NAME=pattern.csv: a pattern requests may steer with, by name (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var gates = new Option<string[]>("--gate") { Description = "NAME=gate.bin: the gate for pattern NAME, used when a request's steering says gate on (repeatable)" };
+        var defaultSteering = new Option<string?>("--default-steering") { Description = "steering object (JSON) for requests that carry none, e.g. '{\"pattern\":\"gsm8k\",\"gate\":\"on\"}'" };
+        var limits = new ServingLimits();
+        var maxPrompt = new Option<int>("--max-prompt-tokens") { Description = "longest prompt accepted, in tokens", DefaultValueFactory = _ => limits.MaxPromptTokens };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "largest max_tokens a request may ask for", DefaultValueFactory = _ => limits.MaxTokens };
+        var maxConcurrent = new Option<int>("--max-concurrent") { Description = "requests running or queued at once (more get 429)", DefaultValueFactory = _ => limits.MaxConcurrentRequests };
+        var maxBody = new Option<long>("--max-body-bytes") { Description = "largest request body (larger gets 413)", DefaultValueFactory = _ => limits.MaxBodyBytes };
+        var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (chat, completions with logprobs), with per-request steering and gating")
+        {
+            host, port, apiKey, modelName, patterns, gates, defaultSteering, maxPrompt, maxTokens, maxConcurrent, maxBody,
+        };
+        model.AddTo(command);
+        command.Add(CreateBench(console));
+        command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
+        {
+            var served = ServedPatterns(parse.GetValue(patterns) ?? [], parse.GetValue(gates) ?? []);
+            var servingLimits = new ServingLimits
+            {
+                MaxPromptTokens = parse.GetValue(maxPrompt),
+                MaxTokens = parse.GetValue(maxTokens),
+                MaxConcurrentRequests = parse.GetValue(maxConcurrent),
+                MaxBodyBytes = parse.GetValue(maxBody),
+            };
+            servingLimits.Validate();
+            var options = new ServerOptions
+            {
+                Host = parse.GetValue(host)!,
+                Port = parse.GetValue(port),
+                ApiKey = parse.GetValue(apiKey) ?? NullIfEmpty(Environment.GetEnvironmentVariable("ADARAS_API_KEY")),
+            };
+            using var m = model.Load(parse, console, cancellation);
+            // The id clients send as "model": the name given, else the folder or checkpoint named by --model.
+            string id = parse.GetValue(modelName) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(model.PathOf(parse)));
+            var fallback = parse.GetValue(defaultSteering) is { } json ? SteeringRequest.FromJson(json) : null;
+            using var modelHost = new ModelHost(m, served, servingLimits, id, fallback);
+            var app = ServingApp.Create(modelHost, options);
+            try
+            {
+                app.StartAsync(cancellation).GetAwaiter().GetResult();
+                console.Out.WriteLine($"listening on {app.Address} (model '{modelHost.ModelId}', patterns: " +
+                    $"{(modelHost.PatternNames.Count == 0 ? "none" : string.Join(", ", modelHost.PatternNames))}{(options.ApiKey is null ? "" : ", API key required")})");
+                console.Out.Flush();
+                app.WaitForShutdownAsync(cancellation).GetAwaiter().GetResult();
+            }
+            finally
+            {
+                app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+            return 0;
+        })));
+        return command;
+    }
+
+    /// <summary><c>adaras serve bench</c>: latency through the server against in-process generation, side by side (batch 1).</summary>
+    static Command CreateBench(CliConsole console)
+    {
+        var model = new ModelOption();
+        var prompt = new Option<int>("--prompt") { Description = "prompt tokens", DefaultValueFactory = _ => 32 };
+        var tokens = new Option<int>("--new-tokens") { Description = "generated tokens per run", DefaultValueFactory = _ => 16 };
+        var repeats = new Option<int>("--repeats") { Description = "runs per path (medians)", DefaultValueFactory = _ => 5 };
+        var command = new Command("bench", "Measure first-token and per-token latency through `adaras serve` (127.0.0.1) against in-process generation, and the per-request overhead")
+        {
+            prompt, tokens, repeats,
+        };
+        model.AddTo(command);
+        command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
+        {
+            using var m = model.Load(parse, console, cancellation);
+            var report = AdaRas.Serving.Bench.ServingLatency.MeasureAsync(m, parse.GetValue(prompt), parse.GetValue(tokens), parse.GetValue(repeats), cancellation)
+                .GetAwaiter().GetResult();
+            console.Out.WriteLine(report.ToMarkdown());
+            return 0;
+        })));
+        return command;
+    }
+
+    /// <summary>Pairs --pattern NAME=CSV with --gate NAME=GATE; a gate for an unknown name is an error.</summary>
+    internal static List<ServedPattern> ServedPatterns(string[] patterns, string[] gates)
+    {
+        var byName = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in patterns)
+        {
+            var (name, path) = NameAndPath(p, "--pattern");
+            if (!byName.TryAdd(name, path)) throw new AdaRas.Files.UsageException($"--pattern {name} is given twice");
+        }
+        var gateByName = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var g in gates)
+        {
+            var (name, path) = NameAndPath(g, "--gate");
+            if (!byName.ContainsKey(name)) throw new AdaRas.Files.UsageException($"--gate {name}=...: there is no --pattern {name}=...");
+            if (!gateByName.TryAdd(name, path)) throw new AdaRas.Files.UsageException($"--gate {name} is given twice");
+        }
+        return byName.Select(kv => new ServedPattern(kv.Key, kv.Value, gateByName.GetValueOrDefault(kv.Key))).ToList();
+    }
+
+    static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
+
+    static (string Name, string Path) NameAndPath(string value, string option)
+    {
+        int eq = value.IndexOf('=');
+        if (eq <= 0 || eq == value.Length - 1) throw new AdaRas.Files.UsageException($"{option} takes NAME=PATH, got '{value}'");
+        return (value[..eq], value[(eq + 1)..]);
+    }
+}

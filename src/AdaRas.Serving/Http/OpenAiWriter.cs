@@ -1,0 +1,79 @@
+using System.Text.Json;
+using AdaRas.Serving.Execution;
+using AdaRas.Serving.Steering;
+
+namespace AdaRas.Serving.Http;
+
+/// <summary>The OpenAI-shaped JSON the server writes: errors, usage, logprobs, steering outcomes.</summary>
+static class OpenAiWriter
+{
+    /// <summary>JSON for HTTP bodies, not HTML: characters such as &lt; and ' stay as they are.</summary>
+    public static readonly JsonWriterOptions Options = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static byte[] Error(string message, string type, string? param, string? code)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, OpenAiWriter.Options))
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("error");
+            w.WriteString("message", message);
+            w.WriteString("type", type);
+            if (param is null) w.WriteNull("param"); else w.WriteString("param", param);
+            if (code is null) w.WriteNull("code"); else w.WriteString("code", code);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
+    public static void Usage(Utf8JsonWriter w, int prompt, int completion)
+    {
+        w.WriteStartObject("usage");
+        w.WriteNumber("prompt_tokens", prompt);
+        w.WriteNumber("completion_tokens", completion);
+        w.WriteNumber("total_tokens", prompt + completion);
+        w.WriteEndObject();
+    }
+
+    /// <summary>What steering did: <c>{"pattern", "steered", "gate_probability", "gate_threshold", "settings"}</c>.</summary>
+    public static void Steering(Utf8JsonWriter w, SteeringOutcome? outcome)
+    {
+        if (outcome is null) return;
+        w.WriteStartObject("steering");
+        w.WriteString("pattern", outcome.Pattern);
+        w.WriteBoolean("steered", outcome.Steered);
+        if (outcome.GateProbability is double p) w.WriteNumber("gate_probability", p); else w.WriteNull("gate_probability");
+        if (outcome.GateThreshold is double t) w.WriteNumber("gate_threshold", t); else w.WriteNull("gate_threshold");
+        w.WriteString("settings", outcome.Description);
+        w.WriteEndObject();
+    }
+
+    /// <summary>The legacy completions logprobs object: tokens, token_logprobs, top_logprobs, text_offset.</summary>
+    public static void CompletionLogprobs(Utf8JsonWriter w, IReadOnlyList<TokenLogprob?> entries, IReadOnlyList<string> tokens, int firstOffset)
+    {
+        w.WriteStartObject("logprobs");
+        w.WriteStartArray("tokens");
+        foreach (var t in tokens) w.WriteStringValue(t);
+        w.WriteEndArray();
+        w.WriteStartArray("token_logprobs");
+        foreach (var e in entries) { if (e is null) w.WriteNullValue(); else w.WriteNumberValue(e.Logprob); }
+        w.WriteEndArray();
+        w.WriteStartArray("top_logprobs");
+        foreach (var e in entries)
+        {
+            if (e is null) { w.WriteNullValue(); continue; }
+            w.WriteStartObject();
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (token, lp) in e.Top)
+                if (seen.Add(token)) w.WriteNumber(token, lp);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("text_offset");
+        int offset = firstOffset;
+        foreach (var t in tokens) { w.WriteNumberValue(offset); offset += t.Length; }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+}

@@ -1,0 +1,234 @@
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using AdaRas.Serving.Execution;
+using AdaRas.Serving.Steering;
+using Microsoft.AspNetCore.Http;
+
+namespace AdaRas.Serving.Http;
+
+public sealed partial class ServingApp
+{
+    /// <summary>A parsed chat request, ready to run.</summary>
+    sealed record ChatCall(GenerationJob Job, CommonRequest Common);
+
+    ChatCall ParseChat(JsonElement root)
+    {
+        var common = new CommonRequest();
+        List<ChatTurn>? turns = null;
+        bool thinking = true;
+        foreach (var p in root.EnumerateObject())
+        {
+            if (common.Read(p, _host)) continue;
+            switch (p.Name)
+            {
+                case "messages": turns = ParseMessages(p.Value); break;
+                case "chat_template_kwargs" when p.Value.ValueKind == JsonValueKind.Object:
+                    if (p.Value.TryGetProperty("enable_thinking", out var t)) thinking = Json.Bool(t, "chat_template_kwargs.enable_thinking");
+                    break;
+                case "logprobs" when p.Value.ValueKind == JsonValueKind.True:
+                    throw RequestException.Invalid("logprobs are served by /v1/completions (echo and logprobs), not by chat", "logprobs");
+            }
+        }
+        if (turns is null) throw RequestException.Invalid("messages is required", "messages");
+        var prompt = _host.Encode(ChatPrompt.Render(turns, thinking), "messages");
+        var steering = (common.Steering ?? _host.DefaultSteering) is { } requested ? _host.Steering.Resolve(requested) : null;
+        var job = new GenerationJob(prompt, common.Parameters(defaultMaxTokens: 256))
+        {
+            SplitThinking = true,
+            Stop = common.Stop,
+            Steering = steering,
+            GateQuestion = turns[^1].Content,
+        };
+        return new ChatCall(job, common);
+    }
+
+    static List<ChatTurn> ParseMessages(JsonElement v)
+    {
+        if (v.ValueKind != JsonValueKind.Array) throw RequestException.Invalid("messages must be an array", "messages");
+        var turns = new List<ChatTurn>();
+        int i = 0;
+        foreach (var m in v.EnumerateArray())
+        {
+            string at = $"messages[{i++}]";
+            if (m.ValueKind != JsonValueKind.Object) throw RequestException.Invalid($"{at} must be an object", at);
+            if (!m.TryGetProperty("role", out var role)) throw RequestException.Invalid($"{at}.role is required", $"{at}.role");
+            string content = "";
+            if (m.TryGetProperty("content", out var c) && !Json.IsNull(c))
+            {
+                if (c.ValueKind == JsonValueKind.String) content = c.GetString()!;
+                else if (c.ValueKind == JsonValueKind.Array)
+                {
+                    var text = new StringBuilder();
+                    int j = 0;
+                    foreach (var part in c.EnumerateArray())
+                    {
+                        string pat = $"{at}.content[{j++}]";
+                        if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+                            throw RequestException.Invalid($"{pat} must be an object with a type", pat);
+                        if (type.GetString() != "text") throw RequestException.Invalid($"{pat}: only text parts are supported, got '{type.GetString()}'", pat);
+                        text.Append(Json.String(part.TryGetProperty("text", out var tx) ? tx : default, $"{pat}.text"));
+                    }
+                    content = text.ToString();
+                }
+                else throw RequestException.Invalid($"{at}.content must be a string or an array of text parts", $"{at}.content");
+            }
+            turns.Add(new ChatTurn(Json.String(role, $"{at}.role"), content));
+        }
+        return turns;
+    }
+
+    async Task ChatCompletions(HttpContext ctx)
+    {
+        ChatCall call;
+        using (var doc = await ReadJson(ctx).ConfigureAwait(false)) call = ParseChat(doc.RootElement);
+        string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
+        long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        if (call.Common.Stream) { await StreamChat(ctx, call, id, created).ConfigureAwait(false); return; }
+
+        var reasoning = new StringBuilder();
+        var content = new StringBuilder();
+        var outcome = await _host.Runner.RunAsync(call.Job, null, t => { reasoning.Append(t.Text.Reasoning); content.Append(t.Text.Content); },
+            ctx.RequestAborted).ConfigureAwait(false);
+        reasoning.Append(outcome.Tail.Reasoning);
+        content.Append(outcome.Tail.Content);
+
+        ctx.Response.ContentType = "application/json";
+        using var body = new MemoryStream();
+        using (var w = new Utf8JsonWriter(body, OpenAiWriter.Options))
+        {
+            w.WriteStartObject();
+            Header(w, id, "chat.completion", created);
+            w.WriteStartArray("choices");
+            w.WriteStartObject();
+            w.WriteNumber("index", 0);
+            w.WriteStartObject("message");
+            w.WriteString("role", "assistant");
+            w.WriteString("content", content.ToString());
+            if (reasoning.Length > 0) w.WriteString("reasoning_content", reasoning.ToString());
+            w.WriteEndObject();
+            w.WriteNull("logprobs");
+            w.WriteString("finish_reason", outcome.FinishReason);
+            w.WriteEndObject();
+            w.WriteEndArray();
+            OpenAiWriter.Usage(w, outcome.PromptTokens, outcome.CompletionTokens);
+            OpenAiWriter.Steering(w, outcome.Steering);
+            w.WriteEndObject();
+        }
+        await ctx.Response.Body.WriteAsync(body.GetBuffer().AsMemory(0, (int)body.Length), ctx.RequestAborted).ConfigureAwait(false);
+    }
+
+    void Header(Utf8JsonWriter w, string id, string kind, long created)
+    {
+        w.WriteString("id", id);
+        w.WriteString("object", kind);
+        w.WriteNumber("created", created);
+        w.WriteString("model", _host.ModelId);
+    }
+
+    /// <summary>Started (steering decided) or a token, in order, from the generation thread to the response.</summary>
+    readonly record struct StreamItem(bool Started, SteeringOutcome? Steering, TokenOutput? Token);
+
+    async Task StreamChat(HttpContext ctx, ChatCall call, string id, long created)
+    {
+        var items = Channel.CreateUnbounded<StreamItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var run = _host.Runner.RunAsync(call.Job,
+            o => items.Writer.TryWrite(new StreamItem(true, o, null)),
+            t => items.Writer.TryWrite(new StreamItem(false, null, t)),
+            ctx.RequestAborted);
+        _ = run.ContinueWith(_ => items.Writer.TryComplete(), TaskScheduler.Default);
+
+        bool started = false;
+        await foreach (var item in items.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            if (item.Started)
+            {
+                started = true;
+                StartEventStream(ctx);
+                await Event(ctx, w => ChatChunk(w, id, created, role: true, default, null, null)).ConfigureAwait(false);
+            }
+            else // one event per token, even when its text is held back or incomplete: clients see progress and can count
+                await Event(ctx, w => ChatChunk(w, id, created, role: false, item.Token!.Text, null, null)).ConfigureAwait(false);
+        }
+
+        GenerationOutcome outcome;
+        try
+        {
+            outcome = await run.ConfigureAwait(false);
+        }
+        catch (Exception e) when (started && e is not OperationCanceledException)
+        {
+            // Headers are gone: the error travels as an event, as OpenAI's API does mid-stream.
+            Console.Error.WriteLine($"[serve] stream {id} failed: {e}");
+            await Event(ctx, w => WriteRaw(w, OpenAiWriter.Error($"internal error: {e.Message}", "server_error", null, null))).ConfigureAwait(false);
+            return;
+        }
+        await Event(ctx, w => ChatChunk(w, id, created, role: false, outcome.Tail, outcome.FinishReason, outcome)).ConfigureAwait(false);
+        if (call.Common.IncludeUsage)
+        {
+            await Event(ctx, w =>
+            {
+                w.WriteStartObject();
+                Header(w, id, "chat.completion.chunk", created);
+                w.WriteStartArray("choices");
+                w.WriteEndArray();
+                OpenAiWriter.Usage(w, outcome.PromptTokens, outcome.CompletionTokens);
+                w.WriteEndObject();
+            }).ConfigureAwait(false);
+        }
+        await Done(ctx).ConfigureAwait(false);
+    }
+
+    void ChatChunk(Utf8JsonWriter w, string id, long created, bool role, TextDelta text, string? finish, GenerationOutcome? final)
+    {
+        w.WriteStartObject();
+        Header(w, id, "chat.completion.chunk", created);
+        w.WriteStartArray("choices");
+        w.WriteStartObject();
+        w.WriteNumber("index", 0);
+        w.WriteStartObject("delta");
+        if (role) { w.WriteString("role", "assistant"); w.WriteString("content", ""); }
+        if (text.Reasoning.Length > 0) w.WriteString("reasoning_content", text.Reasoning);
+        if (text.Content.Length > 0) w.WriteString("content", text.Content);
+        w.WriteEndObject();
+        w.WriteNull("logprobs");
+        if (finish is null) w.WriteNull("finish_reason"); else w.WriteString("finish_reason", finish);
+        w.WriteEndObject();
+        w.WriteEndArray();
+        if (final is not null) OpenAiWriter.Steering(w, final.Steering);
+        w.WriteEndObject();
+    }
+
+    static void StartEventStream(HttpContext ctx)
+    {
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "text/event-stream";
+        ctx.Response.Headers.CacheControl = "no-cache";
+        ctx.Response.Headers["X-Accel-Buffering"] = "no";
+    }
+
+    static readonly byte[] DataPrefix = "data: "u8.ToArray(), EventEnd = "\n\n"u8.ToArray(), DoneEvent = "data: [DONE]\n\n"u8.ToArray();
+
+    /// <summary>Writes one server-sent event and flushes it, so each token leaves as soon as it exists.</summary>
+    static async Task Event(HttpContext ctx, Action<Utf8JsonWriter> write)
+    {
+        var buffer = new MemoryStream();
+        buffer.Write(DataPrefix);
+        using (var w = new Utf8JsonWriter(buffer, OpenAiWriter.Options)) write(w);
+        buffer.Write(EventEnd);
+        await ctx.Response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), ctx.RequestAborted).ConfigureAwait(false);
+        await ctx.Response.Body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+    }
+
+    static async Task Done(HttpContext ctx)
+    {
+        await ctx.Response.Body.WriteAsync(DoneEvent, ctx.RequestAborted).ConfigureAwait(false);
+        await ctx.Response.Body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+    }
+
+    static void WriteRaw(Utf8JsonWriter w, byte[] json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        doc.RootElement.WriteTo(w);
+    }
+}

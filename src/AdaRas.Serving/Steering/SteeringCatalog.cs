@@ -1,0 +1,147 @@
+using AdaRas.Engine;
+using AdaRas.Model;
+using AdaRas.Workflows;
+using AdaRas.Steering;
+using AdaRas.Steering.Kernels;
+using AdaRas.Steering.Patterns;
+using AdaRas.Steering.Plans;
+
+namespace AdaRas.Serving.Steering;
+
+/// <summary>A pattern the server starts with, by the name requests use, with an optional gate trained for it.</summary>
+public sealed record ServedPattern(string Name, string PatternPath, string? GatePath = null);
+
+/// <summary>A validated request: the steerer's options, and the gate to ask (or none).</summary>
+sealed record ResolvedSteering(string Name, SteeringOptions Options, GateSetting Gate);
+
+/// <summary>What to bind for one generation, and what to report about it.</summary>
+sealed record PreparedSteering(SteeringTensors? Tensors, SteeringOutcome Outcome);
+
+/// <summary>
+/// The serving side's one adapter over the steering machinery (<see cref="Steerer"/> for the tensors,
+/// <see cref="AdaptiveSteering"/> for the gate): the patterns loaded once at start, a shared kernel device, and a
+/// few steerers kept for recently used settings. <see cref="Prepare"/> is called only from the execution queue,
+/// so one request at a time touches the steerers.
+/// </summary>
+sealed class SteeringCatalog : IDisposable
+{
+    const int CachedSteerers = 8;
+
+    readonly AdaRas.Engine.LanguageModel _model;
+    readonly KernelDevice _device;
+    readonly Dictionary<string, Entry> _patterns = new(StringComparer.Ordinal);
+    // Most recently used last; evicted from the front.
+    readonly List<(SteeringOptions Options, Steerer Steerer)> _steerers = [];
+
+    sealed record Entry(RcnPattern Pattern, Steerer? GateSteerer, AdaptiveSteering? Gate);
+
+    public SteeringCatalog(AdaRas.Engine.LanguageModel model, IEnumerable<ServedPattern> patterns)
+    {
+        _model = model;
+        _device = KernelDevice.CreateCpu();
+        try
+        {
+            var shape = ModelShape.FromManifest(model.Manifest);
+            foreach (var p in patterns)
+            {
+                if (string.IsNullOrWhiteSpace(p.Name)) throw new ArgumentException($"{p.PatternPath}: a served pattern needs a name");
+                if (_patterns.ContainsKey(p.Name)) throw new ArgumentException($"pattern name '{p.Name}' is given twice");
+                var pattern = RcnPattern.Load(p.PatternPath, shape);
+                Steerer? gateSteerer = null;
+                AdaptiveSteering? gate = null;
+                if (p.GatePath is not null)
+                {
+                    // AdaptiveSteering owns the gate and its feature taps; its steerer is only a placeholder here,
+                    // since each request brings its own settings.
+                    gateSteerer = Steerer.Create(model, pattern, new SteeringOptions(p.PatternPath) { Neurons = Math.Min(50, pattern.Count) }, _device);
+                    gate = AdaptiveSteering.Create(model, gateSteerer, p.GatePath);
+                }
+                _patterns.Add(p.Name, new Entry(pattern, gateSteerer, gate));
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public IReadOnlyCollection<string> Names => _patterns.Keys;
+
+    public bool HasGate(string name) => _patterns.TryGetValue(name, out var e) && e.Gate is not null;
+
+    /// <summary>Checks a request against the served patterns; every refusal names the field.</summary>
+    public ResolvedSteering Resolve(SteeringRequest request)
+    {
+        if (!_patterns.TryGetValue(request.Pattern, out var entry))
+            throw RequestException.Invalid(
+                $"unknown steering pattern '{request.Pattern}'; this server has: {(Names.Count == 0 ? "none" : string.Join(", ", Names))}",
+                "steering.pattern", "pattern_not_found");
+        int k = request.Neurons ?? 50;
+        if (k < 1 || k > entry.Pattern.Count)
+            throw RequestException.Invalid($"steering.neurons must be between 1 and the pattern's {entry.Pattern.Count} neurons, got {k}", "steering.neurons");
+        SteeringMethod method;
+        try { method = SteeringMethods.Parse(request.Method ?? "steering_add"); }
+        catch (ArgumentException e) { throw RequestException.Invalid(e.Message, "steering.method"); }
+        if (method.NeedsMuPlus() && !entry.Pattern.HasClassMeans)
+            throw RequestException.Invalid($"steering.method {method.ToName()} needs a pattern with class means; '{request.Pattern}' has only deltas (use steering_add)", "steering.method");
+        var positions = request.Positions switch
+        {
+            null or "last" => SteeringPositions.Last,
+            "all" => SteeringPositions.All,
+            _ => throw RequestException.Invalid($"steering.positions must be \"last\" or \"all\", got '{request.Positions}'", "steering.positions"),
+        };
+        float alpha = request.Alpha ?? 0.3f;
+        if (!float.IsFinite(alpha)) throw RequestException.Invalid("steering.alpha must be a finite number", "steering.alpha");
+        if (request.Gate.Enabled && entry.Gate is null)
+            throw RequestException.Invalid($"steering.gate: the server has no gate for pattern '{request.Pattern}' (start it with --pattern {request.Pattern}=<csv>,<gate>)", "steering.gate");
+        var options = new SteeringOptions(entry.Pattern.SourcePath) { Neurons = k, Alpha = alpha, Method = method, Positions = positions };
+        return new ResolvedSteering(request.Pattern, options, request.Gate);
+    }
+
+    /// <summary>Runs the gate when asked (one pass of the question through the model) and returns the tensors to bind.</summary>
+    public PreparedSteering Prepare(ResolvedSteering steering, string question)
+    {
+        var entry = _patterns[steering.Name];
+        double? p = null, threshold = null;
+        bool steer = true;
+        if (steering.Gate.Enabled)
+        {
+            var decision = entry.Gate!.Decide(question);
+            p = decision.Score;
+            threshold = steering.Gate.Threshold ?? decision.Threshold;
+            steer = p < threshold; // AdaptiveSteering's rule: steer when p(correct) is below the threshold
+        }
+        var tensors = steer ? SteererFor(entry, steering.Options).Tensors : null;
+        return new PreparedSteering(tensors, new SteeringOutcome(steering.Name, steer, p, threshold, steering.Options.ToString()));
+    }
+
+    Steerer SteererFor(Entry entry, SteeringOptions options)
+    {
+        int i = _steerers.FindIndex(s => s.Options == options);
+        if (i >= 0)
+        {
+            var hit = _steerers[i];
+            _steerers.RemoveAt(i);
+            _steerers.Add(hit);
+            return hit.Steerer;
+        }
+        if (_steerers.Count == CachedSteerers)
+        {
+            _steerers[0].Steerer.Dispose();
+            _steerers.RemoveAt(0);
+        }
+        var steerer = Steerer.Create(_model, entry.Pattern, options, _device);
+        _steerers.Add((options, steerer));
+        return steerer;
+    }
+
+    public void Dispose()
+    {
+        foreach (var (_, s) in _steerers) s.Dispose();
+        _steerers.Clear();
+        foreach (var e in _patterns.Values) e.GateSteerer?.Dispose();
+        _patterns.Clear();
+        _device.Dispose();
+    }
+}

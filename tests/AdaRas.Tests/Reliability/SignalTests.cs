@@ -1,0 +1,85 @@
+using System.Text.Json;
+using AdaRas.Evaluation.Experiments;
+using AdaRas.Export;
+using AdaRas.Tests.Support;
+using AdaRas.Model.Synthetic;
+
+namespace AdaRas.Tests.Reliability;
+
+/// <summary>
+/// Ctrl+C and SIGTERM sent as real signals to a child `adaras` process: the verb stops at the next step, writes
+/// what it promised (eval: summary.json), releases its lock, and exits 130 with "cancelled". Before, the runtime's
+/// default handling killed the process within milliseconds and none of that happened.
+/// </summary>
+[TestFixture]
+public sealed class SignalTests
+{
+    string _dir = "";
+    string _config = "";
+
+    [OneTimeSetUp]
+    public void LongBenchmark()
+    {
+        _dir = TestCheckpoints.NewFolder("signals");
+        Directory.CreateDirectory(_dir);
+        // Enough samples that the run is still going when the signal arrives, however fast the machine.
+        File.WriteAllLines(Path.Combine(_dir, "many.jsonl"), Enumerable.Range(0, 5000).Select(i =>
+            JsonSerializer.Serialize(new { id = i, question = $"What is {i} + {i}?", answer = $"{2 * i}" })));
+        _config = Path.Combine(_dir, "long.yaml");
+        File.WriteAllText(_config, $"name: long\nmodel: {TestExports.Folder(CheckpointShapes.Tiny)}\nsample_path: many.jsonl\ntask: math\n" +
+            "generation: {max_new_tokens: 48}\n");
+    }
+
+    [TestCase("INT")]
+    [TestCase("TERM")]
+    public void EvalStopsCleanlyOnASignal_WritesItsSummary_AndReleasesTheLock(string signal)
+    {
+        var results = Path.Combine(_dir, "results-" + signal);
+        var folder = Path.Combine(results, "long");
+        using var child = new ChildAdaras(["eval", "--config", _config, "--results", results]);
+        child.WaitUntil(() => File.Exists(Path.Combine(folder, ResultsFolder.OutputFile))
+                              && File.ReadAllText(Path.Combine(folder, ResultsFolder.OutputFile)).Contains('\n'),
+            TimeSpan.FromSeconds(120), "a finished sample");
+        Assert.That(File.Exists(Path.Combine(folder, ".lock")), Is.True, "the run holds its lock while it runs");
+
+        child.Signal(signal);
+        int code = child.WaitForExit(TimeSpan.FromSeconds(60));
+
+        Assert.That(code, Is.EqualTo(130), child.Error);
+        Assert.That(child.Error, Does.Contain("cancelled"));
+        Assert.That(File.Exists(Path.Combine(folder, ".lock")), Is.False, "the lock is released");
+        var summary = ResultsFolder.ReadSummary(folder);
+        var records = ResultsFolder.ReadRecords(folder);
+        Assert.That(summary.Complete, Is.False);
+        Assert.That(summary.Finished, Is.EqualTo(records.Count).And.GreaterThan(0).And.LessThan(5000));
+
+        // The cancelled run resumes: a short continuation adds samples after the ones already there.
+        var resumed = ChildAdaras.Run(["eval", "--config", _config, "--results", results, "--limit", $"{records.Count + 2}"], TimeSpan.FromSeconds(120));
+        Assert.That(resumed.Code, Is.Zero, resumed.Error);
+        Assert.That(ResultsFolder.ReadRecords(folder).Select(r => r.Index), Is.EqualTo(Enumerable.Range(0, records.Count + 2)));
+    }
+
+    [Test]
+    public void ExportCancelledMidway_LeavesNeitherOutputNorTemporaryFolder()
+    {
+        var parent = TestCheckpoints.NewFolder("export-cancel");
+        var output = Path.Combine(parent, "out");
+        using var cancel = new CancellationTokenSource();
+        var steps = new List<string>();
+        var progress = new SynchronousProgress(p =>
+        {
+            steps.Add(p.Step);
+            if (p.Step.StartsWith("layer", StringComparison.Ordinal)) cancel.Cancel();   // mid-build, files already written
+        });
+        Assert.Throws<OperationCanceledException>(() => Qwen3Exporter.Export(TestCheckpoints.Folder(CheckpointShapes.Tiny), output,
+            new ExportOptions { ExternalData = ExternalDataMode.Always }, progress, cancel.Token));
+        Assert.That(steps.Any(s => s.StartsWith("layer", StringComparison.Ordinal)), Is.True, string.Join(",", steps.Distinct()));
+        Assert.That(Directory.Exists(output), Is.False);
+        Assert.That(Directory.GetFileSystemEntries(parent), Is.Empty, "the temporary folder is removed");
+    }
+
+    sealed class SynchronousProgress(Action<ExportProgress> report) : IProgress<ExportProgress>
+    {
+        public void Report(ExportProgress value) => report(value);
+    }
+}
