@@ -7,6 +7,10 @@ public enum ExportPrecision
     Fp32,
     /// <summary>float16 weights, activations and KV cache (for the CUDA provider); steering inputs, taps and logits stay float32.</summary>
     Fp16,
+    /// <summary>Projections (and the embedding) as 8-bit block-quantized <c>MatMulNBits</c>; activations, norms and KV cache float32.</summary>
+    Int8,
+    /// <summary>Projections (and the embedding) as 4-bit block-quantized <c>MatMulNBits</c>; activations, norms and KV cache float32.</summary>
+    Int4,
 }
 
 public enum ExternalDataMode { Auto, Always, Never }
@@ -28,9 +32,65 @@ public sealed record ExportOptions
     /// <summary>Longest sequence the graph's rotary cache and GenAI's KV cache cover; default max_position_embeddings.</summary>
     public int? ContextLength { get; init; }
 
+    /// <summary>Weights per scale of the int8/int4 block quantization (a power of two >= 16).</summary>
+    public int BlockSize { get; init; } = 32;
+    /// <summary><c>accuracy_level</c> of each quantized projection (int8/int4 only).</summary>
+    public AccuracyLevels AccuracyLevels { get; init; } = AccuracyLevels.Default;
+
     /// <summary>Above this many weight bytes, Auto switches to external data (protobuf's hard limit is 2 GiB).</summary>
     public const long InlineLimitBytes = 1L << 30;
 }
 
 /// <summary>Progress of an export: which step, and how many weight bytes are done out of the total.</summary>
 public sealed record ExportProgress(string Step, long BytesDone, long BytesTotal);
+
+/// <summary>
+/// The <c>accuracy_level</c> ONNX Runtime's MatMulNBits computes each projection kind with: 1 = float32 compute
+/// (dequantize, then float GEMM), 4 = int8 compute (the activation is quantized per block too: fast, coarser),
+/// 0 = unset (the provider picks). Level 4 quantizes <c>down_proj</c>'s input (the steered activation) per block,
+/// so one neuron shifted by a large <c>alpha * delta</c> coarsens the others in its block; hence per-kind levels.
+/// </summary>
+public sealed record AccuracyLevels(int QkvProj, int OProj, int GateUpProj, int DownProj, int LmHead)
+{
+    public static readonly string[] Kinds = ["qkv_proj", "o_proj", "gate_up_proj", "down_proj", "lm_head"];
+
+    /// <summary>The measured default (README "Quantisation"): int8 compute everywhere but down_proj and lm_head.</summary>
+    public static AccuracyLevels Default => new(4, 4, 4, 1, 1);
+
+    public static AccuracyLevels All(int level) => new(level, level, level, level, level);
+
+    public int For(string kind) => kind switch
+    {
+        "qkv_proj" => QkvProj,
+        "o_proj" => OProj,
+        "gate_up_proj" => GateUpProj,
+        "down_proj" => DownProj,
+        "lm_head" => LmHead,
+        _ => throw new ArgumentException($"unknown projection kind '{kind}' (expected one of {string.Join(", ", Kinds)})"),
+    };
+
+    /// <summary>"4" (every kind), or "4,down_proj=1,lm_head=1" (a base level, then per-kind overrides).</summary>
+    public static AccuracyLevels Parse(string spec)
+    {
+        var levels = new Dictionary<string, int>();
+        int? all = null;
+        foreach (var part in spec.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var kv = part.Split('=', 2, StringSplitOptions.TrimEntries);
+            int level = kv.Length == 2 ? ParseLevel(kv[1], spec) : ParseLevel(kv[0], spec);
+            if (kv.Length == 1) { all = level; continue; }
+            if (!Kinds.Contains(kv[0]))
+                throw new ArgumentException($"accuracy levels '{spec}': unknown projection '{kv[0]}' (expected one of {string.Join(", ", Kinds)})");
+            levels[kv[0]] = level;
+        }
+        var d = all is int a ? All(a) : Default;
+        int Get(string kind) => levels.TryGetValue(kind, out var l) ? l : d.For(kind);
+        return new(Get("qkv_proj"), Get("o_proj"), Get("gate_up_proj"), Get("down_proj"), Get("lm_head"));
+    }
+
+    static int ParseLevel(string text, string spec) =>
+        int.TryParse(text, out int l) && l is >= 0 and <= 4
+            ? l : throw new ArgumentException($"accuracy levels '{spec}': '{text}' is not a level 0-4");
+
+    public override string ToString() => string.Join(",", Kinds.Select(k => $"{k}={For(k)}"));
+}

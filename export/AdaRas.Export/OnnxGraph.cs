@@ -18,6 +18,7 @@ sealed class OnnxGraph
     public const int Int64 = (int)TensorProto.Types.DataType.Int64;
     public const int Int32 = (int)TensorProto.Types.DataType.Int32;
     public const int Bool = (int)TensorProto.Types.DataType.Bool;
+    public const int Uint8 = (int)TensorProto.Types.DataType.Uint8;
 
     public const string MicrosoftDomain = "com.microsoft";
 

@@ -53,11 +53,20 @@ public static class Qwen3Exporter
                 : new UsageException($"--context-length {contextLength} is outside [1, {MaxContextLength}]");
         ExportTarget.Check(checkpoint.Folder, outputFolder, options.Overwrite);
 
-        int elemSize = options.Precision == ExportPrecision.Fp16 ? 2 : 4;
+        if (options.BlockSize < 16 || (options.BlockSize & (options.BlockSize - 1)) != 0)
+            throw new ArgumentException($"block size must be a power of two >= 16, got {options.BlockSize}");
+        // Bytes per weight element: quantized ones carry one float32 scale per block.
+        double elemSize = options.Precision switch
+        {
+            ExportPrecision.Fp16 => 2,
+            ExportPrecision.Int8 => 1 + 4.0 / options.BlockSize,
+            ExportPrecision.Int4 => 0.5 + 4.0 / options.BlockSize,
+            _ => 4,
+        };
+        // Tied embeddings are stored once (in lm_head's layout), so the expected tensors count them once.
         long weightElements = Qwen3Weights.Expected(c).Sum(e => e.Shape.Aggregate(1L, (a, b) => a * b))
-            + (c.TieWordEmbeddings ? (long)c.VocabSize * c.HiddenSize : 0)   // lm_head stored transposed beside the embedding
             + (long)contextLength * c.HeadDim;                                 // cos and sin caches
-        long weightBytes = weightElements * elemSize;
+        long weightBytes = (long)(weightElements * elemSize);
         bool external = options.ExternalData switch
         {
             ExternalDataMode.Always => true,
@@ -85,7 +94,7 @@ public static class Qwen3Exporter
                 var builder = new Qwen3GraphBuilder(checkpoint, options, weights, contextLength, (step, elements) =>
                 {
                     cancellation.ThrowIfCancellationRequested();
-                    done += elements * elemSize;
+                    done += (long)(elements * elemSize);
                     progress?.Report(new ExportProgress(step, Math.Min(done, weightBytes), weightBytes));
                 });
                 graph = builder.Build();

@@ -21,6 +21,8 @@ sealed class Qwen3GraphBuilder
     readonly WeightStore _weights;
     readonly OnnxGraph _g = new();
     readonly int _io;          // element type of activations, weights and KV cache
+    readonly int _bits;        // 4 or 8: projections are MatMulNBits; 0: float MatMul
+    QuantizedWeight? _tiedQuantized; // tied embeddings, quantized: the lookup and lm_head share one table
     readonly int _contextLength;
     readonly Action<string, long> _progress;
 
@@ -33,6 +35,7 @@ sealed class Qwen3GraphBuilder
         _options = options;
         _weights = weights;
         _io = options.Precision == ExportPrecision.Fp16 ? OnnxGraph.Float16 : OnnxGraph.Float;
+        _bits = options.Precision switch { ExportPrecision.Int8 => 8, ExportPrecision.Int4 => 4, _ => 0 };
         _contextLength = contextLength;
         _progress = progress;
     }
@@ -44,10 +47,7 @@ sealed class Qwen3GraphBuilder
         int layers = _c.NumHiddenLayers, inter = _c.IntermediateSize;
         DeclareInputsAndOutputs();
 
-        // Embedding lookup; the same table is the lm_head when embeddings are tied.
-        var embedding = _checkpoint.ReadFloat32(Qwen3Weights.Embedding);
-        _g.Initializer(_weights.Add(Qwen3Weights.Embedding, embedding, _c.VocabSize, _c.HiddenSize));
-        string x = _g.One("Gather", "/model/embed_tokens/Gather", [Qwen3Weights.Embedding, GraphNames.InputIds]);
+        string x = EmbeddingLookup();
         _progress("embedding", (long)_c.VocabSize * _c.HiddenSize);
 
         var (seqlensK, totalSeqLen) = AttentionMaskInfo();
@@ -70,8 +70,8 @@ sealed class Qwen3GraphBuilder
             (h, residual) = Norm($"{p}/post_attention_layernorm", Qwen3Weights.Layer(l, Qwen3Weights.PostAttentionNorm), attn, residual);
 
             // MLP: gate and up share one MatMul; a = silu(gate) * up is the steering and tap site.
-            string gateUp = MatMul($"{p}/mlp/gate_up_proj", h,
-                PackColumns(Qwen3Weights.Layer(l, Qwen3Weights.GateProj), Qwen3Weights.Layer(l, Qwen3Weights.UpProj)), _c.HiddenSize, 2L * inter);
+            string gateUp = Linear($"{p}/mlp/gate_up_proj", "gate_up_proj", h,
+                Qwen3Weights.Layer(l, Qwen3Weights.GateProj), Qwen3Weights.Layer(l, Qwen3Weights.UpProj));
             var gu = _g.Node("Split", $"{p}/mlp/Split", [gateUp, _g.Int64Constant([inter, inter])], 2, "", ("axis", -1L));
             string sig = _g.One("Sigmoid", $"{p}/mlp/act_fn/Sigmoid", [gu[0]]);
             string silu = _g.One("Mul", $"{p}/mlp/act_fn/Mul", [gu[0], sig]);
@@ -86,7 +86,7 @@ sealed class Qwen3GraphBuilder
                 a = Steer(l, a, steerMask);
             }
 
-            pendingAdd = MatMul($"{p}/mlp/down_proj", a, Transposed(Qwen3Weights.Layer(l, Qwen3Weights.DownProj)), inter, _c.HiddenSize);
+            pendingAdd = Linear($"{p}/mlp/down_proj", "down_proj", a, Qwen3Weights.Layer(l, Qwen3Weights.DownProj));
             _progress($"layer {l + 1}/{layers}", LayerBytes());
         }
 
@@ -94,9 +94,7 @@ sealed class Qwen3GraphBuilder
         // logits_from lets callers skip the vocabulary projection for positions they don't need.
         string selected = _g.One("Slice", "/model/logits_from/Slice",
             [final, GraphNames.LogitsFrom, _g.Int64Constant([long.MaxValue]), _g.Int64Constant([1])]);
-        float[] lmHead = _c.TieWordEmbeddings ? embedding : _checkpoint.ReadFloat32(Qwen3Weights.LmHead);
-        string logits = MatMul("/lm_head", selected, Transpose(lmHead, _c.VocabSize, _c.HiddenSize), _c.HiddenSize, _c.VocabSize,
-            output: _io == OnnxGraph.Float ? GraphNames.Logits : null);
+        string logits = LmHead(selected, _io == OnnxGraph.Float ? GraphNames.Logits : null);
         if (_io != OnnxGraph.Float)
             _g.NodeWithOutputs("Cast", "/lm_head/Cast", [logits], [GraphNames.Logits], "", ("to", (long)OnnxGraph.Float));
         _progress("lm_head", (long)_c.VocabSize * _c.HiddenSize);
@@ -239,9 +237,8 @@ sealed class Qwen3GraphBuilder
         string p = $"/model/layers.{l}/attn";
         int heads = _c.NumAttentionHeads, kvHeads = _c.NumKeyValueHeads, hd = _c.HeadDim;
         long q = (long)heads * hd, kv = (long)kvHeads * hd;
-        string qkv = MatMul($"{p}/qkv_proj", h, PackColumns(
-            Qwen3Weights.Layer(l, Qwen3Weights.QProj), Qwen3Weights.Layer(l, Qwen3Weights.KProj), Qwen3Weights.Layer(l, Qwen3Weights.VProj)),
-            _c.HiddenSize, q + 2 * kv);
+        string qkv = Linear($"{p}/qkv_proj", "qkv_proj", h,
+            Qwen3Weights.Layer(l, Qwen3Weights.QProj), Qwen3Weights.Layer(l, Qwen3Weights.KProj), Qwen3Weights.Layer(l, Qwen3Weights.VProj));
         var parts = _g.Node("Split", $"{p}/Split", [qkv, _g.Int64Constant([q, kv, kv])], 3, "", ("axis", -1L));
         string qn = HeadNorm($"{p}/q_norm", parts[0], Qwen3Weights.Layer(l, Qwen3Weights.QNorm), heads);
         string kn = HeadNorm($"{p}/k_norm", parts[1], Qwen3Weights.Layer(l, Qwen3Weights.KNorm), kvHeads);
@@ -251,7 +248,7 @@ sealed class Qwen3GraphBuilder
             OnnxGraph.MicrosoftDomain,
             ("num_heads", (long)heads), ("kv_num_heads", (long)kvHeads), ("do_rotary", 1L), ("rotary_interleaved", 0L),
             ("scale", (float)(1.0 / Math.Sqrt(hd))), ("local_window_size", -1L));
-        return MatMul($"{p}/o_proj", outputs[0], Transposed(Qwen3Weights.Layer(l, Qwen3Weights.OProj)), q, _c.HiddenSize);
+        return Linear($"{p}/o_proj", "o_proj", outputs[0], Qwen3Weights.Layer(l, Qwen3Weights.OProj));
     }
 
     /// <summary>Qwen3's per-head RMSNorm of q and k over head_dim, applied before rotary embedding.</summary>
@@ -286,13 +283,133 @@ sealed class Qwen3GraphBuilder
         return name;
     }
 
-    string MatMul(string name, string input, float[] weight, long rows, long cols, string? output = null)
+    /// <summary>
+    /// A Linear layer y = x W^T over one or several Hugging Face weights [out_k, in] packed along out (one MatMul for
+    /// q/k/v, one for gate/up): float MatMul on [in, sum(out_k)], or MatMulNBits on the quantized rows.
+    /// </summary>
+    string Linear(string name, string kind, string input, params string[] hfNames)
     {
-        string weightName = name.TrimStart('/').Replace('/', '.') + ".weight";
+        var infos = hfNames.Select(_checkpoint.Info).ToArray();
+        int k = (int)infos[0].Shape[1];
+        int n = infos.Sum(i => (int)i.Shape[0]);
+        string baseName = name.TrimStart('/').Replace('/', '.');
+        if (_bits == 0)
+        {
+            float[] weight = hfNames.Length == 1 ? Transposed(hfNames[0]) : PackColumns(hfNames);
+            return MatMul(name, input, baseName + ".weight", weight, k, n);
+        }
+        var rows = new float[(long)n * k];
+        long at = 0;
+        foreach (var info in infos)
+        {
+            var w = _checkpoint.ReadFloat32(info.Name);
+            w.CopyTo(rows, at);
+            at += w.LongLength;
+        }
+        return MatMulNBits(name, kind, input, AddQuantized(baseName, rows, n, k));
+    }
+
+    string MatMul(string name, string input, string weightName, float[] weight, long rows, long cols, string? output = null)
+    {
         _g.Initializer(_weights.Add(weightName, weight, rows, cols));
         return output is null
             ? _g.One("MatMul", name + "/MatMul", [input, weightName])
             : _g.NodeWithOutputs("MatMul", name + "/MatMul", [input, weightName], [output])[0];
+    }
+
+    sealed record QuantizedWeight(string Data, string Scales, QuantizedMatrix Matrix);
+
+    QuantizedWeight AddQuantized(string baseName, float[] rows, int n, int k)
+    {
+        var q = BlockQuantizer.Quantize(rows, n, k, _bits, _options.BlockSize);
+        string data = $"{baseName}.weight_Q{_bits}", scales = $"{baseName}.weight_scales";
+        _g.Initializer(_weights.AddRaw(data, OnnxGraph.Uint8, q.Data, n, q.KBlocks, q.BlobSize));
+        _g.Initializer(_weights.AddFloat32(scales, q.Scales, n, q.KBlocks));
+        return new QuantizedWeight(data, scales, q with { Data = [], Scales = [] }); // the store has the bytes
+    }
+
+    string MatMulNBits(string name, string kind, string input, QuantizedWeight w, string? output = null)
+    {
+        var q = w.Matrix;
+        (string, object)[] attributes =
+        [
+            ("K", (long)q.K), ("N", (long)q.N), ("bits", (long)q.Bits), ("block_size", (long)q.BlockSize),
+            ("accuracy_level", (long)_options.AccuracyLevels.For(kind)),
+        ];
+        string nodeName = name + "/MatMulNBits";
+        return output is null
+            ? _g.One("MatMulNBits", nodeName, [input, w.Data, w.Scales], OnnxGraph.MicrosoftDomain, attributes)
+            : _g.NodeWithOutputs("MatMulNBits", nodeName, [input, w.Data, w.Scales], [output], OnnxGraph.MicrosoftDomain, attributes)[0];
+    }
+
+    /// <summary>
+    /// Token embeddings [batch, seq, hidden]. Tied models store the table once, in lm_head's layout: float graphs keep
+    /// [hidden, vocab] (the MatMul's B) and gather columns; quantized graphs gather rows of the MatMulNBits table
+    /// and dequantize them in the graph ((code - zero point) * scale), so the lookup reads a few hundred bytes.
+    /// </summary>
+    string EmbeddingLookup()
+    {
+        const string p = "/model/embed_tokens";
+        int v = _c.VocabSize, hidden = _c.HiddenSize;
+        var embedding = _checkpoint.ReadFloat32(Qwen3Weights.Embedding);
+        if (_bits == 0)
+        {
+            if (!_c.TieWordEmbeddings)
+            {
+                _g.Initializer(_weights.Add(Qwen3Weights.Embedding, embedding, v, hidden));
+                return _g.One("Gather", $"{p}/Gather", [Qwen3Weights.Embedding, GraphNames.InputIds]);
+            }
+            _g.Initializer(_weights.Add(TiedFloatTable, Transpose(embedding, v, hidden), hidden, v));
+            string columns = _g.One("Gather", $"{p}/Gather", [TiedFloatTable, GraphNames.InputIds], "", ("axis", 1L)); // [hidden, batch, seq]
+            return _g.One("Transpose", $"{p}/Transpose", [columns], "", ("perm", new long[] { 1, 2, 0 }));
+        }
+
+        var w = AddQuantized(_c.TieWordEmbeddings ? "lm_head" : "model.embed_tokens", embedding, v, hidden);
+        if (_c.TieWordEmbeddings) _tiedQuantized = w;
+        var q = w.Matrix;
+        string codes = _g.One("Gather", $"{p}/Gather", [w.Data, GraphNames.InputIds]); // [batch, seq, k_blocks, blob]
+        if (q.Bits == 4)
+        {
+            string low = _g.One("BitwiseAnd", $"{p}/low", [codes, ByteConstant(0x0F)]);
+            string high = _g.One("BitShift", $"{p}/high", [codes, ByteConstant(4)], "", ("direction", "RIGHT"));
+            string pairs = _g.One("Concat", $"{p}/pairs", [
+                _g.One("Unsqueeze", $"{p}/low/Unsqueeze", [low, _g.Int64Constant([-1])]),
+                _g.One("Unsqueeze", $"{p}/high/Unsqueeze", [high, _g.Int64Constant([-1])])], "", ("axis", -1L));
+            codes = _g.One("Reshape", $"{p}/codes", [pairs, _g.Int64Constant([0, 0, q.KBlocks, q.BlockSize])]);
+        }
+        string values = _g.One("Cast", $"{p}/Cast", [codes], "", ("to", (long)OnnxGraph.Float));
+        string centred = _g.One("Sub", $"{p}/Sub", [values, FloatConstant(q.ZeroPoint)]);
+        string scales = _g.One("Gather", $"{p}/scales/Gather", [w.Scales, GraphNames.InputIds]); // [batch, seq, k_blocks]
+        string scaled = _g.One("Mul", $"{p}/Mul", [centred, _g.One("Unsqueeze", $"{p}/scales/Unsqueeze", [scales, _g.Int64Constant([-1])])]);
+        string flat = _g.One("Reshape", $"{p}/Reshape", [scaled, _g.Int64Constant([0, 0, (long)q.KBlocks * q.BlockSize])]);
+        return q.KBlocks * q.BlockSize == hidden ? flat
+            : _g.One("Slice", $"{p}/Slice", [flat, _g.Int64Constant([0]), _g.Int64Constant([hidden]), _g.Int64Constant([2])]);
+    }
+
+    const string TiedFloatTable = "lm_head.weight";
+
+    string LmHead(string input, string? output)
+    {
+        if (_bits == 0)
+        {
+            if (_c.TieWordEmbeddings)
+                return output is null
+                    ? _g.One("MatMul", "/lm_head/MatMul", [input, TiedFloatTable])
+                    : _g.NodeWithOutputs("MatMul", "/lm_head/MatMul", [input, TiedFloatTable], [output])[0];
+            return MatMul("/lm_head", input, TiedFloatTable, Transposed(Qwen3Weights.LmHead), _c.HiddenSize, _c.VocabSize, output);
+        }
+        var w = _tiedQuantized ?? AddQuantized("lm_head", _checkpoint.ReadFloat32(Qwen3Weights.LmHead), _c.VocabSize, _c.HiddenSize);
+        return MatMulNBits("/lm_head", "lm_head", input, w, output);
+    }
+
+    string ByteConstant(byte value) => SmallConstant($"/constants/UINT8/{value}", OnnxGraph.Uint8, [value]);
+    string FloatConstant(float value) => SmallConstant($"/constants/FLOAT/{value}", OnnxGraph.Float, BitConverter.GetBytes(value));
+
+    string SmallConstant(string name, int type, byte[] bytes)
+    {
+        if (_g.Proto.Initializer.Any(t => t.Name == name)) return name;
+        _g.Initializer(new TensorProto { Name = name, DataType = type, RawData = Google.Protobuf.ByteString.CopyFrom(bytes) });
+        return name;
     }
 
     /// <summary>HF Linear weights are [out, in]; ONNX MatMul wants [in, out].</summary>

@@ -82,7 +82,15 @@ public sealed record ModelManifest
         {
             long h = HiddenSize, i = IntermediateSize, q = (long)NumAttentionHeads * HeadDim, kv = (long)NumKeyValueHeads * HeadDim;
             long perLayer = h * (q + 2 * kv) + q * h + 3 * h * i + 2 * h + 2 * HeadDim;
-            return (NumLayers * perLayer + h + h * VocabSize) * (Precision == "fp16" ? 2 : 4);
+            long elements = NumLayers * perLayer + h + h * VocabSize;
+            // int8/int4 exports: 1 or 0.5 bytes per weight plus a float32 scale per block of 32 (norms are negligible).
+            return Precision switch
+            {
+                "fp16" => elements * 2,
+                "int8" => elements + elements / 8,
+                "int4" => elements / 2 + elements / 8,
+                _ => elements * 4,
+            };
         }
     }
 

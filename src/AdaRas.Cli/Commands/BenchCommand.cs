@@ -12,13 +12,16 @@ static class BenchCommand
         var shapes = new Option<string>("--shapes") { Description = "comma-separated checkpoint shapes to measure", DefaultValueFactory = _ => "tiny,qwen3-0.6b" };
         var prompt = new Option<int>("--prompt") { Description = "prompt tokens", DefaultValueFactory = _ => 128 };
         var newTokens = new Option<int>("--new-tokens") { Description = "decoded tokens per repetition", DefaultValueFactory = _ => 64 };
-        var reps = new Option<int>("--reps") { Description = "timed repetitions per configuration (medians reported)", DefaultValueFactory = _ => 3 };
+        var reps = new Option<int>("--reps") { Description = "interleaved rounds (decode) / timed repetitions (identify, ranking); medians reported", DefaultValueFactory = _ => 3 };
         var identifyTokens = new Option<int>("--identify-tokens", "--probe-tokens") { Description = "tokens teacher-forced per repetition for the RCN identification row", DefaultValueFactory = _ => 512 };
         var parts = new Option<string>("--parts") { Description = "comma-separated parts to run: decode, identify (alias probe), ranking", DefaultValueFactory = _ => "decode,identify,ranking" };
         var output = new Option<string?>("--out") { Description = "also write bench.json and bench.md to this folder" };
-        var command = new Command("bench", "Measure prefill/decode speed and memory: engine (steerable, plain, steered) vs ONNX Runtime GenAI, side by side")
+        var threads = new Option<int>("--threads") { Description = "intra-op threads of every decode row, engine and peers alike (default: all cores)" };
+        var precisions = new Option<string>("--precisions") { Description = "engine precisions to measure", DefaultValueFactory = _ => "fp32,int8,int4" };
+        var noLlama = new Option<bool>("--no-llama") { Description = "leave out the llama.cpp rows" };
+        var command = new Command("bench", "Measure prefill/decode speed and memory: engine fp32/int8/int4 (steerable, plain, steered) vs ONNX Runtime GenAI and llama.cpp at equal threads, side by side")
         {
-            shapes, prompt, newTokens, reps, identifyTokens, parts, output,
+            shapes, prompt, newTokens, reps, identifyTokens, parts, output, threads, precisions, noLlama,
         };
         command.SetAction(parse => CommandRunner.Run(console, () =>
         {
@@ -31,6 +34,9 @@ static class BenchCommand
                 Repetitions = parse.GetValue(reps),
                 IdentifyTokens = parse.GetValue(identifyTokens),
                 Parts = List(parse.GetValue(parts)!).Select(x => x.ToLowerInvariant() is "probe" ? "identify" : x.ToLowerInvariant()).ToHashSet(),
+                Threads = parse.GetValue(threads),
+                Precisions = List(parse.GetValue(precisions)!).Select(x => x.ToLowerInvariant()).ToArray(),
+                LlamaCpp = !parse.GetValue(noLlama),
             };
             var report = BenchSuite.Run(options, WorkerStart, console.Error.WriteLine);
             console.Out.WriteLine(report.Markdown.TrimEnd());

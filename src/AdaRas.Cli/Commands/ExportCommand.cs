@@ -10,8 +10,16 @@ static class ExportCommand
     {
         var checkpoint = new Argument<string>("checkpoint") { Description = "Hugging Face Qwen3 checkpoint folder" };
         var output = new Option<string>("--out", "-o") { Description = "output model folder", Required = true };
-        var precision = new Option<string>("--precision") { Description = "fp32 (CPU) or fp16 (CUDA)", DefaultValueFactory = _ => "fp32" };
-        precision.AcceptOnlyFromAmong("fp32", "fp16");
+        var precision = new Option<string>("--precision")
+        {
+            Description = "fp32 (CPU), fp16 (CUDA), int8 or int4 (block-quantized MatMulNBits projections, CPU)", DefaultValueFactory = _ => "fp32",
+        };
+        precision.AcceptOnlyFromAmong("fp32", "fp16", "int8", "int4");
+        var blockSize = new Option<int>("--block-size") { Description = "int8/int4: weights per scale", DefaultValueFactory = _ => 32 };
+        var accuracy = new Option<string?>("--accuracy-level")
+        {
+            Description = $"int8/int4: MatMulNBits accuracy_level, one for all or per projection, e.g. \"4,down_proj=1,lm_head=1\" (default {AccuracyLevels.Default})",
+        };
         var plain = new Option<bool>("--plain") { Description = "export without steering inputs and taps (to measure their cost)" };
         var external = new Option<string>("--external-data") { Description = "auto, always or never", DefaultValueFactory = _ => "auto" };
         external.AcceptOnlyFromAmong("auto", "always", "never");
@@ -20,13 +28,15 @@ static class ExportCommand
 
         var command = new Command("export", "Export a Hugging Face Qwen3 checkpoint to a steerable ONNX model folder")
         {
-            checkpoint, output, precision, plain, external, context, force,
+            checkpoint, output, precision, blockSize, accuracy, plain, external, context, force,
         };
         command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
         {
             var options = new ExportOptions
             {
-                Precision = parse.GetValue(precision) == "fp16" ? ExportPrecision.Fp16 : ExportPrecision.Fp32,
+                Precision = Enum.Parse<ExportPrecision>(parse.GetValue(precision)!, ignoreCase: true),
+                BlockSize = parse.GetValue(blockSize),
+                AccuracyLevels = parse.GetValue(accuracy) is string levels ? AccuracyLevels.Parse(levels) : AccuracyLevels.Default,
                 Steerable = !parse.GetValue(plain),
                 ExternalData = Enum.Parse<ExternalDataMode>(parse.GetValue(external)!, ignoreCase: true),
                 ContextLength = parse.GetValue(context),

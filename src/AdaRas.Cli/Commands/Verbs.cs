@@ -24,6 +24,7 @@ static class Verbs
         yield return ReportCommand.Create(console);
         yield return SweepCommand.Create(console);
         yield return BenchCommand.Create(console);
+        yield return QuantizationCommand.Create(console);
         yield return BenchCommand.CreateWorker(console);
     }
 }

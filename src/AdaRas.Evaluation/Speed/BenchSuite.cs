@@ -15,6 +15,13 @@ public sealed record BenchOptions
     public int NewTokens { get; init; } = 64;
     public int Repetitions { get; init; } = 3;
     public int IdentifyTokens { get; init; } = 512;
+    /// <summary>Intra-op threads of every decode row, engine and peers alike (0: this machine's core count).</summary>
+    public int Threads { get; init; }
+    /// <summary>Engine precisions measured (each steerable, plain and steered).</summary>
+    public IReadOnlyList<string> Precisions { get; init; } = ["fp32", "int8", "int4"];
+    /// <summary>Also measure llama.cpp (F32, F16, Q8_0, Q4_0, Q4_K_M, each with and without a control vector).</summary>
+    public bool LlamaCpp { get; init; } = true;
+    public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
     /// <summary>Any of "decode", "identify", "ranking".</summary>
     public IReadOnlySet<string> Parts { get; init; } = new HashSet<string> { "decode", "identify", "ranking" };
 
@@ -27,6 +34,9 @@ public sealed record BenchOptions
         if (PromptTokens < 1 || NewTokens < 2 || Repetitions < 1 || IdentifyTokens < 2)
             throw new ArgumentException("prompt >= 1, new tokens >= 2, repetitions >= 1 and identify tokens >= 2 are required");
         foreach (var shape in Shapes) CheckpointShapes.Get(shape);
+        foreach (var precision in Precisions)
+            if (precision is not ("fp32" or "int8" or "int4")) throw new ArgumentException($"bench precision '{precision}' is not fp32, int8 or int4");
+        if (Threads < 0) throw new ArgumentException("threads must be >= 0");
     }
 }
 
@@ -63,12 +73,12 @@ public static class BenchSuite
         {
             if (!options.Parts.Contains("decode") && !options.Parts.Contains("identify")) break;
             var shape = CheckpointShapes.Get(shapeName);
-            var (steerable, plain) = PrepareModels(shape, log);
-            var manifest = ModelManifest.Load(Path.Combine(steerable, ModelManifest.FileName));
+            var checkpoint = PrepareCheckpoint(shape, log);
+            string steerable = ModelResolver.Resolve(checkpoint, new ExportOptions { Steerable = true });
             md.AppendLine();
-            md.AppendLine($"### {shape.Name} (fp32, CPU, {shape.ParameterCount / 1e6:F1}M parameters)");
+            md.AppendLine($"### {shape.Name} (CPU, {shape.ParameterCount / 1e6:F1}M parameters, {options.EffectiveThreads} threads for every row)");
             if (options.Parts.Contains("decode"))
-                json.Add(Decode(options, shape, manifest, steerable, plain, copy, read, startWorker, log, md));
+                json.Add(Decode(options, shape, checkpoint, copy, read, startWorker, log, md));
             if (options.Parts.Contains("identify"))
             {
                 log($"[{shape.Name}] RCN identification vs scoring: {r} x {options.IdentifyTokens} teacher-forced tokens...");
@@ -90,40 +100,150 @@ public static class BenchSuite
         return new BenchReport(md.ToString(), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
     }
 
-    static object Decode(BenchOptions options, CheckpointShape shape, ModelManifest manifest, string steerable, string plain,
-        double copy, double read, Func<BenchConfig, ProcessStartInfo> startWorker, Action<string> log, StringBuilder md)
+    /// <summary>One decode row: its configuration, what it is (for the ratios), and the weight bytes it reads per token.</summary>
+    sealed record DecodeRow(BenchConfig Config, string Runtime, string Precision, string Variant, long BytesPerToken);
+
+    static object Decode(BenchOptions options, CheckpointShape shape, string checkpoint, double copy, double read,
+        Func<BenchConfig, ProcessStartInfo> startWorker, Action<string> log, StringBuilder md)
     {
-        int p = options.PromptTokens, n = options.NewTokens, r = options.Repetitions;
-        BenchConfig[] configs =
-        [
-            new("engine, steerable", BenchRuntime.Engine, steerable, p, n, r),
-            new("engine, plain", BenchRuntime.Engine, plain, p, n, r),
-            new("GenAI, steerable", BenchRuntime.GenAi, steerable, p, n, r),
-            new("engine, steering 50 neurons", BenchRuntime.Engine, steerable, p, n, r, SteeredNeurons: 50),
-        ];
-        var measured = new List<BenchResult>();
-        foreach (var config in configs)
+        int p = options.PromptTokens, n = options.NewTokens, rounds = options.Repetitions, t = options.EffectiveThreads;
+        var rows = DecodeRows(options, shape, checkpoint, log);
+
+        // Interleaved rounds: every row once per round, each in its own worker process (a warm-up, then one timed
+        // generation), so a slow spell of this shared machine hits all rows alike instead of one row's repetitions.
+        var samples = rows.ToDictionary(row => row, _ => new List<BenchResult>());
+        for (int round = 1; round <= rounds; round++)
+            foreach (var row in rows)
+            {
+                log($"[{shape.Name}] round {round}/{rounds}: {row.Config.Name} ({p} prompt + {n} new tokens, {t} threads)...");
+                samples[row].Add(SpeedBench.RunInWorker(row.Config with { Repetitions = 1 }, startWorker));
+            }
+
+        var results = rows.Select(row =>
         {
-            log($"[{shape.Name}] {config.Name}: {r} x ({p} prompt + {n} new tokens)...");
-            measured.Add(SpeedBench.RunInWorker(config, startWorker));
+            var s = samples[row];
+            var decode = s.Select(x => x.DecodeTokensPerSecond).Order().ToArray();
+            return new
+            {
+                row,
+                prefill = Median(s.Select(x => x.PrefillTokensPerSecond)),
+                decode = Median(decode),
+                low = decode[0], high = decode[^1],
+                peak = s.Max(x => x.PeakResidentBytes),
+            };
+        }).ToList();
+
+        md.AppendLine();
+        md.AppendLine($"Decode: prompt {p}, {n} new tokens, greedy; {rounds} interleaved rounds, each row in its own process per round; " +
+                      $"medians (decode spread min-max); **{t} threads for every row**. Bandwidth: weight bytes read per token / measured copy bandwidth.");
+        md.AppendLine();
+        md.AppendLine("| configuration | threads | prefill tok/s | decode tok/s | decode min-max | peak RSS MB | weights/token MB | % of copy bandwidth |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in results)
+            md.AppendLine($"| {r.row.Config.Name} | {t} | {r.prefill:F1} | {r.decode:F2} | {r.low:F2}-{r.high:F2} | {r.peak / 1e6:F0} | " +
+                          $"{r.row.BytesPerToken / 1e6:F1} | {100 * r.decode * r.row.BytesPerToken / copy:F0}% |");
+        md.AppendLine();
+
+        double Decode(string runtime, string precision, string variant) =>
+            results.FirstOrDefault(r => r.row.Runtime == runtime && r.row.Precision == precision && r.row.Variant == variant)?.decode ?? double.NaN;
+        void Ratio(string label, double a, double b, string target)
+        {
+            if (double.IsNaN(a) || double.IsNaN(b)) return;
+            md.AppendLine($"- {label}: **{a / b:F3}x** ({target})");
         }
-        var engine = measured[0];
-        long bytes = manifest.WeightBytesPerToken;
-        double limit = copy / bytes;
-        md.AppendLine();
-        md.AppendLine($"Decode: prompt {p}, {n} new tokens, median of {r}; each row in its own process.");
-        md.AppendLine();
-        md.AppendLine("| configuration | prefill tok/s | decode tok/s | peak memory MB |");
-        md.AppendLine("|---|---:|---:|---:|");
-        foreach (var m in measured)
-            md.AppendLine($"| {m.Name} | {m.PrefillTokensPerSecond:F1} | {m.DecodeTokensPerSecond:F2} | {m.PeakResidentBytes / 1e6:F0} |");
-        md.AppendLine();
-        md.AppendLine($"- engine / GenAI decode: **{engine.DecodeTokensPerSecond / measured[2].DecodeTokensPerSecond:F2}x** (target >= 1.0); prefill {engine.PrefillTokensPerSecond / measured[2].PrefillTokensPerSecond:F2}x");
-        md.AppendLine($"- steerable / plain decode: **{engine.DecodeTokensPerSecond / measured[1].DecodeTokensPerSecond:F3}x** (target >= 0.98)");
-        md.AppendLine($"- steering on / off decode: **{measured[3].DecodeTokensPerSecond / engine.DecodeTokensPerSecond:F3}x** (target >= 0.98)");
-        md.AppendLine($"- weights read per token {bytes / 1e6:F1} MB; copy-bandwidth limit {limit:F2} tok/s: engine decode at **{100 * engine.DecodeTokensPerSecond / limit:F0}%** of it " +
-                      $"(target >= 70%); {100 * engine.DecodeTokensPerSecond * bytes / read:F0}% of the streaming-read limit ({read / bytes:F2} tok/s)");
-        return new { shape = shape.Name, weight_bytes_per_token = bytes, copy_bandwidth_bytes_per_second = copy, read_bandwidth_bytes_per_second = read, results = measured };
+        foreach (var precision in options.Precisions)
+        {
+            Ratio($"engine {precision} steering on / off", Decode("engine", precision, "steered"), Decode("engine", precision, "steerable"), "target >= 0.99");
+            Ratio($"engine {precision} steerable / plain", Decode("engine", precision, "steerable"), Decode("engine", precision, "plain"), "target >= 0.98");
+        }
+        Ratio("engine fp32 / llama.cpp F32", Decode("engine", "fp32", "steerable"), Decode("llama.cpp", "F32", "plain"), "target >= 1");
+        Ratio("engine int8 / llama.cpp Q8_0", Decode("engine", "int8", "steerable"), Decode("llama.cpp", "Q8_0", "plain"), "target >= 1");
+        Ratio("engine int4 / llama.cpp Q4_0", Decode("engine", "int4", "steerable"), Decode("llama.cpp", "Q4_0", "plain"), "target >= 1");
+        Ratio("engine int4 steered / llama.cpp Q4_0 with control vector", Decode("engine", "int4", "steered"), Decode("llama.cpp", "Q4_0", "steered"), "both steering");
+        Ratio("engine fp32 / GenAI fp32", Decode("engine", "fp32", "steerable"), Decode("GenAI", "fp32", "steerable"), "equal threads");
+        foreach (var q in new[] { "F32", "F16", "Q8_0", "Q4_0", "Q4_K_M" })
+            Ratio($"llama.cpp {q} control vector on / off", Decode("llama.cpp", q, "steered"), Decode("llama.cpp", q, "plain"), "its steering cost");
+        return new
+        {
+            shape = shape.Name, threads = t, rounds, prompt_tokens = p, new_tokens = n,
+            copy_bandwidth_bytes_per_second = copy, read_bandwidth_bytes_per_second = read,
+            rows = results.Select(r => new
+            {
+                name = r.row.Config.Name, runtime = r.row.Runtime, precision = r.row.Precision, variant = r.row.Variant, threads = t,
+                prefill_tokens_per_second = r.prefill, decode_tokens_per_second = r.decode, decode_min = r.low, decode_max = r.high,
+                decode_samples = samples[r.row].Select(x => x.DecodeTokensPerSecond).ToArray(), peak_resident_bytes = r.peak,
+                weight_bytes_per_token = r.row.BytesPerToken, copy_bandwidth_fraction = r.decode * r.row.BytesPerToken / copy,
+            }),
+        };
+    }
+
+    /// <summary>
+    /// Every decode row of a shape. Batched rows (batch 4/8 with per-row steering) belong here too, as engine rows
+    /// whose runner decodes B sequences at once, once the batched generator exists: add an <see cref="IDecodeRunner"/>
+    /// for it, a <see cref="BenchConfig"/> field for B, and one <see cref="DecodeRow"/> per batch size.
+    /// </summary>
+    static List<DecodeRow> DecodeRows(BenchOptions options, CheckpointShape shape, string checkpoint, Action<string> log)
+    {
+        int p = options.PromptTokens, n = options.NewTokens, t = options.EffectiveThreads;
+        var rows = new List<DecodeRow>();
+        foreach (var precision in options.Precisions)
+        {
+            var kind = Enum.Parse<ExportPrecision>(precision, ignoreCase: true);
+            log($"[{shape.Name}] exporting {precision} steerable and plain (cached after the first run)...");
+            string steerable = ModelResolver.Resolve(checkpoint, new ExportOptions { Precision = kind, Steerable = true });
+            string plain = ModelResolver.Resolve(checkpoint, new ExportOptions { Precision = kind, Steerable = false });
+            long bytes = ModelManifest.Load(Path.Combine(steerable, ModelManifest.FileName)).WeightBytesPerToken;
+            rows.Add(new(new($"engine {precision}, steerable", BenchRuntime.Engine, steerable, p, n, 1, 0, t), "engine", precision, "steerable", bytes));
+            rows.Add(new(new($"engine {precision}, plain", BenchRuntime.Engine, plain, p, n, 1, 0, t), "engine", precision, "plain", bytes));
+            rows.Add(new(new($"engine {precision}, steering 50 neurons", BenchRuntime.Engine, steerable, p, n, 1, 50, t), "engine", precision, "steered", bytes));
+            if (precision == "fp32")
+                rows.Add(new(new("GenAI fp32, steerable", BenchRuntime.GenAi, steerable, p, n, 1, 0, t), "GenAI", "fp32", "steerable", bytes));
+        }
+        if (options.LlamaCpp)
+        {
+            foreach (var (type, path) in LlamaCppFiles(checkpoint, log))
+            {
+                long bytes = new FileInfo(path).Length; // tied: token_embd is also the output matrix, so every tensor is read per token
+                rows.Add(new(new($"llama.cpp {type}", BenchRuntime.LlamaCpp, path, p, n, 1, 0, t, checkpoint), "llama.cpp", type, "plain", bytes));
+                rows.Add(new(new($"llama.cpp {type}, control vector of 50 neurons", BenchRuntime.LlamaCpp, path, p, n, 1, 50, t, checkpoint),
+                    "llama.cpp", type, "steered", bytes));
+            }
+        }
+        return rows;
+    }
+
+    /// <summary>GGUF files of the checkpoint: F32 and F16 written here, Q8_0/Q4_0/Q4_K_M by llama.cpp's own quantizer; cached.</summary>
+    static IEnumerable<(string Type, string Path)> LlamaCppFiles(string checkpoint, Action<string> log)
+    {
+#if ADARAS_CUDA
+        yield break;
+#else
+        var folder = Path.Combine(checkpoint, "gguf");
+        Directory.CreateDirectory(folder);
+        string f32 = Path.Combine(folder, "model-F32.gguf"), f16 = Path.Combine(folder, "model-F16.gguf");
+        if (!File.Exists(f32)) { log($"writing {f32}..."); LlamaCpp.Qwen3Gguf.Write(checkpoint, f32); }
+        if (!File.Exists(f16)) { log($"writing {f16}..."); LlamaCpp.Qwen3Gguf.Write(checkpoint, f16, f16: true); }
+        yield return ("F32", f32);
+        yield return ("F16", f16);
+        foreach (var (type, ftype) in new[] { ("Q8_0", LLama.Native.LLamaFtype.MOSTLY_Q8_0), ("Q4_0", LLama.Native.LLamaFtype.MOSTLY_Q4_0), ("Q4_K_M", LLama.Native.LLamaFtype.MOSTLY_Q4_K_M) })
+        {
+            string path = Path.Combine(folder, $"model-{type}.gguf");
+            if (!File.Exists(path))
+            {
+                log($"quantizing to {type} with llama.cpp...");
+                var temp = path + ".tmp";
+                LlamaCpp.LlamaCppRunner.Quantize(f32, temp, ftype, Environment.ProcessorCount);
+                File.Move(temp, path, overwrite: true);
+            }
+            yield return (type, path);
+        }
+#endif
+    }
+
+    static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     static object Ranking(int repetitions, Action<string> log, StringBuilder md)
@@ -156,8 +276,8 @@ public static class BenchSuite
         };
     }
 
-    /// <summary>Random-weight checkpoint of the shape, exported steerable and plain, all cached.</summary>
-    static (string Steerable, string Plain) PrepareModels(CheckpointShape shape, Action<string> log)
+    /// <summary>Random-weight checkpoint of the shape (cached); its exports and GGUF files are made from it on demand.</summary>
+    static string PrepareCheckpoint(CheckpointShape shape, Action<string> log)
     {
         var checkpoint = Path.Combine(ModelResolver.CacheRoot, "bench", shape.Name);
         if (!File.Exists(Path.Combine(checkpoint, Checkpoint.ConfigFile)))
@@ -165,8 +285,6 @@ public static class BenchSuite
             log($"[{shape.Name}] writing a random checkpoint to {checkpoint}...");
             RandomCheckpoint.Write(checkpoint, shape, seed: 1, overwrite: true);
         }
-        log($"[{shape.Name}] exporting (cached after the first run)...");
-        return (ModelResolver.Resolve(checkpoint, new ExportOptions { Steerable = true }),
-                ModelResolver.Resolve(checkpoint, new ExportOptions { Steerable = false }));
+        return checkpoint;
     }
 }

@@ -12,10 +12,14 @@ internal sealed class GenAiRunner : IDecodeRunner
 {
     readonly GenAI.Model _model;
 
-    public GenAiRunner(string name, string folder)
+    /// <param name="threads">intra_op_num_threads of GenAI's session (0: its default), so it runs at the engine's thread count</param>
+    public GenAiRunner(string name, string folder, int threads = 0)
     {
         Name = name;
-        _model = new GenAI.Model(folder);
+        using var config = new GenAI.Config(folder);
+        if (threads > 0)
+            config.Overlay("{\"model\": {\"decoder\": {\"session_options\": {\"intra_op_num_threads\": " + threads + "}}}}");
+        _model = new GenAI.Model(config);
     }
 
     public string Name { get; }

@@ -5,14 +5,20 @@ using AdaRas.Engine;
 namespace AdaRas.Evaluation.Speed;
 
 /// <summary>Which runtime a benchmark configuration measures.</summary>
-public enum BenchRuntime { Engine, GenAi }
+public enum BenchRuntime { Engine, GenAi, LlamaCpp }
 
 /// <summary>
 /// One configuration of the decode benchmark: a runtime on a model folder, optionally with steering on
 /// (<see cref="SteeredNeurons"/> neurons shifted at every step, as the paper's K), a prompt and a number of new tokens.
 /// </summary>
+/// <remarks>
+/// <see cref="ModelFolder"/> is an exported folder, or a GGUF file for llama.cpp; <see cref="Threads"/> is the
+/// intra-op thread count every runtime is given (ONNX Runtime's intra_op_num_threads, GenAI's through its config,
+/// llama.cpp's n_threads), so peers compare at equal threads. For llama.cpp, <see cref="SteeredNeurons"/> > 0
+/// applies the control vector of the same random steering, computed from <see cref="Checkpoint"/>'s down_proj.
+/// </remarks>
 public sealed record BenchConfig(string Name, BenchRuntime Runtime, string ModelFolder, int PromptTokens = 128, int NewTokens = 64,
-    int Repetitions = 3, int SteeredNeurons = 0);
+    int Repetitions = 3, int SteeredNeurons = 0, int Threads = 0, string? Checkpoint = null);
 
 /// <summary>Medians over repetitions, and the worker's peak resident memory (0 when run in-process).</summary>
 public sealed record BenchResult(string Name, double PrefillTokensPerSecond, double DecodeTokensPerSecond, long PeakResidentBytes,
@@ -33,22 +39,35 @@ public static class SpeedBench
         switch (config.Runtime)
         {
             case BenchRuntime.Engine:
-                model = AdaRas.Engine.LanguageModel.Load(config.ModelFolder);
+                model = AdaRas.Engine.LanguageModel.Load(config.ModelFolder, new ModelOptions { IntraOpThreads = config.Threads });
                 vocabForPrompt = Math.Min(model.Manifest.VocabSize, 500);
                 if (config.SteeredNeurons > 0) steering = RandomSteering(model, config.SteeredNeurons);
                 runner = new EngineRunner(config.Name, model, steering);
                 break;
-            case BenchRuntime.GenAi:
 #if ADARAS_CUDA
-                throw new NotSupportedException("the CUDA build has no ONNX Runtime GenAI");
+            default:
+                throw new NotSupportedException("the CUDA build has no ONNX Runtime GenAI or llama.cpp");
 #else
-                if (config.SteeredNeurons > 0) throw new ArgumentException("steering is measured on the engine only");
-                runner = new GenAiRunner(config.Name, config.ModelFolder);
+            case BenchRuntime.GenAi:
+                if (config.SteeredNeurons > 0) throw new ArgumentException("steering is measured on the engine and llama.cpp only");
+                runner = new GenAiRunner(config.Name, config.ModelFolder, config.Threads);
                 vocabForPrompt = 500;
                 break;
-#endif
+            case BenchRuntime.LlamaCpp:
+                IReadOnlyList<float[]>? vector = null;
+                if (config.SteeredNeurons > 0)
+                {
+                    using var checkpoint = AdaRas.Model.Checkpoint.Open(config.Checkpoint
+                        ?? throw new ArgumentException("a llama.cpp row with steering needs the checkpoint for its control vector"));
+                    vector = RandomControlVector(checkpoint, config.SteeredNeurons);
+                }
+                runner = new LlamaCpp.LlamaCppRunner(config.Name, config.ModelFolder, Math.Max(1, config.Threads),
+                    config.PromptTokens + config.NewTokens + 8, vector);
+                vocabForPrompt = 500;
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(config));
+#endif
         }
         try
         {
@@ -78,6 +97,26 @@ public static class SpeedBench
         for (int k = 0; k < neurons; k++)
             steering.Shift(random.Next(model.Manifest.NumLayers))[random.Next(model.Manifest.IntermediateSize)] = (float)(random.NextDouble() - 0.5);
         return steering;
+    }
+
+    /// <summary>
+    /// The same random neurons and shifts as <see cref="RandomSteering"/>, as llama.cpp control-vector directions
+    /// (shift_j * W_down[:, j] summed per layer; layer-0 neurons dropped, llama.cpp cannot steer layer 0).
+    /// </summary>
+    static IReadOnlyList<float[]> RandomControlVector(AdaRas.Model.Checkpoint checkpoint, int neurons)
+    {
+        var c = checkpoint.Config;
+        var directions = Enumerable.Range(0, c.NumHiddenLayers).Select(_ => new float[c.HiddenSize]).ToArray();
+        var random = new Random(42);
+        for (int k = 0; k < neurons; k++)
+        {
+            int layer = random.Next(c.NumHiddenLayers), index = random.Next(c.IntermediateSize);
+            float shift = (float)(random.NextDouble() - 0.5);
+            if (layer == 0) continue;
+            var w = checkpoint.ReadFloat32(AdaRas.Model.Qwen3Weights.Layer(layer, AdaRas.Model.Qwen3Weights.DownProj));
+            for (int h = 0; h < c.HiddenSize; h++) directions[layer][h] += shift * w[(long)h * c.IntermediateSize + index];
+        }
+        return directions;
     }
 
     /// <summary>Runs a configuration in a child process started by <paramref name="startWorker"/>, which must print <see cref="ToJson"/> of its result as its last stdout line.</summary>

@@ -6,8 +6,8 @@ namespace AdaRas.Steering.ControlVectors;
 
 /// <summary>
 /// Writes GGUF version 3 files (the ggml/llama.cpp container): little-endian header, typed key-value metadata,
-/// tensor infos, then tensor data aligned to 32 bytes. Only what control vectors need: scalar and string
-/// metadata, float32 tensors.
+/// tensor infos, then tensor data aligned to 32 bytes. What control vectors and whole Qwen3 models need: scalar,
+/// string and array metadata, float32 and float16 tensors (model tensors are read lazily, one at a time, while writing).
 /// </summary>
 /// <remarks>
 /// Hand-written because NuGet serves no .NET GGUF writer (none in this workplace's NuGet index; LLamaSharp
@@ -28,14 +28,49 @@ internal sealed class GgufWriter
 
     /// <summary>ggml_type of float32 tensors.</summary>
     public const uint GgmlTypeF32 = 0;
+    /// <summary>ggml_type of float16 tensors.</summary>
+    public const uint GgmlTypeF16 = 1;
 
     readonly List<(string Key, ValueType Type, byte[] Value)> _metadata = [];
-    readonly List<(string Name, long[] Dims, float[] Data)> _tensors = [];
+    readonly List<(string Name, long[] Dims, uint Type, Func<float[]> Data)> _tensors = [];
 
     public GgufWriter AddString(string key, string value) => Add(key, ValueType.String, StringBytes(value));
     public GgufWriter AddInt32(string key, int value) => Add(key, ValueType.Int32, LittleEndian(w => w.Write(value)));
     public GgufWriter AddUInt32(string key, uint value) => Add(key, ValueType.UInt32, LittleEndian(w => w.Write(value)));
     public GgufWriter AddFloat32(string key, float value) => Add(key, ValueType.Float32, LittleEndian(w => w.Write(value)));
+    public GgufWriter AddBool(string key, bool value) => Add(key, ValueType.Bool, [(byte)(value ? 1 : 0)]);
+
+    public GgufWriter AddStringArray(string key, IReadOnlyList<string> values) =>
+        Add(key, ValueType.Array, LittleEndian(w =>
+        {
+            w.Write((uint)ValueType.String);
+            w.Write((ulong)values.Count);
+            foreach (var v in values) w.Write(StringBytes(v));
+        }));
+
+    public GgufWriter AddInt32Array(string key, IReadOnlyList<int> values) =>
+        Add(key, ValueType.Array, LittleEndian(w =>
+        {
+            w.Write((uint)ValueType.Int32);
+            w.Write((ulong)values.Count);
+            foreach (var v in values) w.Write(v);
+        }));
+
+    /// <summary>
+    /// Adds a tensor whose values are produced when the file is written (so a whole model need not sit in memory),
+    /// stored as <paramref name="ggmlType"/> (<see cref="GgmlTypeF32"/> or <see cref="GgmlTypeF16"/>); dims in ggml order.
+    /// </summary>
+    public GgufWriter AddTensor(string name, uint ggmlType, Func<float[]> data, params long[] dims)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (ggmlType is not (GgmlTypeF32 or GgmlTypeF16)) throw new ArgumentException($"tensor '{name}': ggml type {ggmlType} is not F32 or F16");
+        if (dims.Length is < 1 or > 4 || dims.Any(d => d <= 0))
+            throw new ArgumentException($"tensor '{name}': ggml tensors have 1 to 4 positive dimensions, got [{string.Join(", ", dims)}]");
+        if (_tensors.Any(t => t.Name == name)) throw new ArgumentException($"tensor '{name}' added twice");
+        _tensors.Add((name, dims, ggmlType, data));
+        return this;
+    }
+
     /// <summary>Adds a float32 tensor; <paramref name="dims"/> in ggml order (a vector of n is [n]).</summary>
     public GgufWriter AddTensor(string name, float[] data, params long[] dims)
     {
@@ -44,7 +79,7 @@ internal sealed class GgufWriter
         if (dims.Any(d => d <= 0) || dims.Aggregate(1L, (a, b) => a * b) != data.LongLength)
             throw new ArgumentException($"tensor '{name}': dimensions [{string.Join(", ", dims)}] do not hold {data.LongLength} values");
         if (_tensors.Any(t => t.Name == name)) throw new ArgumentException($"tensor '{name}' added twice");
-        _tensors.Add((name, dims, data));
+        _tensors.Add((name, dims, GgmlTypeF32, () => data));
         return this;
     }
 
@@ -71,20 +106,27 @@ internal sealed class GgufWriter
             w.Write(value);
         }
         ulong offset = 0;
-        foreach (var (name, dims, data) in _tensors)
+        foreach (var (name, dims, type, _) in _tensors)
         {
             w.Write(StringBytes(name));
             w.Write((uint)dims.Length);
             foreach (var d in dims) w.Write((ulong)d);
-            w.Write(GgmlTypeF32);
+            w.Write(type);
             w.Write(offset);
-            offset += Align((ulong)data.LongLength * sizeof(float));
+            offset += Align((ulong)dims.Aggregate(1L, (a, b) => a * b) * (type == GgmlTypeF16 ? 2UL : 4UL));
         }
         Pad(w);
-        foreach (var (_, _, data) in _tensors)
+        foreach (var (name, dims, type, produce) in _tensors)
         {
-            var bytes = new byte[data.Length * sizeof(float)];
-            for (int i = 0; i < data.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * i), data[i]);
+            var data = produce();
+            if (data.LongLength != dims.Aggregate(1L, (a, b) => a * b))
+                throw new ArgumentException($"tensor '{name}': dimensions [{string.Join(", ", dims)}] do not hold {data.LongLength} values");
+            int size = type == GgmlTypeF16 ? 2 : 4;
+            var bytes = new byte[data.LongLength * size];
+            if (type == GgmlTypeF16)
+                for (long i = 0; i < data.LongLength; i++) BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan((int)(2 * i)), (Half)data[i]);
+            else
+                for (long i = 0; i < data.LongLength; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan((int)(4 * i)), data[i]);
             w.Write(bytes);
             Pad(w);
         }

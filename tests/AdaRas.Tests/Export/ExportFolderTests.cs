@@ -54,7 +54,8 @@ public class ExportFolderTests
         var folder = TestExports.Folder(CheckpointShapes.Tiny, precision: ExportPrecision.Fp16);
         var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(folder, "model.onnx")));
         var init = model.Graph.Initializer.ToDictionary(t => t.Name);
-        Assert.That(init[Qwen3Weights.Embedding].DataType, Is.EqualTo((int)TensorProto.Types.DataType.Float16));
+        // Tiny ties its embeddings: the one table is lm_head's [hidden, vocab].
+        Assert.That(init[Qwen3Weights.LmHead].DataType, Is.EqualTo((int)TensorProto.Types.DataType.Float16));
         Assert.That(init[GraphNames.SteeringScale(0)].DataType, Is.EqualTo((int)TensorProto.Types.DataType.Float));
         var m = ModelManifest.Load(Path.Combine(folder, ModelManifest.FileName));
         Assert.That(m.Precision, Is.EqualTo("fp16"));
