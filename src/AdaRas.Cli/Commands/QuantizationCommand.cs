@@ -30,12 +30,12 @@ static class QuantizationCommand
         {
             string checkpoint = parse.GetValue(model)!;
             if (!ModelResolver.IsCheckpoint(Path.GetFullPath(checkpoint)))
-                throw new ArgumentException($"{checkpoint}: --model must be a Hugging Face checkpoint (each precision is exported from it)");
+                throw new AdaRas.Files.UsageException($"{checkpoint}: --model must be a Hugging Face checkpoint (each precision is exported from it)");
             var levels = parse.GetValue(accuracy) is string spec ? AccuracyLevels.Parse(spec) : AccuracyLevels.Default;
             string dataPath = parse.GetValue(data) ?? Path.Combine(ModelOption.DefaultModelFolder, "greedy_results.jsonl");
             var kinds = parse.GetValue(precisions)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(p => Enum.TryParse<ExportPrecision>(p, ignoreCase: true, out var e) && e is ExportPrecision.Int8 or ExportPrecision.Int4 or ExportPrecision.Fp16
-                    ? e : throw new ArgumentException($"--precisions: '{p}' is not int8, int4 or fp16")).ToArray();
+                    ? e : throw new AdaRas.Files.UsageException($"--precisions: '{p}' is not int8, int4 or fp16")).ToArray();
 
             using var reference = AdaRas.Engine.LanguageModel.Load(ModelResolver.Resolve(checkpoint));
             var texts = QualityTexts.Load(dataPath, reference.Tokenizer, parse.GetValue(limit));

@@ -18,7 +18,7 @@ public sealed class ProviderOptionTests
     {
         var console = new CliConsole(TextWriter.Null, TextWriter.Null);
         // control-vector reads a checkpoint's weights; it never runs the model.
-        var withModel = AllCommands(Verbs.All(console)).Where(c => c.Options.Any(o => o.Name == "--model") && c.Name != "control-vector").ToList();
+        var withModel = AllCommands(Verbs.All(console)).Where(c => c.Options.Any(o => o.Name == "--model") && c.Name != "control-vector" && c.Name != "quantization").ToList();
         Assert.That(withModel.Select(c => c.Name), Is.SupersetOf(new[] { "generate", "score", "tokenize", "identify", "select", "train", "evaluate", "probe-l1", "eval", "sweep", "demo" }));
         foreach (var command in withModel)
             Assert.That(command.Options.Select(o => o.Name), Does.Contain("--provider"), command.Name);
