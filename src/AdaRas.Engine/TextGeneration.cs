@@ -31,7 +31,7 @@ public static class TextGeneration
     /// <param name="configure">Called once the generator exists and before the prompt runs (bind steering, feature taps...).</param>
     /// <param name="onStep">Called after each generated token, before the next forward pass (e.g. to switch steering mid-generation).</param>
     public static GenerationResult Generate(Model model, ChatRequest request, GeneratorParams parameters,
-        Action<Generator>? configure = null, Action<string>? onText = null, Action<Generator>? onStep = null,
+        Action<Generator>? configure = null, Action<string>? onText = null, Action<IGenerationStep>? onStep = null,
         CancellationToken cancellation = default)
     {
         var tokenizer = model.Tokenizer;
@@ -51,11 +51,16 @@ public static class TextGeneration
             onStep?.Invoke(generator);
         }
         onText?.Invoke(stream.Flush());
-        var ids = generator.Sequence.Skip(prompt.Length).ToArray();
+        return Result(tokenizer, generator.Sequence, prompt.Length, generator.StoppedOnStopToken, prefill, clock.Elapsed.TotalSeconds);
+    }
+
+    internal static GenerationResult Result(QwenTokenizer tokenizer, IReadOnlyList<int> sequence, int promptLength, bool stopped,
+        double prefillSeconds, double decodeSeconds)
+    {
+        var ids = sequence.Skip(promptLength).ToArray();
         // Keep special tokens such as </think> so the split below sees them; drop only the final stop token.
-        var text = tokenizer.Decode(generator.StoppedOnStopToken ? ids[..^1] : ids);
+        var text = tokenizer.Decode(stopped ? ids[..^1] : ids);
         var split = Qwen3ChatTemplate.SplitThinking(text);
-        return new GenerationResult(text, split.Thinking, split.Content, ids, prompt.Length, generator.StoppedOnStopToken,
-            prefill, clock.Elapsed.TotalSeconds);
+        return new GenerationResult(text, split.Thinking, split.Content, ids, promptLength, stopped, prefillSeconds, decodeSeconds);
     }
 }
