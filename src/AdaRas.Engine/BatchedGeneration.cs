@@ -30,7 +30,8 @@ public static class BatchedGeneration
         foreach (var job in jobs) job.Parameters.Validate();
         var tokenizer = model.Tokenizer;
         var prompts = jobs.Select(j => tokenizer.Encode(j.Request.Render())).ToArray();
-        using var batch = new BatchGenerator(model, Math.Min(batchSize, jobs.Count), CapacityFor(model, jobs, prompts));
+        int capacity = CapacityFor(model, jobs, prompts);
+        using var batch = new BatchGenerator(model, RowsThatFit(model, Math.Min(batchSize, jobs.Count), capacity), capacity);
 
         var jobOf = new int[batch.Rows];
         var prefillSeconds = new double[batch.Rows];
@@ -79,6 +80,19 @@ public static class BatchedGeneration
             jobOf[row] = -1;
             return (j, TextGeneration.Result(tokenizer, r.Sequence, r.PromptLength, r.StoppedOnStopToken, prefillSeconds[row], clocks[row].Elapsed.TotalSeconds));
         }
+    }
+
+    /// <summary>
+    /// Fewer rows when their KV cache (rows x capacity) would take more than half the memory the process may use:
+    /// long generations (the paper's 32k tokens) at batch 8 would not fit a 0.6B model's cache in a laptop.
+    /// </summary>
+    internal static int RowsThatFit(Model model, int rows, int capacity, long? availableBytes = null)
+    {
+        var m = model.Manifest;
+        long perToken = 2L * m.NumLayers * m.NumKeyValueHeads * m.HeadDim * (m.Precision == "fp16" ? 2 : 4);
+        long budget = (availableBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes) / 2;
+        long fit = budget / Math.Max(1, perToken * capacity);
+        return (int)Math.Clamp(fit, 1, rows);
     }
 
     /// <summary>One capacity for every row: the longest prompt plus its new tokens, within the model's context.</summary>

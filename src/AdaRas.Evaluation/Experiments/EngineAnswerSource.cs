@@ -20,7 +20,7 @@ namespace AdaRas.Evaluation.Experiments;
 /// uninterrupted one would. <see cref="SampleAnswer.Seconds"/> is the whole cost of the sample: gate pass,
 /// prefill and decode.
 /// </remarks>
-public sealed class EngineAnswerSource : IAnswerSource, IDisposable
+public sealed class EngineAnswerSource : IBatchAnswerSource, IDisposable
 {
     readonly AdaRas.Engine.Model _model;
     readonly GenerationSettings _generation;
@@ -65,26 +65,43 @@ public sealed class EngineAnswerSource : IAnswerSource, IDisposable
     /// <summary>The gate's threshold in use (the file's, or the config's override); null without a gate.</summary>
     public double? GateThreshold => _gate?.Threshold;
 
-    public SampleAnswer Answer(BenchmarkSample sample, string userMessage, CancellationToken cancellationToken)
+    public SampleAnswer Answer(BenchmarkSample sample, string userMessage, CancellationToken cancellationToken) =>
+        AnswerAll([(sample, userMessage)], 1, cancellationToken).Single().Answer;
+
+    /// <summary>
+    /// Answers <paramref name="work"/> <paramref name="batchSize"/> at a time (continuous batching); a question's
+    /// gate pass runs when it gets its row, and its steering is bound to that row only.
+    /// </summary>
+    public IEnumerable<(BenchmarkSample Sample, SampleAnswer Answer)> AnswerAll(IReadOnlyList<(BenchmarkSample Sample, string UserMessage)> work,
+        int batchSize, CancellationToken cancellationToken)
     {
-        var clock = Stopwatch.StartNew();
-        double? score = null;
-        bool? steer = null;
-        if (_steerer is not null)
+        var clocks = new Stopwatch[work.Count];
+        var decisions = new (double? Score, bool? Steer)[work.Count];
+        var jobs = new GenerationJob[work.Count];
+        for (int i = 0; i < work.Count; i++)
         {
-            if (_gate is not null)
+            int index = i;
+            jobs[i] = new GenerationJob(new ChatRequest(work[i].UserMessage) { EnableThinking = true }, ParametersFor(work[i].Sample))
             {
-                // The gate reads the raw question (no template), as the paper's predictor does.
-                var decision = _gate.Decide(sample.Question);
-                score = decision.Score;
-                steer = decision.Steer;
-            }
-            else steer = true;
+                Configure = row =>
+                {
+                    clocks[index] = Stopwatch.StartNew();
+                    decisions[index] = Decide(work[index].Sample);
+                    if (decisions[index].Steer == true) row.Steering = _steerer!.Tensors;
+                },
+            };
         }
-        var result = TextGeneration.Generate(_model, new ChatRequest(userMessage) { EnableThinking = true }, ParametersFor(sample),
-            configure: generator => { if (steer == true) generator.Steering = _steerer!.Tensors; },
-            cancellation: cancellationToken);
-        return new SampleAnswer(result.Text, result.TokenIds.Length, clock.Elapsed.TotalSeconds, score, steer);
+        foreach (var (i, result) in BatchedGeneration.Run(_model, jobs, batchSize, cancellationToken))
+            yield return (work[i].Sample, new SampleAnswer(result.Text, result.TokenIds.Length, clocks[i].Elapsed.TotalSeconds, decisions[i].Score, decisions[i].Steer));
+    }
+
+    (double? Score, bool? Steer) Decide(BenchmarkSample sample)
+    {
+        if (_steerer is null) return (null, null);
+        if (_gate is null) return (null, true);
+        // The gate reads the raw question (no template), as the paper's predictor does.
+        var decision = _gate.Decide(sample.Question);
+        return (decision.Score, decision.Steer);
     }
 
     GeneratorParams ParametersFor(BenchmarkSample sample)

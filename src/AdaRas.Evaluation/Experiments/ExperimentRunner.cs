@@ -18,6 +18,16 @@ public interface IAnswerSource
 }
 
 /// <summary>
+/// An answer source that answers many samples together (continuous batching). The runner hands it every sample
+/// still to do; it yields each answer as soon as it is finished, in any order, and the same answers at any batch size.
+/// </summary>
+public interface IBatchAnswerSource : IAnswerSource
+{
+    IEnumerable<(BenchmarkSample Sample, SampleAnswer Answer)> AnswerAll(IReadOnlyList<(BenchmarkSample Sample, string UserMessage)> work,
+        int batchSize, CancellationToken cancellationToken);
+}
+
+/// <summary>
 /// A generated answer: the whole text (thinking included), its token count and generation time, and the
 /// gate's score and decision when a gate ran (<paramref name="Steered"/> also for always-on steering).
 /// </summary>
@@ -37,6 +47,8 @@ public sealed record RunOptions
     /// <summary>Defaults to <see cref="MathAnswerChecker"/> or a <see cref="CodeAnswerChecker"/> with a default sandbox.</summary>
     public IAnswerChecker? Checker { get; init; }
     public TimeProvider Clock { get; init; } = TimeProvider.System;
+    /// <summary>Samples decoded together by a batching source (not part of the run's identity: answers do not depend on it).</summary>
+    public int BatchSize { get; init; } = 1;
 }
 
 /// <summary>
@@ -61,6 +73,7 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
         if (benchmark.Task != config.Task)
             throw new ArgumentException($"config '{config.Name}' is task {config.Task} but benchmark {benchmark.Name} is {benchmark.Task}");
         if (options.Limit is < 1) throw new ArgumentOutOfRangeException(nameof(options), "limit must be at least 1");
+        if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "batch size must be at least 1");
         var checker = options.Checker ?? DefaultChecker(config.Task);
 
         var plan = benchmark.Samples.Take(options.Limit ?? int.MaxValue)
@@ -95,10 +108,12 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
         try
         {
             using var output = new FileStream(Path.Combine(folder, ResultsFolder.OutputFile), FileMode.Append, FileAccess.Write, FileShare.Read);
-            foreach (var sample in todo)
+            // A batching source finishes samples out of order; each is still written and flushed the moment it is done.
+            var answers = source is IBatchAnswerSource batched && options.BatchSize > 1
+                ? batched.AnswerAll(todo.Select(s => (s, PromptBuilder.UserMessage(s, config.Task))).ToList(), options.BatchSize, cancellationToken)
+                : OneByOne(source, todo, config.Task, cancellationToken);
+            foreach (var (sample, answer) in answers)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var answer = source.Answer(sample, PromptBuilder.UserMessage(sample, config.Task), cancellationToken);
                 var check = checker.Check(sample, answer.Text, cancellationToken);
                 var record = new ResultRecord
                 {
@@ -127,6 +142,16 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
                 config.Task.ToString().ToLowerInvariant(), options.Shard?.ToString(), options.Limit, plan.Count, records));
         }
         return ResultsFolder.ReadSummary(folder);
+    }
+
+    static IEnumerable<(BenchmarkSample, SampleAnswer)> OneByOne(IAnswerSource source, List<BenchmarkSample> todo, BenchmarkTask task,
+        CancellationToken cancellationToken)
+    {
+        foreach (var sample in todo)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return (sample, source.Answer(sample, PromptBuilder.UserMessage(sample, task), cancellationToken));
+        }
     }
 
     /// <summary>The config's sample_path: a JSONL file (beside the config or from here) or a shipped benchmark name.</summary>
