@@ -6,9 +6,9 @@ namespace AdaRas.Engine;
 public sealed record GenerationJob(ChatRequest Request, GeneratorParams Parameters)
 {
     /// <summary>Called when the job gets its row, before its prompt runs (bind steering here, e.g. after a gate decision).</summary>
-    public Action<IGenerationStep>? Configure { get; init; }
+    public Action<GenerationStep>? Configure { get; init; }
     /// <summary>Called after each generated token, before the next forward pass (e.g. to switch steering mid-generation).</summary>
-    public Action<IGenerationStep>? OnStep { get; init; }
+    public Action<GenerationStep>? OnStep { get; init; }
 }
 
 /// <summary>
@@ -49,7 +49,7 @@ public static class BatchedGeneration
                     int j = next++;
                     var clock = Stopwatch.StartNew();
                     batch.Start(row, jobs[j].Parameters);
-                    jobs[j].Configure?.Invoke(batch[row]);
+                    jobs[j].Configure?.Invoke(batch[row].Step);
                     batch.AppendTokens(row, prompts[j]);
                     prefillSeconds[row] = clock.Elapsed.TotalSeconds;
                     clock.Restart();
@@ -68,7 +68,7 @@ public static class BatchedGeneration
             {
                 if (jobOf[row] < 0) continue;
                 var r = batch[row];
-                jobs[jobOf[row]].OnStep?.Invoke(r);
+                jobs[jobOf[row]].OnStep?.Invoke(r.Step);
                 if (r.IsDone) yield return Finish(row);
             }
         }

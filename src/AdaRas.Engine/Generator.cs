@@ -21,7 +21,7 @@ public enum LogitsScope
 /// </code>
 /// Steering may be changed between steps; taps describe the most recent forward call.
 /// </summary>
-public sealed class Generator : IGenerationStep, IDisposable
+public sealed class Generator : IDisposable
 {
     readonly BatchGenerator _batch;
     readonly GeneratorRow _row;
@@ -38,6 +38,8 @@ public sealed class Generator : IGenerationStep, IDisposable
     }
 
     public int Capacity => _batch.Capacity;
+    /// <summary>The narrow view per-step callbacks get.</summary>
+    internal GenerationStep Step => _row.Step;
     /// <summary>Tokens in the KV cache (prompt and generated).</summary>
     public int Length => _row.Length;
     public IReadOnlyList<int> Sequence => _row.Sequence;

@@ -1,25 +1,33 @@
 namespace AdaRas.Engine;
 
 /// <summary>
-/// What a per-step callback sees of one sequence being generated: how far it is, its last token, the taps of its
-/// most recent forward pass, and its steering, which it may switch for the following steps. Nothing else of the
-/// generator is reachable through it.
+/// What a per-token callback may see and change between two forward passes of one sequence: how far it is, its
+/// last token, the last position's pre-steering activations, and which steering is bound. A narrow view, so a
+/// callback cannot append tokens or rewind the generator under the loop that drives it.
 /// </summary>
-public interface IGenerationStep
+public sealed class GenerationStep
 {
+    readonly GeneratorRow _row;
+
+    internal GenerationStep(GeneratorRow row) => _row = row;
+
     /// <summary>Tokens generated after the prompt so far.</summary>
-    int GeneratedCount { get; }
-    /// <summary>True after a stop token or a limit; then no forward pass ran for the last token and the taps are stale.</summary>
-    bool IsDone { get; }
-    int LastToken { get; }
+    public int GeneratedCount => _row.GeneratedCount;
+    /// <summary>Whether generation has ended (then no forward pass ran after the last token and the taps are stale).</summary>
+    public bool IsDone => _row.IsDone;
+    public int LastToken => _row.LastToken;
     /// <summary>Pre-steering MLP intermediate at the most recent forward pass's last position, [layers * intermediate].</summary>
-    ReadOnlySpan<float> MlpLast { get; }
-    /// <summary>Steering read from the next forward pass on (null: none).</summary>
-    SteeringTensors? Steering { get; set; }
+    public ReadOnlySpan<float> MlpLast => _row.MlpLast;
+    /// <summary>The steering bound from the next forward pass on (null: none).</summary>
+    public SteeringTensors? Steering
+    {
+        get => _row.Steering;
+        set => _row.Steering = value;
+    }
 }
 
 /// <summary>One row of a <see cref="BatchGenerator"/>: its tokens, state, logits, taps and steering.</summary>
-public sealed class GeneratorRow : IGenerationStep
+public sealed class GeneratorRow
 {
     readonly BatchGenerator _owner;
     readonly List<int> _sequence = new();
@@ -28,7 +36,10 @@ public sealed class GeneratorRow : IGenerationStep
     HashSet<int> _stopIds = [];
     bool _stopped;
 
-    internal GeneratorRow(BatchGenerator owner, int index) { _owner = owner; Index = index; }
+    internal GeneratorRow(BatchGenerator owner, int index) { _owner = owner; Index = index; Step = new GenerationStep(this); }
+
+    /// <summary>The narrow view of this row handed to per-step callbacks.</summary>
+    internal GenerationStep Step { get; }
 
     public int Index { get; }
     internal bool Started => _parameters is not null;

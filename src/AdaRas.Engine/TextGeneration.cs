@@ -31,7 +31,7 @@ public static class TextGeneration
     /// <param name="configure">Called once the generator exists and before the prompt runs (bind steering, feature taps...).</param>
     /// <param name="onStep">Called after each generated token, before the next forward pass (e.g. to switch steering mid-generation).</param>
     public static GenerationResult Generate(Model model, ChatRequest request, GeneratorParams parameters,
-        Action<Generator>? configure = null, Action<string>? onText = null, Action<IGenerationStep>? onStep = null,
+        Action<Generator>? configure = null, Action<string>? onText = null, Action<GenerationStep>? onStep = null,
         CancellationToken cancellation = default)
     {
         var tokenizer = model.Tokenizer;
@@ -48,7 +48,7 @@ public static class TextGeneration
             cancellation.ThrowIfCancellationRequested();
             generator.GenerateNextToken();
             if (!generator.StoppedOnStopToken) onText?.Invoke(stream.Decode(generator.LastToken));
-            onStep?.Invoke(generator);
+            onStep?.Invoke(generator.Step);
         }
         onText?.Invoke(stream.Flush());
         return Result(tokenizer, generator.Sequence, prompt.Length, generator.StoppedOnStopToken, prefill, clock.Elapsed.TotalSeconds);

@@ -101,7 +101,7 @@ public sealed class AdaptiveSteering
         onDecision?.Invoke(decision);
         var checks = new List<ProbeCheck>();
         bool steering = decision.Steer;
-        Action<IGenerationStep>? onStep = TokenProbe is null ? null : g =>
+        Action<GenerationStep>? onStep = TokenProbe is null ? null : g =>
         {
             // After a token that ends generation no forward pass ran, so the taps are stale: nothing to decide.
             if (g.IsDone || g.GeneratedCount % ProbeEvery != 0) return;

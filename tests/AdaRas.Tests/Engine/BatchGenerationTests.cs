@@ -108,10 +108,10 @@ public class BatchGenerationTests
             var parameters = new GeneratorParams { MaxNewTokens = 10 + 4 * i, StopTokenIds = [], DoSample = i % 2 == 0, Temperature = 0.9, Seed = i };
             bool steerFirst = i % 2 == 1;
             // Per-token switch: steering flips every third generated token, as the per-token probe does.
-            Action<IGenerationStep> onStep = s => { if (!s.IsDone && s.GeneratedCount % 3 == 0) s.Steering = s.Steering is null ? steering : null; };
-            Action<IGenerationStep> configure = s => s.Steering = steerFirst ? steering : null;
+            Action<GenerationStep> onStep = s => { if (!s.IsDone && s.GeneratedCount % 3 == 0) s.Steering = s.Steering is null ? steering : null; };
+            Action<GenerationStep> configure = s => s.Steering = steerFirst ? steering : null;
             jobs.Add(new GenerationJob(request, parameters) { Configure = configure, OnStep = onStep });
-            expected.Add(TextGeneration.Generate(model, request, parameters, configure: g => configure(g), onStep: onStep).TokenIds);
+            expected.Add(TextGeneration.Generate(model, request, parameters, configure: g => configure(g.Step), onStep: onStep).TokenIds);
         }
         var results = BatchedGeneration.Run(model, jobs, batchSize: 3).ToList();
         Assert.That(results.Select(r => r.Index).Order(), Is.EqualTo(Enumerable.Range(0, texts.Length)));
