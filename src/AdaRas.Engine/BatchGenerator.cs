@@ -20,7 +20,7 @@ namespace AdaRas.Engine;
 /// </summary>
 public sealed class BatchGenerator : IDisposable
 {
-    readonly Model _model;
+    readonly LanguageModel _model;
     readonly ModelManifest _m;
     readonly OrtIoBinding _binding;
     readonly RunOptions _runOptions = new();
@@ -46,7 +46,7 @@ public sealed class BatchGenerator : IDisposable
 
     /// <param name="rows">Sequences decoded together.</param>
     /// <param name="capacity">Tokens (prompt and generated) each row may hold; the KV cache is rows x capacity, allocated now.</param>
-    public BatchGenerator(Model model, int rows, int capacity) : this(model, rows, (int?)capacity)
+    public BatchGenerator(LanguageModel model, int rows, int capacity) : this(model, rows, (int?)capacity)
     {
         if (capacity < 1) throw new ArgumentOutOfRangeException(nameof(capacity), $"capacity must be positive, got {capacity}");
         if (capacity > _m.ContextLength) throw new ArgumentException($"capacity {capacity} is longer than the model's context of {_m.ContextLength} tokens");
@@ -54,7 +54,7 @@ public sealed class BatchGenerator : IDisposable
     }
 
     /// <summary>Capacity null: fixed at the first append (prompt + MaxNewTokens), as a single generator does.</summary>
-    internal BatchGenerator(Model model, int rows, int? capacity, bool _ = false)
+    internal BatchGenerator(LanguageModel model, int rows, int? capacity, bool _ = false)
     {
         if (rows < 1) throw new ArgumentOutOfRangeException(nameof(rows), $"a batch needs at least one row, got {rows}");
         _model = model;
@@ -81,7 +81,7 @@ public sealed class BatchGenerator : IDisposable
         }
     }
 
-    public Model Model => _model;
+    public LanguageModel Model => _model;
     public int Rows => _rows.Length;
     /// <summary>Tokens each row may hold (0 until the first append when it is chosen then).</summary>
     public int Capacity => _cache?.Capacity ?? 0;

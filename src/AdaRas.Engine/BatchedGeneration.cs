@@ -20,7 +20,7 @@ public sealed record GenerationJob(ChatRequest Request, GeneratorParams Paramete
 public static class BatchedGeneration
 {
     /// <returns>(index into <paramref name="jobs"/>, result), in the order the jobs finish.</returns>
-    public static IEnumerable<(int Index, GenerationResult Result)> Run(Model model, IReadOnlyList<GenerationJob> jobs, int batchSize,
+    public static IEnumerable<(int Index, GenerationResult Result)> Run(LanguageModel model, IReadOnlyList<GenerationJob> jobs, int batchSize,
         CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -86,7 +86,7 @@ public static class BatchedGeneration
     /// Fewer rows when their KV cache (rows x capacity) would take more than half the memory the process may use:
     /// long generations (the paper's 32k tokens) at batch 8 would not fit a 0.6B model's cache in a laptop.
     /// </summary>
-    internal static int RowsThatFit(Model model, int rows, int capacity, long? availableBytes = null)
+    internal static int RowsThatFit(LanguageModel model, int rows, int capacity, long? availableBytes = null)
     {
         var m = model.Manifest;
         long perToken = 2L * m.NumLayers * m.NumKeyValueHeads * m.HeadDim * (m.Precision == "fp16" ? 2 : 4);
@@ -96,7 +96,7 @@ public static class BatchedGeneration
     }
 
     /// <summary>One capacity for every row: the longest prompt plus its new tokens, within the model's context.</summary>
-    static int CapacityFor(Model model, IReadOnlyList<GenerationJob> jobs, int[][] prompts)
+    static int CapacityFor(LanguageModel model, IReadOnlyList<GenerationJob> jobs, int[][] prompts)
     {
         int context = model.Manifest.ContextLength, capacity = 1;
         for (int j = 0; j < jobs.Count; j++)

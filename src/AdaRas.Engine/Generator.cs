@@ -27,7 +27,7 @@ public sealed class Generator : IDisposable
     readonly GeneratorRow _row;
     readonly bool _steerable;
 
-    public Generator(Model model, GeneratorParams? generatorParams = null)
+    public Generator(LanguageModel model, GeneratorParams? generatorParams = null)
     {
         var parameters = generatorParams ?? new GeneratorParams();
         parameters.Validate();

@@ -25,7 +25,7 @@ sealed unsafe class KvCache : IDisposable
     public int Rows { get; }
     public int Capacity { get; }
 
-    public KvCache(Model model, int rows, int capacity)
+    public KvCache(LanguageModel model, int rows, int capacity)
     {
         _m = model.Manifest;
         Rows = rows; Capacity = capacity;

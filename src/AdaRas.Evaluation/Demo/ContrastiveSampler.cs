@@ -31,7 +31,7 @@ public sealed record SamplingProgress(int Done, int Total, long Tokens, TimeSpan
 public static class ContrastiveSampler
 {
     /// <param name="batchSize">Trajectories decoded together (continuous batching); the set is the same at any size.</param>
-    public static ContrastiveSample Sample(AdaRas.Engine.Model model, IReadOnlyList<BenchmarkSample> questions, int samplesPerQuestion,
+    public static ContrastiveSample Sample(AdaRas.Engine.LanguageModel model, IReadOnlyList<BenchmarkSample> questions, int samplesPerQuestion,
         double temperature, int maxNewTokens, int seed, IProgress<SamplingProgress>? progress = null, CancellationToken cancellation = default,
         int batchSize = 1)
     {

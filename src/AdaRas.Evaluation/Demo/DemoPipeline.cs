@@ -51,7 +51,7 @@ public static class DemoPipeline
 
         log("1/6 export");
         var exported = ModelResolver.Resolve(checkpoint);
-        using var model = AdaRas.Engine.Model.Load(exported);
+        using var model = AdaRas.Engine.LanguageModel.Load(exported);
         log($"    {model.Manifest.ModelId}: {model.Manifest.NumLayers} layers x {model.Manifest.IntermediateSize} neurons ({exported})");
 
         var train = BenchmarkFile.Load(Path.Combine(checkpoint, "train.jsonl"), BenchmarkTask.Math).Samples;
@@ -78,10 +78,10 @@ public static class DemoPipeline
         var patternPath = Path.Combine(folder, "pattern.csv");
         if (!File.Exists(patternPath))
         {
-            var probe = new TrajectoryProbe(model);
-            probe.Identify(ContrastiveSet.Load(contrastivePath), patternPath,
-                new ProbeOptions { Top = options.PatternTop, CacheFolder = Path.Combine(folder, "pattern.cache"), ModelName = "adaras-demo" },
-                progress: new Progress<ProbeProgress>(p => status("    " + p)), cancellation: cancellation);
+            var identifier = new RcnIdentifier(model);
+            identifier.Identify(ContrastiveSet.Load(contrastivePath), patternPath,
+                new IdentifyOptions { Top = options.PatternTop, CacheFolder = Path.Combine(folder, "pattern.cache"), ModelName = "adaras-demo" },
+                progress: new Progress<IdentifyProgress>(p => status("    " + p)), cancellation: cancellation);
         }
         var pattern = AdaRas.Steering.Patterns.RcnPattern.Load(patternPath, ModelShape.FromManifest(model.Manifest));
         log($"    {pattern.Neurons.Count} neurons in {patternPath}; top: " +
@@ -97,7 +97,7 @@ public static class DemoPipeline
         ExperimentSummary RunConfig(ExperimentConfig config)
         {
             using var source = new EngineAnswerSource(model, config);
-            return runner.Run(config, source, new RunOptions
+            return runner.Run(config, source, new ExperimentRunOptions
             {
                 BatchSize = options.BatchSize,
                 Progress = p => status($"    {config.Name}: {p.Done}/{p.Total}, accuracy so far {Percent(p.Correct, p.Done)}, {p.SamplesPerSecond:F1} samples/s, ETA {Eta(p.Eta)}"),
@@ -142,7 +142,7 @@ public static class DemoPipeline
         log($"5/6 steering sweep on the {validation.Count} validation questions (test questions are not used to choose)");
         var steeredBase = Config("validation-steered", validationQuestions, Intervention(patternPath, options.Neurons[0], options.Alphas[0]));
         var points = SteeringSweep.Grid(steeredBase, options.Alphas, options.Neurons);
-        var sweep = SteeringSweep.Run(model, steeredBase, points, runner, new RunOptions
+        var sweep = SteeringSweep.Run(model, steeredBase, points, runner, new ExperimentRunOptions
         {
             BatchSize = options.BatchSize,
             Progress = p => status($"    sweep: {p.Done}/{p.Total}, accuracy so far {Percent(p.Correct, p.Done)}, {p.SamplesPerSecond:F1} samples/s"),

@@ -30,7 +30,7 @@ public class DemoModelTests
         var test = BenchmarkFile.Load(Path.Combine(Checkpoint, "test.jsonl"), BenchmarkTask.Math);
         Assert.That(test.Samples, Has.Count.EqualTo(recorded.Count));
 
-        using var model = AdaRas.Engine.Model.Load(Exported.Value);
+        using var model = AdaRas.Engine.LanguageModel.Load(Exported.Value);
         var checker = new MathAnswerChecker();
         int correct = 0;
         for (int i = 0; i < test.Samples.Count; i++)
@@ -53,7 +53,7 @@ public class DemoModelTests
     {
         if (!PythonTorch.Available)
             Assert.Ignore("python3-torch is not installed (tools/test.sh installs it with apt-get when run as root)");
-        using var model = AdaRas.Engine.Model.Load(Exported.Value);
+        using var model = AdaRas.Engine.LanguageModel.Load(Exported.Value);
         var ids = model.Tokenizer.Encode(Qwen3ChatTemplate.Render(PromptBuilder.MathUserMessage("What is 47 * 6 + 128?")) + "<think>\n47*6=");
         var output = Path.Combine(TestCheckpoints.NewFolder("torch-forward") + ".json");
         var start = new ProcessStartInfo(PythonTorch.Interpreter)

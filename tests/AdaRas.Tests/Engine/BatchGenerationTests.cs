@@ -1,7 +1,7 @@
 using AdaRas.Engine;
 using AdaRas.Tests.Reference;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Engine;
 
@@ -16,7 +16,7 @@ public class BatchGenerationTests
 
     sealed record Case(int[] Prompt, GeneratorParams Parameters, int SteeringKind);
 
-    static SteeringTensors Shifted(AdaRas.Engine.Model model, int layer, float value, int stride)
+    static SteeringTensors Shifted(AdaRas.Engine.LanguageModel model, int layer, float value, int stride)
     {
         var steering = SteeringTensors.Create(model.Manifest);
         var shift = steering.Shift(layer);
@@ -24,7 +24,7 @@ public class BatchGenerationTests
         return steering;
     }
 
-    static int[] Single(AdaRas.Engine.Model model, Case c, SteeringTensors?[] steerings)
+    static int[] Single(AdaRas.Engine.LanguageModel model, Case c, SteeringTensors?[] steerings)
     {
         using var g = new Generator(model, c.Parameters);
         g.Steering = steerings[c.SteeringKind];
@@ -33,7 +33,7 @@ public class BatchGenerationTests
         return g.Sequence.ToArray();
     }
 
-    static List<Case> Cases(AdaRas.Engine.Model model, SteeringTensors?[] steerings)
+    static List<Case> Cases(AdaRas.Engine.LanguageModel model, SteeringTensors?[] steerings)
     {
         int[] lengths = [3, 17, 9, 40, 1, 26, 12];
         var cases = new List<Case>();
@@ -55,7 +55,7 @@ public class BatchGenerationTests
     [Test]
     public void MixedRowsWithRefills_GiveEachRowItsSingleRunTokens()
     {
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(CheckpointShapes.TinyUntied));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.TinyUntied));
         using var a = Shifted(model, 0, 2.5f, 3);
         using var b = Shifted(model, 2, -3f, 5);
         var steerings = new SteeringTensors?[] { null, a, b };
@@ -97,7 +97,7 @@ public class BatchGenerationTests
     [Test]
     public void BatchedGeneration_EqualsTextGeneration_WithConfigureAndPerStepSteeringSwitches()
     {
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(CheckpointShapes.Tiny));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny));
         using var steering = Shifted(model, 1, 3f, 4);
         string[] texts = ["hello world", "a much longer prompt with quite a few more words in it than the others", "x", "one two three four five"];
         var jobs = new List<GenerationJob>();
@@ -124,7 +124,7 @@ public class BatchGenerationTests
     [Test]
     public void RowTaps_EqualTheSingleRunTaps()
     {
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(CheckpointShapes.Tiny));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny));
         using var steering = Shifted(model, 0, 2f, 2);
         long[] features = [3, 50, 96 + 7, 96 + 95];
         int[][] prompts = [PromptOf(5, 1), PromptOf(13, 2)];
@@ -178,7 +178,7 @@ public class BatchGenerationTests
         var shift = new float[shape.Intermediate];
         for (int i = 0; i < shift.Length; i += 3) shift[i] = 4f;
 
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(shape));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(shape));
         using var steering = SteeringTensors.Create(model.Manifest);
         shift.CopyTo(steering.Shift(0));
         foreach (var positions in new[] { SteeringPositions.Last, SteeringPositions.All })
