@@ -14,7 +14,7 @@ static class BenchCommand
         var newTokens = new Option<int>("--new-tokens") { Description = "decoded tokens per repetition", DefaultValueFactory = _ => 64 };
         var reps = new Option<int>("--reps") { Description = "timed repetitions per configuration (medians reported)", DefaultValueFactory = _ => 3 };
         var identifyTokens = new Option<int>("--identify-tokens", "--probe-tokens") { Description = "tokens teacher-forced per repetition for the RCN identification row", DefaultValueFactory = _ => 512 };
-        var parts = new Option<string>("--parts") { Description = "comma-separated parts to run: decode, identify (alias probe), ranking", DefaultValueFactory = _ => "decode,identify,ranking" };
+        var parts = new Option<string>("--parts") { Description = "comma-separated parts to run: decode, identify (alias probe), ranking, batch", DefaultValueFactory = _ => "decode,identify,ranking,batch" };
         var output = new Option<string?>("--out") { Description = "also write bench.json and bench.md to this folder" };
         var command = new Command("bench", "Measure prefill/decode speed and memory: engine (steerable, plain, steered) vs ONNX Runtime GenAI, side by side")
         {
