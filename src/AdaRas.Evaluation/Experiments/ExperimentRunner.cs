@@ -138,6 +138,14 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
         }
         finally
         {
+            // A batching source finishes samples out of order, and each line was flushed the moment it was done (a
+            // kill loses nothing finished). Put the file back in sample order, so it reads as a batch-1 run's does.
+            if (!records.Select(r => r.Index).SequenceEqual(records.Select(r => r.Index).Order()))
+            {
+                records = records.OrderBy(r => r.Index).ToList();
+                AtomicFile.WriteAllText(Path.Combine(folder, ResultsFolder.OutputFile),
+                    string.Concat(records.Select(r => ResultsFolder.Serialize(r) + "\n")));
+            }
             ResultsFolder.WriteSummary(folder, ResultsFolder.Summarize(config.Name, config.Hash, benchmark.Name,
                 config.Task.ToString().ToLowerInvariant(), options.Shard?.ToString(), options.Limit, plan.Count, records));
         }
