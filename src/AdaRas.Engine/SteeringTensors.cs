@@ -26,8 +26,7 @@ public sealed unsafe class SteeringTensors : IDisposable
     readonly float* _scale, _shift;
     readonly bool _owned;
     readonly OrtValue[] _scaleValues, _shiftValues;
-    readonly long[] _from = [-1];
-    readonly OrtValue _fromValue;
+    SteeringPositions _positions = SteeringPositions.Last;
 
     public int Layers { get; }
     public int IntermediateSize { get; }
@@ -45,7 +44,6 @@ public sealed unsafe class SteeringTensors : IDisposable
             _scaleValues[l] = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, [1, 1, inter], (nint)(scale + (long)l * inter), bytes);
             _shiftValues[l] = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, [1, 1, inter], (nint)(shift + (long)l * inter), bytes);
         }
-        _fromValue = OrtValue.CreateTensorValueFromMemory(_from, [1]);
     }
 
     /// <summary>Identity steering (scale 1, shift 0) in host memory owned by this object.</summary>
@@ -79,10 +77,11 @@ public sealed unsafe class SteeringTensors : IDisposable
             throw new InvalidOperationException("this model was exported without steering inputs (plain export); re-export without --plain");
     }
 
+    /// <summary>Which positions are steered; the generator turns it into the graph's steering_from per call.</summary>
     public SteeringPositions Positions
     {
-        get => _from[0] == 0 ? SteeringPositions.All : SteeringPositions.Last;
-        set => _from[0] = value == SteeringPositions.All ? 0 : -1;
+        get => _positions;
+        set => _positions = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), $"unknown steering positions {value}");
     }
 
     public Span<float> Scale(int layer) => HostSpan(_scale, layer);
@@ -123,6 +122,7 @@ public sealed unsafe class SteeringTensors : IDisposable
                 throw new ArgumentException($"steering.{layer}.{what}[{i}] is {values[i]}; steering values must be finite");
     }
 
+    /// <summary>Binds the scale and shift inputs ([1, 1, I] per layer, broadcast over the batch).</summary>
     internal void Bind(OrtIoBinding binding)
     {
         for (int l = 0; l < Layers; l++)
@@ -130,14 +130,12 @@ public sealed unsafe class SteeringTensors : IDisposable
             binding.BindInput(GraphNames.SteeringScale(l), _scaleValues[l]);
             binding.BindInput(GraphNames.SteeringShift(l), _shiftValues[l]);
         }
-        binding.BindInput(GraphNames.SteeringFrom, _fromValue);
     }
 
     public void Dispose()
     {
         foreach (var v in _scaleValues) v.Dispose();
         foreach (var v in _shiftValues) v.Dispose();
-        _fromValue.Dispose();
         if (_owned)
         {
             NativeMemory.AlignedFree(_scale);

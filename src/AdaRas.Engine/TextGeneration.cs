@@ -38,7 +38,6 @@ public static class TextGeneration
         var prompt = tokenizer.Encode(request.Render());
         using var generator = new Generator(model, parameters);
         configure?.Invoke(generator);
-        var step = onStep is null ? null : new GenerationStep(generator);
         var stream = tokenizer.CreateStream();
         var clock = Stopwatch.StartNew();
         double prefill;
@@ -52,16 +51,21 @@ public static class TextGeneration
                 cancellation.ThrowIfCancellationRequested();
                 generator.GenerateNextToken();
                 if (!generator.StoppedOnStopToken) onText?.Invoke(stream.Decode(generator.LastToken));
-                if (step is not null) onStep!(step);
+                onStep?.Invoke(generator.Step);
             }
         }
         catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e) { throw model.RunFailed(e, generator.Sequence.Count); }
         onText?.Invoke(stream.Flush());
-        var ids = generator.Sequence.Skip(prompt.Length).ToArray();
+        return Result(tokenizer, generator.Sequence, prompt.Length, generator.StoppedOnStopToken, prefill, clock.Elapsed.TotalSeconds);
+    }
+
+    internal static GenerationResult Result(QwenTokenizer tokenizer, IReadOnlyList<int> sequence, int promptLength, bool stopped,
+        double prefillSeconds, double decodeSeconds)
+    {
+        var ids = sequence.Skip(promptLength).ToArray();
         // Keep special tokens such as </think> so the split below sees them; drop only the final stop token.
-        var text = tokenizer.Decode(generator.StoppedOnStopToken ? ids[..^1] : ids);
+        var text = tokenizer.Decode(stopped ? ids[..^1] : ids);
         var split = Qwen3ChatTemplate.SplitThinking(text);
-        return new GenerationResult(text, split.Thinking, split.Content, ids, prompt.Length, generator.StoppedOnStopToken,
-            prefill, clock.Elapsed.TotalSeconds);
+        return new GenerationResult(text, split.Thinking, split.Content, ids, promptLength, stopped, prefillSeconds, decodeSeconds);
     }
 }

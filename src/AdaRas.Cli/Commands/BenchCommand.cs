@@ -14,7 +14,7 @@ static class BenchCommand
         var newTokens = new Option<int>("--new-tokens") { Description = "decoded tokens per repetition", DefaultValueFactory = _ => 64 };
         var reps = new Option<int>("--reps") { Description = "interleaved rounds (decode) / timed repetitions (identify, ranking); medians reported", DefaultValueFactory = _ => 3 };
         var identifyTokens = new Option<int>("--identify-tokens", "--probe-tokens") { Description = "tokens teacher-forced per repetition for the RCN identification row", DefaultValueFactory = _ => 512 };
-        var parts = new Option<string>("--parts") { Description = "comma-separated parts to run: decode, identify (alias probe), ranking", DefaultValueFactory = _ => "decode,identify,ranking" };
+        var parts = new Option<string>("--parts") { Description = "comma-separated parts to run: decode, identify (alias probe), ranking, batch", DefaultValueFactory = _ => "decode,identify,ranking,batch" };
         var output = new Option<string?>("--out") { Description = "also write bench.json and bench.md to this folder" };
         var threads = new Option<int>("--threads") { Description = "intra-op threads of every decode row, engine and peers alike (default: all cores)" };
         var precisions = new Option<string>("--precisions") { Description = "engine precisions to measure", DefaultValueFactory = _ => "fp32,int8,int4" };

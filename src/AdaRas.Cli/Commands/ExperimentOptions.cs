@@ -13,9 +13,12 @@ sealed class ExperimentOptions
     public Option<string?> Model { get; } = new("--model", "-m") { Description = "model folder or Hugging Face checkpoint, instead of the config's model" };
     public Option<string> Provider { get; } = ModelOption.CreateProvider();
 
+    public Option<int> Batch { get; } = new("--batch") { Description = "questions decoded together, refilled as each finishes (same answers at any size; fewer when the KV cache would not fit in memory)", DefaultValueFactory = _ => 8 };
+
     public void AddTo(Command command)
     {
         command.Add(Config); command.Add(Limit); command.Add(Results); command.Add(Model); command.Add(Provider);
+        command.Add(Batch);
     }
 
     /// <summary>The config, with <c>--model</c> (as a full path, so a resume from elsewhere matches) in place of its model.</summary>
@@ -29,6 +32,7 @@ sealed class ExperimentOptions
     {
         Limit = parse.GetValue(Limit) is { } n ? (n >= 1 ? n : throw new AdaRas.Files.UsageException($"--limit must be at least 1, not {n}")) : null,
         Shard = shard,
+        BatchSize = parse.GetValue(Batch) is >= 1 and var b ? b : throw new AdaRas.Files.UsageException($"--batch must be at least 1, not {parse.GetValue(Batch)}"),
         Progress = p => console.Error.WriteLine(FormatProgress(p)),
     };
 

@@ -31,44 +31,60 @@ internal sealed record SamplingProgress(int Done, int Total, long Tokens, TimeSp
 /// </summary>
 internal static class ContrastiveSampler
 {
+    /// <param name="batchSize">Trajectories decoded together (continuous batching); the set is the same at any size.</param>
     public static ContrastiveSample Sample(AdaRas.Engine.LanguageModel model, IReadOnlyList<BenchmarkSample> questions, int samplesPerQuestion,
-        double temperature, int maxNewTokens, int seed, IProgress<SamplingProgress>? progress = null, CancellationToken cancellation = default)
+        double temperature, int maxNewTokens, int seed, IProgress<SamplingProgress>? progress = null, CancellationToken cancellation = default,
+        int batchSize = 1)
     {
         var checker = new MathAnswerChecker();
         var kept = new List<SampledTrajectory>();
         int generated = 0, correct = 0, unfinished = 0, mixed = 0;
         long tokens = 0;
         var clock = Stopwatch.StartNew();
+        // One job per (question, sample), each with its own seed; results come back out of order and are taken
+        // question by question in order, so the kept set does not depend on the batch size.
+        var jobs = new List<GenerationJob>(questions.Count * samplesPerQuestion);
         for (int q = 0; q < questions.Count; q++)
-        {
-            var sample = questions[q];
-            var good = new List<SampledTrajectory>();
-            var bad = new List<SampledTrajectory>();
             for (int s = 0; s < samplesPerQuestion; s++)
-            {
-                cancellation.ThrowIfCancellationRequested();
-                var parameters = new GeneratorParams
+                jobs.Add(new GenerationJob(new ChatRequest(PaperPrompts.MathUserMessage(questions[q].Question)), new GeneratorParams
                 {
                     MaxNewTokens = maxNewTokens, DoSample = true, Temperature = temperature,
                     Seed = unchecked(seed * 1_000_003 + q * samplesPerQuestion + s),
-                };
-                var result = TextGeneration.Generate(model, new ChatRequest(PaperPrompts.MathUserMessage(sample.Question)), parameters,
-                    cancellation: cancellation);
-                generated++;
-                tokens += result.TokenIds.Length;
-                var thinking = ThinkingText(result.Text);
-                if (thinking is null) { unfinished++; continue; }
-                var check = checker.Check(sample, result.Text);
-                if (check.Correct) correct++;
-                (check.Correct ? good : bad).Add(new SampledTrajectory(sample.Id, s, sample.Question, thinking, result.Content, check.Correct));
-            }
-            if (good.Count > 0 && bad.Count > 0)
+                }));
+        var results = new GenerationResult?[jobs.Count];
+        var pending = new int[questions.Count];
+        Array.Fill(pending, samplesPerQuestion);
+        int nextQuestion = 0;
+        foreach (var (index, result) in BatchedGeneration.Run(model, jobs, batchSize, cancellation))
+        {
+            results[index] = result;
+            pending[index / samplesPerQuestion]--;
+            for (; nextQuestion < questions.Count && pending[nextQuestion] == 0; nextQuestion++)
             {
-                mixed++;
-                int n = Math.Min(good.Count, bad.Count);
-                kept.AddRange(good.Take(n).Concat(bad.Take(n)).OrderBy(t => t.SampleId));
+                int q = nextQuestion;
+                var sample = questions[q];
+                var good = new List<SampledTrajectory>();
+                var bad = new List<SampledTrajectory>();
+                for (int s = 0; s < samplesPerQuestion; s++)
+                {
+                    var r = results[q * samplesPerQuestion + s]!;
+                    results[q * samplesPerQuestion + s] = null;
+                    generated++;
+                    tokens += r.TokenIds.Length;
+                    var thinking = ThinkingText(r.Text);
+                    if (thinking is null) { unfinished++; continue; }
+                    var check = checker.Check(sample, r.Text);
+                    if (check.Correct) correct++;
+                    (check.Correct ? good : bad).Add(new SampledTrajectory(sample.Id, s, sample.Question, thinking, r.Content, check.Correct));
+                }
+                if (good.Count > 0 && bad.Count > 0)
+                {
+                    mixed++;
+                    int n = Math.Min(good.Count, bad.Count);
+                    kept.AddRange(good.Take(n).Concat(bad.Take(n)).OrderBy(t => t.SampleId));
+                }
+                progress?.Report(new SamplingProgress(q + 1, questions.Count, tokens, clock.Elapsed));
             }
-            progress?.Report(new SamplingProgress(q + 1, questions.Count, tokens, clock.Elapsed));
         }
         return new ContrastiveSample(kept, generated, correct, unfinished, mixed, questions.Count);
     }

@@ -29,6 +29,9 @@ public sealed record DemoOptions
     public int[] Neurons { get; init; } = [10, 50, 200];
     public int MaxNewTokens { get; init; } = 128;
     public int Seed { get; init; }
+    /// <summary>Sequences decoded together (continuous batching). Not part of <see cref="Hash"/>: results do not depend on it.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int BatchSize { get; init; } = 8;
 
     public static DemoOptions Full => new();
 
@@ -43,6 +46,7 @@ public sealed record DemoOptions
         if (ContrastiveQuestions < 2 || SamplesPerQuestion < 2) throw new ArgumentException("the contrastive set needs at least 2 questions x 2 samples");
         if (GateTrainQuestions < 10 || ValidationQuestions < 10 || TestQuestions < 1) throw new ArgumentException("the gate needs >= 10 training and validation questions");
         if (!(SamplingTemperature > 0)) throw new ArgumentException("contrastive sampling needs a temperature > 0");
+        if (BatchSize < 1) throw new ArgumentException($"batch size must be at least 1, got {BatchSize}");
         if (Alphas.Length == 0 || Neurons.Length == 0) throw new ArgumentException("the sweep needs at least one alpha and one K");
         if (PatternTop < Neurons.Max()) throw new ArgumentException($"the pattern keeps {PatternTop} neurons but the sweep steers up to {Neurons.Max()}");
     }

@@ -69,7 +69,7 @@ public static class DemoPipeline
             var sampled = ContrastiveSampler.Sample(model, train.Take(options.ContrastiveQuestions).ToList(), options.SamplesPerQuestion,
                 options.SamplingTemperature, options.MaxNewTokens, options.Seed,
                 new InlineProgress<SamplingProgress>(p => status($"    sampling {p.Done}/{p.Total} questions, {p.TokensPerSecond:F0} tok/s, ETA {Eta(p.Eta)}")),
-                cancellation);
+                cancellation, options.BatchSize);
             ContrastiveSampler.Write(contrastivePath, sampled.Kept);
             return new ContrastiveStats(sampled.Questions, sampled.Generated, sampled.Correct, sampled.Unfinished, sampled.MixedQuestions, sampled.Kept.Count);
         });
@@ -101,6 +101,7 @@ public static class DemoPipeline
             using var source = new EngineAnswerSource(model, config);
             return runner.Run(config, source, new ExperimentRunOptions
             {
+                BatchSize = options.BatchSize,
                 Progress = p => status($"    {config.Name}: {p.Done}/{p.Total}, accuracy so far {Percent(p.Correct, p.Done)}, {p.SamplesPerSecond:F1} samples/s, ETA {Eta(p.Eta)}"),
             }, cancellation);
         }
@@ -143,6 +144,7 @@ public static class DemoPipeline
         var points = SteeringSweep.Grid(steeredBase, options.Alphas, options.Neurons);
         var sweep = SteeringSweep.Run(model, steeredBase, points, runner, new ExperimentRunOptions
         {
+            BatchSize = options.BatchSize,
             Progress = p => status($"    sweep: {p.Done}/{p.Total}, accuracy so far {Percent(p.Correct, p.Done)}, {p.SamplesPerSecond:F1} samples/s"),
         }, p => status($"    K={p.Neurons} alpha={p.Alpha}"), cancellation);
         sweep.Write(Path.Combine(folder, "sweep"));

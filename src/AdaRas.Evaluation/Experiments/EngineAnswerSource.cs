@@ -20,7 +20,7 @@ namespace AdaRas.Evaluation.Experiments;
 /// uninterrupted one would. <see cref="SampleAnswer.Seconds"/> is the whole cost of the sample: gate pass,
 /// prefill and decode.
 /// </remarks>
-public sealed class EngineAnswerSource : IAnswerSource, IDisposable
+public sealed class EngineAnswerSource : IBatchAnswerSource, IDisposable
 {
     readonly GenerationSettings _generation;
     readonly SteeringPolicy _policy;
@@ -61,7 +61,44 @@ public sealed class EngineAnswerSource : IAnswerSource, IDisposable
     /// <summary>The gate's threshold in use (the file's, or the config's override); null without a gate.</summary>
     public double? GateThreshold => _policy.GateThreshold;
 
-    public SampleAnswer Answer(BenchmarkSample sample, string userMessage, CancellationToken cancellationToken)
+    public SampleAnswer Answer(BenchmarkSample sample, string userMessage, CancellationToken cancellationToken) =>
+        AnswerAll([(sample, userMessage)], 1, cancellationToken).Single().Answer;
+
+    /// <summary>
+    /// Answers <paramref name="work"/> <paramref name="batchSize"/> at a time (continuous batching); a question's
+    /// gate pass runs when it gets its row, and its steering is bound to that row only.
+    /// </summary>
+    public IEnumerable<(BenchmarkSample Sample, SampleAnswer Answer)> AnswerAll(IReadOnlyList<(BenchmarkSample Sample, string UserMessage)> work,
+        int batchSize, CancellationToken cancellationToken)
+    {
+        if (_policy.Mode == SteeringMode.PerToken)
+        {
+            // The per-token probe switches steering inside one generation: one question at a time.
+            foreach (var (sample, message) in work) yield return (sample, AnswerOne(sample, message, cancellationToken));
+            yield break;
+        }
+        var clocks = new Stopwatch[work.Count];
+        var decisions = new (double? Score, bool? Steer)[work.Count];
+        var jobs = new GenerationJob[work.Count];
+        for (int i = 0; i < work.Count; i++)
+        {
+            int index = i;
+            jobs[i] = new GenerationJob(new ChatRequest(work[i].UserMessage) { EnableThinking = true }, ParametersFor(work[i].Sample))
+            {
+                Configure = row =>
+                {
+                    clocks[index] = Stopwatch.StartNew();
+                    decisions[index] = _policy.Decide(work[index].Sample.Question);
+                    if (decisions[index].Steer == true) row.Steering = _policy.Steerer!.Tensors;
+                },
+            };
+        }
+        foreach (var (i, result) in BatchedGeneration.Run(_policy.Model, jobs, batchSize, cancellationToken))
+            yield return (work[i].Sample, new SampleAnswer(result.Text, result.TokenIds.Length, clocks[i].Elapsed.TotalSeconds, decisions[i].Score, decisions[i].Steer));
+    }
+
+
+    SampleAnswer AnswerOne(BenchmarkSample sample, string userMessage, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         // The gate reads the raw question (no template), as the paper's predictor does.

@@ -26,6 +26,16 @@ public interface IAnswerSource
 }
 
 /// <summary>
+/// An answer source that answers many samples together (continuous batching). The runner hands it every sample
+/// still to do; it yields each answer as soon as it is finished, in any order, and the same answers at any batch size.
+/// </summary>
+public interface IBatchAnswerSource : IAnswerSource
+{
+    IEnumerable<(BenchmarkSample Sample, SampleAnswer Answer)> AnswerAll(IReadOnlyList<(BenchmarkSample Sample, string UserMessage)> work,
+        int batchSize, CancellationToken cancellationToken);
+}
+
+/// <summary>
 /// A generated answer: the whole text (thinking included), its token count and generation time, and the
 /// gate's score and decision when a gate ran (<paramref name="Steered"/> also for always-on steering).
 /// </summary>
@@ -50,6 +60,9 @@ public sealed record ExperimentRunOptions
     /// <see cref="ImportedAnswers"/>); recorded in <c>run.json</c>, so a folder never mixes answers of two origins.
     /// </summary>
     public string? AnswersOrigin { get; init; }
+
+    /// <summary>Samples decoded together by a batching source (not part of the run's identity: answers do not depend on it).</summary>
+    public int BatchSize { get; init; } = 1;
 }
 
 /// <summary>
@@ -76,6 +89,7 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
         if (benchmark.Task != config.Task)
             throw new InputException(config.SourceFile, null, $"config '{config.Name}' is task {config.Task} but benchmark {benchmark.Name} is {benchmark.Task}");
         if (options.Limit is < 1) throw new UsageException($"--limit must be at least 1, not {options.Limit}");
+        if (options.BatchSize < 1) throw new UsageException($"--batch must be at least 1, not {options.BatchSize}");
         var checker = options.Checker ?? DefaultChecker(config);
 
         var plan = Plan(benchmark, options);
@@ -111,20 +125,31 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
         try
         {
             using var output = new FileStream(Path.Combine(folder, ResultsFolder.OutputFile), FileMode.Append, FileAccess.Write, FileShare.Read);
-            foreach (var sample in todo)
+            // A batching source finishes samples out of order; each is still written and flushed the moment it is done.
+            var produced = source is IBatchAnswerSource batched && options.BatchSize > 1
+                ? batched.AnswerAll(todo.Select(s => (s, PromptBuilder.UserMessage(s, config.Task))).ToList(), options.BatchSize, cancellationToken)
+                    .Select(x => Record(x.Sample, x.Answer, checker, cancellationToken))
+                : todo.Select(sample => RunSample(sample, source, checker, config.Task, cancellationToken));
+            foreach (var record in produced)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var record = RunSample(sample, source, checker, config.Task, cancellationToken);
                 output.Write(Encoding.UTF8.GetBytes(ResultsFolder.Serialize(record) + "\n"));
                 output.Flush(flushToDisk: true);
                 records.Add(record);
                 newlyDone++;
                 if (record.Correct) correct++;
-                options.Progress?.Invoke(Progress(options.Clock, started, newlyDone, records.Count, plan.Count, correct, sample.Id));
+                options.Progress?.Invoke(Progress(options.Clock, started, newlyDone, records.Count, plan.Count, correct, record.Id));
             }
         }
         finally
         {
+            // A batching source finishes samples out of order, and each line was flushed the moment it was done (a
+            // kill loses nothing finished). Put the file back in sample order, so it reads as a batch-1 run's does.
+            if (!records.Select(r => r.Index).SequenceEqual(records.Select(r => r.Index).Order()))
+            {
+                records = records.OrderBy(r => r.Index).ToList();
+                AtomicFile.WriteAllText(Path.Combine(folder, ResultsFolder.OutputFile),
+                    string.Concat(records.Select(r => ResultsFolder.Serialize(r) + "\n")));
+            }
             ResultsFolder.WriteSummary(folder, ResultsFolder.Summarize(config.Name, config.Hash, benchmark.Name,
                 config.Task.ToString().ToLowerInvariant(), options.Shard?.ToString(), options.Limit, plan.Count, records));
         }
@@ -139,6 +164,7 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
         CancellationToken cancellationToken)
     {
         SampleAnswer answer;
+        cancellationToken.ThrowIfCancellationRequested();
         try { answer = source.Answer(sample, PromptBuilder.UserMessage(sample, task), cancellationToken); }
         catch (ContextLengthException e)
         {
@@ -148,6 +174,11 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
                 Detail = $"not run: {e.Problem}", Tokens = 0, Seconds = 0,
             };
         }
+        return Record(sample, answer, checker, cancellationToken);
+    }
+
+    static ResultRecord Record(BenchmarkSample sample, SampleAnswer answer, IAnswerChecker checker, CancellationToken cancellationToken)
+    {
         var check = checker.Check(sample, answer.Text, cancellationToken);
         return new ResultRecord
         {

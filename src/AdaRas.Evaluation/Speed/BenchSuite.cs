@@ -22,10 +22,12 @@ public sealed record BenchOptions
     /// <summary>Also measure llama.cpp (F32, F16, Q8_0, Q4_0, Q4_K_M, each with and without a control vector).</summary>
     public bool LlamaCpp { get; init; } = true;
     public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
-    /// <summary>Any of "decode", "identify", "ranking".</summary>
-    public IReadOnlySet<string> Parts { get; init; } = new HashSet<string> { "decode", "identify", "ranking" };
+    /// <summary>Any of "decode", "identify", "ranking", "batch".</summary>
+    public IReadOnlySet<string> Parts { get; init; } = new HashSet<string> { "decode", "identify", "ranking", "batch" };
+    /// <summary>Rows of the batched-decoding row ("batch" part).</summary>
+    public int BatchRows { get; init; } = 8;
 
-    public static readonly string[] KnownParts = ["decode", "identify", "ranking"];
+    public static readonly string[] KnownParts = ["decode", "identify", "ranking", "batch"];
 
     public void Validate()
     {
@@ -71,7 +73,7 @@ public static class BenchSuite
         int r = options.Repetitions;
         foreach (var shapeName in options.Shapes)
         {
-            if (!options.Parts.Contains("decode") && !options.Parts.Contains("identify")) break;
+            if (!options.Parts.Contains("decode") && !options.Parts.Contains("identify") && !options.Parts.Contains("batch")) break;
             var shape = CheckpointShapes.Get(shapeName);
             var checkpoint = PrepareCheckpoint(shape, log);
             string steerable = ModelResolver.Resolve(checkpoint, new ExportOptions { Steerable = true });
@@ -94,6 +96,8 @@ public static class BenchSuite
                 md.AppendLine($"- identify / scoring: **{identify.Ratio:F2}x** (target >= 0.95)");
                 json.Add(new { shape = shape.Name, identify });
             }
+            if (options.Parts.Contains("batch"))
+                json.Add(Batch(options, shape, steerable, log, md));
         }
         if (options.Parts.Contains("ranking"))
             json.Add(Ranking(r, log, md));
@@ -244,6 +248,24 @@ public static class BenchSuite
     {
         var sorted = values.Order().ToArray();
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    static object Batch(BenchOptions options, CheckpointShape shape, string steerable, Action<string> log, StringBuilder md)
+    {
+        int p = options.PromptTokens, n = options.NewTokens, r = options.Repetitions, rows = options.BatchRows;
+        log($"[{shape.Name}] batched decoding: 1 vs {rows} rows, {r} x ({p} prompt + {n} new tokens), every other row steered...");
+        using var model = AdaRas.Engine.LanguageModel.Load(steerable);
+        var batch = BatchBench.Measure(model, rows, p, n, r);
+        md.AppendLine();
+        md.AppendLine($"Batched decoding (one process, interleaved, median of {r}; every other row steered on 50 neurons per layer, the single row steered too):");
+        md.AppendLine();
+        md.AppendLine("| rows | aggregate decode tok/s |");
+        md.AppendLine("|---:|---:|");
+        md.AppendLine($"| 1 | {batch.SingleTokensPerSecond:F2} |");
+        md.AppendLine($"| {rows} | {batch.BatchTokensPerSecond:F2} |");
+        md.AppendLine();
+        md.AppendLine($"- batch {rows} / batch 1 aggregate decode: **{batch.Ratio:F2}x** (target >= 4 at 8 rows on the 0.6B shape)");
+        return new { shape = shape.Name, batch };
     }
 
     static object Ranking(int repetitions, Action<string> log, StringBuilder md)

@@ -139,5 +139,18 @@ public sealed class SteeringPolicy : IDisposable
         return new SteeredGeneration(result, Steerer is null ? null : true, null, []);
     }
 
+    /// <summary>
+    /// The policy's decision for one question before its generation starts, for callers that bind
+    /// <see cref="Steerer"/>'s tensors themselves (batched decoding): (null, null) without steering, (null, true)
+    /// when always on, else the gate's score and verdict on the raw question. Not for <see cref="SteeringMode.PerToken"/>.
+    /// </summary>
+    public (double? Score, bool? Steer) Decide(string question)
+    {
+        if (Steerer is null) return (null, null);
+        if (_gate is null) return (null, true);
+        var decision = _gate.Decide(question);
+        return (decision.Score, decision.Steer);
+    }
+
     public void Dispose() => Steerer?.Dispose();
 }

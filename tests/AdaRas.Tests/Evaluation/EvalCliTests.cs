@@ -170,6 +170,25 @@ public sealed class EvalCliTests
     }
 
     [Test]
+    public void BatchedRuns_WriteTheSameRecordsAsBatch1_AndResume()
+    {
+        // Continuous batching (rows refilled as answers finish) must not change a single answer, the file's order,
+        // or what a resumed run produces.
+        foreach (var config in new[] { "control.yaml", "steered.yaml", "adaptive.yaml" })
+        {
+            var one = NewRoot("batch1");
+            var four = NewRoot("batch4");
+            Assert.That(Cli("eval", "--config", Path.Combine(_dir, config), "--results", one, "--batch", "1").Code, Is.Zero, config);
+            Assert.That(Cli("eval", "--config", Path.Combine(_dir, config), "--results", four, "--batch", "4", "--limit", "3").Code, Is.Zero, config);
+            Assert.That(Cli("eval", "--config", Path.Combine(_dir, config), "--results", four, "--batch", "4").Code, Is.Zero, config + " resumed");
+            var name = Path.GetFileNameWithoutExtension(config);
+            var expected = Records(Path.Combine(one, "tiny-" + name)).Select(Timeless).ToList();
+            Assert.That(Records(Path.Combine(four, "tiny-" + name)).Select(Timeless), Is.EqualTo(expected), config);
+        }
+        Assert.That(Cli("eval", "--config", Path.Combine(_dir, "control.yaml"), "--results", NewRoot("batch0"), "--batch", "0").Code, Is.EqualTo(2));
+    }
+
+    [Test]
     public void AdaptiveRunSteersExactlyTheQuestionsTheGateDoubts()
     {
         var root = NewRoot("adaptive");

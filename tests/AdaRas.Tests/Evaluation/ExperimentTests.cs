@@ -143,6 +143,34 @@ public class ExperimentRunnerTests
         $"name: {name}\nmodel: fake\nsample_path: aime24\ntask: math\n" +
         $"intervention: {{enabled: true, strength: {strength}, pattern_path: p.csv}}\ngate: {{file: g.gate}}\n");
 
+    /// <summary>A batching stand-in: answers every sample as <see cref="FakeSource"/> does, finishing them in reverse order.</summary>
+    sealed class ReversedBatchSource : IBatchAnswerSource
+    {
+        readonly FakeSource _inner = new();
+        public int? BatchSize { get; private set; }
+        public SampleAnswer Answer(BenchmarkSample sample, string userMessage, CancellationToken cancellationToken) =>
+            _inner.Answer(sample, userMessage, cancellationToken);
+        public IEnumerable<(BenchmarkSample Sample, SampleAnswer Answer)> AnswerAll(
+            IReadOnlyList<(BenchmarkSample Sample, string UserMessage)> work, int batchSize, CancellationToken cancellationToken)
+        {
+            BatchSize = batchSize;
+            return work.Reverse().Select(w => (w.Sample, _inner.Answer(w.Sample, w.UserMessage, cancellationToken))).ToList();
+        }
+    }
+
+    [Test]
+    public void BatchedSourceFinishingOutOfOrder_LeavesTheSameOutputFileAsOneByOne()
+    {
+        var one = new ExperimentRunner(Path.Combine(_root, "one"));
+        one.Run(Config(), new FakeSource(), new ExperimentRunOptions { Limit = 12 });
+        var batched = new ExperimentRunner(Path.Combine(_root, "batched"));
+        var source = new ReversedBatchSource();
+        batched.Run(Config(), source, new ExperimentRunOptions { Limit = 12, BatchSize = 4 });
+        Assert.That(source.BatchSize, Is.EqualTo(4));
+        string Output(ExperimentRunner r) => File.ReadAllText(Path.Combine(r.FolderFor(Config()), ResultsFolder.OutputFile));
+        Assert.That(Output(batched), Is.EqualTo(Output(one)));
+    }
+
     /// <summary>
     /// A deterministic stand-in for the engine: right on two samples in three, a gate score from the index,
     /// tokens and seconds from the index. Can cancel after a given number of answers.

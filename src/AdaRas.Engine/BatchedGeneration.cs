@@ -1,0 +1,114 @@
+using System.Diagnostics;
+
+namespace AdaRas.Engine;
+
+/// <summary>One chat generation to run in a batch.</summary>
+public sealed record GenerationJob(ChatRequest Request, GeneratorParams Parameters)
+{
+    /// <summary>Called when the job gets its row, before its prompt runs (bind steering here, e.g. after a gate decision).</summary>
+    public Action<GenerationStep>? Configure { get; init; }
+    /// <summary>Called after each generated token, before the next forward pass (e.g. to switch steering mid-generation).</summary>
+    public Action<GenerationStep>? OnStep { get; init; }
+}
+
+/// <summary>
+/// Continuous batching: runs chat generations <paramref name="batchSize"/> at a time through one
+/// <see cref="BatchGenerator"/>, refilling a row from the queue as soon as its sequence finishes, and yields each
+/// result as it finishes. Every job keeps its own sampler, seed, limits and steering, so its tokens are those of a
+/// single <see cref="TextGeneration.Generate"/> call.
+/// </summary>
+public static class BatchedGeneration
+{
+    /// <returns>(index into <paramref name="jobs"/>, result), in the order the jobs finish.</returns>
+    public static IEnumerable<(int Index, GenerationResult Result)> Run(LanguageModel model, IReadOnlyList<GenerationJob> jobs, int batchSize,
+        CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(jobs);
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch size must be at least 1, got {batchSize}");
+        if (jobs.Count == 0) yield break;
+        foreach (var job in jobs) job.Parameters.Validate();
+        var tokenizer = model.Tokenizer;
+        var prompts = jobs.Select(j => tokenizer.Encode(j.Request.Render())).ToArray();
+        int capacity = CapacityFor(model, jobs, prompts);
+        using var batch = new BatchGenerator(model, RowsThatFit(model, Math.Min(batchSize, jobs.Count), capacity), capacity);
+
+        var jobOf = new int[batch.Rows];
+        var prefillSeconds = new double[batch.Rows];
+        var clocks = new Stopwatch[batch.Rows];
+        Array.Fill(jobOf, -1);
+        int next = 0;
+        while (true)
+        {
+            // Refill every free row before the next step, so the step carries as many rows as there is work.
+            for (int row = 0; row < batch.Rows; row++)
+            {
+                while (jobOf[row] < 0 && next < jobs.Count)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    int j = next++;
+                    var clock = Stopwatch.StartNew();
+                    batch.Start(row, jobs[j].Parameters);
+                    jobs[j].Configure?.Invoke(batch[row].Step);
+                    batch.AppendTokens(row, prompts[j]);
+                    prefillSeconds[row] = clock.Elapsed.TotalSeconds;
+                    clock.Restart();
+                    clocks[row] = clock;
+                    jobOf[row] = j;
+                    if (batch[row].IsDone) // nothing to generate (MaxNewTokens 0)
+                    {
+                        yield return Finish(row);
+                    }
+                }
+            }
+            if (!batch.AnyGenerating) yield break;
+            cancellation.ThrowIfCancellationRequested();
+            batch.Step();
+            for (int row = 0; row < batch.Rows; row++)
+            {
+                if (jobOf[row] < 0) continue;
+                var r = batch[row];
+                jobs[jobOf[row]].OnStep?.Invoke(r.Step);
+                if (r.IsDone) yield return Finish(row);
+            }
+        }
+
+        (int, GenerationResult) Finish(int row)
+        {
+            var r = batch[row];
+            int j = jobOf[row];
+            jobOf[row] = -1;
+            return (j, TextGeneration.Result(tokenizer, r.Sequence, r.PromptLength, r.StoppedOnStopToken, prefillSeconds[row], clocks[row].Elapsed.TotalSeconds));
+        }
+    }
+
+    /// <summary>
+    /// Fewer rows when their KV cache (rows x capacity) would take more than half the memory the process may use:
+    /// long generations (the paper's 32k tokens) at batch 8 would not fit a 0.6B model's cache in a laptop.
+    /// </summary>
+    internal static int RowsThatFit(LanguageModel model, int rows, int capacity, long? availableBytes = null)
+    {
+        var m = model.Manifest;
+        long perToken = 2L * m.NumLayers * m.NumKeyValueHeads * m.HeadDim * (m.Precision == "fp16" ? 2 : 4);
+        long budget = (availableBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes) / 2;
+        long fit = budget / Math.Max(1, perToken * capacity);
+        return (int)Math.Clamp(fit, 1, rows);
+    }
+
+    /// <summary>One capacity for every row: the longest prompt plus its new tokens, within the model's context.</summary>
+    static int CapacityFor(LanguageModel model, IReadOnlyList<GenerationJob> jobs, int[][] prompts)
+    {
+        int context = model.Manifest.ContextLength, capacity = 1;
+        for (int j = 0; j < jobs.Count; j++)
+        {
+            if (prompts[j].Length == 0) throw new ArgumentException($"job {j}: the prompt is empty");
+            if (prompts[j].Length > context)
+                throw new ArgumentException($"job {j}: input of {prompts[j].Length} tokens is longer than the model's context of {context} tokens");
+            long wanted = jobs[j].Parameters.MaxLength ?? (long)prompts[j].Length + jobs[j].Parameters.MaxNewTokens;
+            if (prompts[j].Length > wanted)
+                throw new ArgumentException($"job {j}: input of {prompts[j].Length} tokens exceeds its max length of {wanted} tokens");
+            capacity = (int)Math.Max(capacity, Math.Min(wanted, context));
+        }
+        return capacity;
+    }
+}
