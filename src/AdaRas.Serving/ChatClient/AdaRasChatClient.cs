@@ -108,7 +108,7 @@ public sealed class AdaRasChatClient(ModelHost host) : IChatClient
         return new ChatResponseUpdate(ChatRole.Assistant, contents) { ResponseId = responseId, ModelId = _host.ModelId };
     }
 
-    GenerationJob Job(IEnumerable<ChatMessage> messages, ChatOptions? options)
+    ServingJob Job(IEnumerable<ChatMessage> messages, ChatOptions? options)
     {
         ArgumentNullException.ThrowIfNull(messages);
         var turns = messages.Select(m => new ChatTurn(m.Role.Value, m.Text)).ToList();
@@ -131,7 +131,7 @@ public sealed class AdaRasChatClient(ModelHost host) : IChatClient
         SteeringRequest? steering = null;
         if (options?.AdditionalProperties?.TryGetValue(AdaRasChatOptions.SteeringKey, out var s) == true)
             steering = s as SteeringRequest ?? throw RequestException.Invalid($"ChatOptions.AdditionalProperties[\"{AdaRasChatOptions.SteeringKey}\"] must be a SteeringRequest", "steering");
-        return new GenerationJob(prompt, parameters)
+        return new ServingJob(prompt, parameters)
         {
             SplitThinking = true,
             Stop = options?.StopSequences?.ToArray() ?? [],

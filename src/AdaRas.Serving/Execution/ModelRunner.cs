@@ -41,7 +41,7 @@ sealed class ModelRunner
     /// <paramref name="onToken"/> for each token (on the generation thread: keep them quick). Cancelling stops
     /// the wait or the generation between two tokens. Over the concurrency limit it refuses at once (429).
     /// </summary>
-    public async Task<GenerationOutcome> RunAsync(GenerationJob job, Action<SteeringOutcome?>? onStart,
+    public async Task<GenerationOutcome> RunAsync(ServingJob job, Action<SteeringOutcome?>? onStart,
         Action<TokenOutput>? onToken, CancellationToken cancellation)
     {
         if (Interlocked.Increment(ref _inFlight) > _maxInFlight)
@@ -78,7 +78,7 @@ sealed class ModelRunner
         }
     }
 
-    GenerationOutcome Execute(GenerationJob job, Action<SteeringOutcome?>? onStart, Action<TokenOutput>? onToken, CancellationToken cancellation)
+    GenerationOutcome Execute(ServingJob job, Action<SteeringOutcome?>? onStart, Action<TokenOutput>? onToken, CancellationToken cancellation)
     {
         cancellation.ThrowIfCancellationRequested();
         var prepared = job.Steering is null ? null : _steering.Prepare(job.Steering, job.GateQuestion);
@@ -125,7 +125,7 @@ sealed class ModelRunner
     /// Runs the prompt with logits at every position, in the generator's own chunks (so steering lands on the
     /// same positions as a plain prompt), and scores each token against its prefix; the first has none (null).
     /// </summary>
-    TokenLogprob?[] AppendScoringPrompt(Generator generator, GenerationJob job, CancellationToken cancellation)
+    TokenLogprob?[] AppendScoringPrompt(Generator generator, ServingJob job, CancellationToken cancellation)
     {
         var prompt = job.Prompt;
         int vocab = _model.Manifest.VocabSize, top = job.Logprobs ?? 0;

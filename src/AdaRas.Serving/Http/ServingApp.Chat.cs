@@ -10,7 +10,7 @@ namespace AdaRas.Serving.Http;
 public sealed partial class ServingApp
 {
     /// <summary>A parsed chat request, ready to run.</summary>
-    sealed record ChatCall(GenerationJob Job, CommonRequest Common);
+    sealed record ChatCall(ServingJob Job, CommonRequest Common);
 
     ChatCall ParseChat(JsonElement root)
     {
@@ -33,7 +33,7 @@ public sealed partial class ServingApp
         if (turns is null) throw RequestException.Invalid("messages is required", "messages");
         var prompt = _host.Encode(ChatPrompt.Render(turns, thinking), "messages");
         var steering = (common.Steering ?? _host.DefaultSteering) is { } requested ? _host.Steering.Resolve(requested) : null;
-        var job = new GenerationJob(prompt, common.Parameters(defaultMaxTokens: 256))
+        var job = new ServingJob(prompt, common.Parameters(defaultMaxTokens: 256))
         {
             SplitThinking = true,
             Stop = common.Stop,

@@ -11,7 +11,7 @@ public sealed partial class ServingApp
     const int MaxLogprobs = 20;
 
     /// <summary>A parsed completions request: one job per prompt.</summary>
-    sealed record CompletionCall(List<(string Text, GenerationJob Job)> Prompts, CommonRequest Common, bool Echo, int? Logprobs);
+    sealed record CompletionCall(List<(string Text, ServingJob Job)> Prompts, CommonRequest Common, bool Echo, int? Logprobs);
 
     CompletionCall ParseCompletion(JsonElement root)
     {
@@ -37,11 +37,11 @@ public sealed partial class ServingApp
         if (common.Stream && logprobs is not null) throw RequestException.Invalid("logprobs with stream is not supported; ask without streaming", "logprobs");
         var steering = (common.Steering ?? _host.DefaultSteering) is { } requested ? _host.Steering.Resolve(requested) : null;
         var parameters = common.Parameters(defaultMaxTokens: 16);
-        var prompts = new List<(string, GenerationJob)>();
+        var prompts = new List<(string, ServingJob)>();
         foreach (var (text, ids) in Prompts(prompt.Value))
         {
             _host.CheckPromptLength(ids.Length, "prompt");
-            prompts.Add((text, new GenerationJob(ids, parameters)
+            prompts.Add((text, new ServingJob(ids, parameters)
             {
                 Stop = common.Stop,
                 Logprobs = logprobs,

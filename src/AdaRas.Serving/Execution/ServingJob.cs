@@ -4,7 +4,7 @@ using AdaRas.Serving.Steering;
 namespace AdaRas.Serving.Execution;
 
 /// <summary>One generation to run: the prompt's token ids, how to generate, and how to report it.</summary>
-sealed record GenerationJob(int[] Prompt, GeneratorParams Parameters)
+sealed record ServingJob(int[] Prompt, GeneratorParams Parameters)
 {
     /// <summary>Split the answer into reasoning and content at the think markers (chat), or not (completions).</summary>
     public bool SplitThinking { get; init; }
