@@ -103,7 +103,7 @@ public static class BatchedGeneration
         {
             if (prompts[j].Length == 0) throw new ArgumentException($"job {j}: the prompt is empty");
             if (prompts[j].Length > context)
-                throw new ArgumentException($"job {j}: input of {prompts[j].Length} tokens is longer than the model's context of {context} tokens");
+                throw new ContextLengthException(prompts[j].Length, context, $"input of {prompts[j].Length} tokens is longer than the model's context of {context} tokens");
             long wanted = jobs[j].Parameters.MaxLength ?? (long)prompts[j].Length + jobs[j].Parameters.MaxNewTokens;
             if (prompts[j].Length > wanted)
                 throw new ArgumentException($"job {j}: input of {prompts[j].Length} tokens exceeds its max length of {wanted} tokens");

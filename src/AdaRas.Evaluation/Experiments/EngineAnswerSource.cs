@@ -98,6 +98,9 @@ public sealed class EngineAnswerSource : IBatchAnswerSource, IDisposable
     }
 
 
+    public bool Fits(BenchmarkSample sample, string userMessage) =>
+        _policy.Model.Tokenizer.Encode(new ChatRequest(userMessage) { EnableThinking = true }.Render()).Length <= _policy.Model.Manifest.ContextLength;
+
     SampleAnswer AnswerOne(BenchmarkSample sample, string userMessage, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();

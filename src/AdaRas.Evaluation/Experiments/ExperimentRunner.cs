@@ -33,6 +33,9 @@ public interface IBatchAnswerSource : IAnswerSource
 {
     IEnumerable<(BenchmarkSample Sample, SampleAnswer Answer)> AnswerAll(IReadOnlyList<(BenchmarkSample Sample, string UserMessage)> work,
         int batchSize, CancellationToken cancellationToken);
+
+    /// <summary>Whether the sample's prompt fits the model's context (one that does not is answered alone, and fails).</summary>
+    bool Fits(BenchmarkSample sample, string userMessage) => true;
 }
 
 /// <summary>
@@ -126,9 +129,14 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
         {
             using var output = new FileStream(Path.Combine(folder, ResultsFolder.OutputFile), FileMode.Append, FileAccess.Write, FileShare.Read);
             // A batching source finishes samples out of order; each is still written and flushed the moment it is done.
+            // Batched: samples whose prompt cannot fit the context go one by one first, so each becomes a failed
+            // record with its reason (RunSample) instead of stopping the whole batch.
             var produced = source is IBatchAnswerSource batched && options.BatchSize > 1
-                ? batched.AnswerAll(todo.Select(s => (s, PromptBuilder.UserMessage(s, config.Task))).ToList(), options.BatchSize, cancellationToken)
-                    .Select(x => Record(x.Sample, x.Answer, checker, cancellationToken))
+                ? todo.Where(s => !batched.Fits(s, PromptBuilder.UserMessage(s, config.Task)))
+                    .Select(sample => RunSample(sample, source, checker, config.Task, cancellationToken))
+                    .Concat(batched.AnswerAll(todo.Where(s => batched.Fits(s, PromptBuilder.UserMessage(s, config.Task)))
+                        .Select(s => (s, PromptBuilder.UserMessage(s, config.Task))).ToList(), options.BatchSize, cancellationToken)
+                    .Select(x => Record(x.Sample, x.Answer, checker, cancellationToken)))
                 : todo.Select(sample => RunSample(sample, source, checker, config.Task, cancellationToken));
             foreach (var record in produced)
             {
