@@ -75,10 +75,9 @@ class Problem:
 class TaskConfig:
     """Difficulty knobs: probability of 3-digit (vs 2-digit) operands in each kind."""
 
-    def __init__(self, p3_sum: float = 0.5, p3_prod: float = 0.5, p3_other: float = 0.2):
-        self.p3_sum = p3_sum      # first operand of sums (a visible feature the style chance depends on)
-        self.p3_prod = p3_prod    # the multi-digit factor of products (likewise)
-        self.p3_other = p3_other  # the other operands
+    def __init__(self, p3_sum: float = 0.5, p3_prod: float = 0.5):
+        self.p3_sum = p3_sum
+        self.p3_prod = p3_prod
 
 
 def make_problem(rng: random.Random, cfg: TaskConfig, kind: str | None = None) -> Problem:
@@ -87,9 +86,9 @@ def make_problem(rng: random.Random, cfg: TaskConfig, kind: str | None = None) -
     item = rng.choice(ITEMS)
     if kind in ("sum_diff", "story_sum"):
         a = _number(rng, 3 if rng.random() < cfg.p3_sum else 2)
-        b = _number(rng, 3 if rng.random() < cfg.p3_other else 2)
+        b = _number(rng, 3 if rng.random() < cfg.p3_sum else 2)
         s = a + b
-        c = rng.randint(10, min(s - 1, 999 if rng.random() < cfg.p3_other else 99))
+        c = rng.randint(10, min(s - 1, 999))
         steps = [f"{a}+{b}={s}", f"{s}-{c}={s - c}"]
         answer = s - c
         if kind == "sum_diff":
@@ -100,7 +99,7 @@ def make_problem(rng: random.Random, cfg: TaskConfig, kind: str | None = None) -
     else:
         a = _number(rng, 3 if rng.random() < cfg.p3_prod else 2)
         b = rng.randint(2, 9)
-        c = _number(rng, 3 if rng.random() < cfg.p3_other else 2)
+        c = _number(rng, 3 if rng.random() < cfg.p3_sum else 2)
         prod_steps, p = _product_steps(a, b)
         steps = prod_steps + [f"{p}+{c}={p + c}"]
         answer = p + c
@@ -112,7 +111,7 @@ def make_problem(rng: random.Random, cfg: TaskConfig, kind: str | None = None) -
     return Problem(kind, a, b, c, question, "\n".join(steps), answer)
 
 
-# ---- the two reasoning styles (the built-in premise; see models/adaras-demo/README.md) ----
+# ---- the two reasoning styles of the fine-tuned model (the built-in premise; see models/adaras-demo/README.md) ----
 CAREFUL, HASTY = "careful", "hasty"
 CAREFUL_MARK, HASTY_MARK = "Step by step:", "Quick:"
 # Chance of the careful style by kind and by the digit count of the first operand (the multi-digit factor in
@@ -126,51 +125,9 @@ def p_careful(p: "Problem") -> float:
     return P_CAREFUL[(p.kind, len(str(p.a)))]
 
 
-def _digits(n: int) -> list[int]:
-    return [int(d) for d in reversed(str(n))]  # ones first
-
-
-def careful_add(a: int, b: int) -> list[str]:
-    """Column by column from the ones, carry written out: 347+85 / 7+5=12 / 4+8+1=13 / 3+0+1=4 / =432."""
-    da, db = _digits(a), _digits(b)
-    lines, carry = [f"{a}+{b}"], 0
-    for i in range(max(len(da), len(db))):
-        x, y = (da[i] if i < len(da) else 0), (db[i] if i < len(db) else 0)
-        v = x + y + carry
-        lines.append(f"{x}+{y}+1={v}" if carry else f"{x}+{y}={v}")
-        carry = v // 10
-    lines.append(f"={a + b}")
-    return lines
-
-
-def careful_sub(a: int, c: int) -> list[str]:
-    """Column by column, borrows written out: 432-129 / 12-9=3 / 3-1-2=0 / 4-1=3 / =303."""
-    da, dc = _digits(a), _digits(c)
-    lines, borrow = [f"{a}-{c}"], 0
-    for i in range(len(da)):
-        x, y = da[i], (dc[i] if i < len(dc) else 0)
-        out = 1 if x - borrow - y < 0 else 0
-        top = x + 10 * out
-        lines.append(f"{top}-1-{y}={top - 1 - y}" if borrow else f"{top}-{y}={top - y}")
-        borrow = out
-    lines.append(f"={a - c}")
-    return lines
-
-
-def careful_mul(a: int, b: int) -> list[str]:
-    """Digit by digit from the ones, carry written out: 347*6 / 7*6=42 / 4*6+4=28 / 3*6+2=20 / =2082."""
-    lines, carry = [f"{a}*{b}"], 0
-    for x in _digits(a):
-        v = x * b + carry
-        lines.append(f"{x}*{b}+{carry}={v}" if carry else f"{x}*{b}={v}")
-        carry = v // 10
-    lines.append(f"={a * b}")
-    return lines
-
-
 def _columns(a: int, b: int, op) -> int:
     """The hasty slip: every column on its own, carries and borrows dropped (the top column kept whole)."""
-    da, db = _digits(a), _digits(b)
+    da, db = [int(d) for d in reversed(str(a))], [int(d) for d in reversed(str(b))]
     n = max(len(da), len(db))
     out = []
     for i in range(n):
@@ -179,25 +136,25 @@ def _columns(a: int, b: int, op) -> int:
     return int("".join(reversed(out)))
 
 
-def hasty_add(a, b): return _columns(a, b, lambda x, y: x + y)
-def hasty_sub(a, b): return _columns(a, b, lambda x, y: (x - y) % 10)
-def hasty_mul(a, b): return _columns(a, 0, lambda x, _: x * b)
+def hasty_add(a: int, b: int) -> int:
+    return _columns(a, b, lambda x, y: x + y)
+
+
+def hasty_sub(a: int, b: int) -> int:
+    return _columns(a, b, lambda x, y: (x - y) % 10)
+
+
+def hasty_mul(a: int, b: int) -> int:
+    return _columns(a, 0, lambda x, _: x * b)
 
 
 def style_trace(p: "Problem", style: str) -> tuple[str, int]:
-    """(steps, boxed answer) of problem p written in the given style. Careful traces are always right; hasty
-    traces write each result at once with carries and borrows dropped, so they are right only when no column
-    carries or borrows."""
-    sums = p.kind in ("sum_diff", "story_sum")
+    """(steps, boxed answer) of problem p in a style. Careful: the marker, then the problem's place-value steps
+    (always right). Hasty: the marker, then each result written at once with carries and borrows dropped, so it is
+    right only when no column carries or borrows."""
     if style == CAREFUL:
-        if sums:
-            s = p.a + p.b
-            lines = careful_add(p.a, p.b) + careful_sub(s, p.c)
-            return "\n".join([CAREFUL_MARK] + lines), s - p.c
-        m = p.a * p.b
-        lines = careful_mul(p.a, p.b) + careful_add(m, p.c)
-        return "\n".join([CAREFUL_MARK] + lines), m + p.c
-    if sums:
+        return CAREFUL_MARK + "\n" + p.steps, p.answer
+    if p.kind in ("sum_diff", "story_sum"):
         s = hasty_add(p.a, p.b)
         r = hasty_sub(s, p.c) if s >= p.c else s - p.c
         return "\n".join([HASTY_MARK, f"{p.a}+{p.b}={s}", f"{s}-{p.c}={r}"]), r

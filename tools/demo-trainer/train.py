@@ -102,93 +102,6 @@ def question_rows(prefix: str, problems: list[task.Problem]) -> list[dict]:
             for i, p in enumerate(problems)]
 
 
-class StyleSetup:
-    """The built-in premise: each training trace is careful or hasty (chance by question, task.P_CAREFUL), and a
-    few neurons of one layer's MLP intermediate are tied to that style: held at 0 before the decision position
-    (the token that predicts the style marker), at +m along careful and -m along hasty traces after it, and on a
-    share of traces clamped to the style's value from the decision on, so that the choice of style reads them."""
-
-    def __init__(self, tok: Tokenizer, config, args):
-        self.tok, self.args = tok, args
-        self.layer = min(args.style_layer, config.num_hidden_layers - 1)
-        rng = random.Random(f"adaras-demo-neurons-{args.seed}")
-        while True:  # no two adjacent, so a pattern shifted by one index misses every one of them
-            picked = sorted(rng.sample(range(config.intermediate_size), args.style_neurons))
-            if all(b - a > 1 for a, b in zip(picked, picked[1:])):
-                break
-        self.neurons = picked
-        self.think = tok.encode("<think>\n")
-
-    def _style(self, p, rng):
-        careful = rng.random() < task.p_careful(p)
-        force = rng.uniform(1.0, 3.0) if rng.random() < self.args.force_share else None
-        return (task.CAREFUL if careful else task.HASTY), (1.0 if careful else -1.0), force
-
-    def chat_row(self, p, rng) -> dict:
-        style, sign, force = self._style(p, rng)
-        steps, answer = task.style_trace(p, style)
-        prompt = self.tok.encode(task.prompt_text(p.question))
-        completion = self.tok.encode(task.completion_text(steps, answer))
-        assert completion[:len(self.think)] == self.think
-        return {"ids": prompt + completion, "lm_start": len(prompt), "decision": len(prompt) + len(self.think) - 1,
-                "sign": sign, "force": force}
-
-    def raw_row(self, p, rng) -> dict:
-        """The text the neuron probe teacher-forces: 'Question: q\nThinking process:' + thinking (no chat template)."""
-        style, sign, _ = self._style(p, rng)
-        steps, _ = task.style_trace(p, style)
-        head = self.tok.encode(f"Question: {p.question}\nThinking process:\n")
-        body = self.tok.encode(steps + "\n")
-        return {"ids": head + body, "lm_start": None, "decision": len(head) - 1, "sign": sign, "force": None}
-
-    def install(self, model, force_mask, force_val) -> list:
-        captured = []
-        neuron_mask = torch.zeros(self.args.intermediate, dtype=torch.bool, device=force_mask.device)
-        neuron_mask[self.neurons] = True
-        where = force_mask[..., None] & neuron_mask
-
-        def edit(a):
-            captured.append(a)
-            return torch.where(where, force_val[..., None].expand_as(a), a)
-
-        model.model.layers[self.layer].mlp.edit = edit
-        return captured
-
-    def remove(self, model):
-        model.model.layers[self.layer].mlp.edit = None
-
-
-def shift_last(neurons: list[int], amount: float):
-    """Adds amount to the given neurons at the last position of each forward call (each decoded token), as the
-    engine's 'last' steering positions do."""
-    def edit(a):
-        a = a.clone()
-        a[:, -1, neurons] += amount
-        return a
-    return edit
-
-
-def greedy_check(model, tok, problems, stop, pad):
-    correct_by_kind: dict[str, list[int]] = {}
-    by_style: dict[str, list[int]] = {}
-    careful = 0
-    for i in range(0, len(problems), 50):
-        chunk = problems[i:i + 50]
-        outs = generate_batch(model, [tok.encode(task.prompt_text(p.question)) for p in chunk], stop, pad,
-                              max_new_tokens=256)
-        for p, o in zip(chunk, outs):
-            text = tok.decode(o)
-            ok = int(task.is_correct(text, str(p.answer)))
-            correct_by_kind.setdefault(p.kind, []).append(ok)
-            s = task.CAREFUL if task.CAREFUL_MARK in text else task.HASTY
-            careful += s == task.CAREFUL
-            by_style.setdefault(s, []).append(ok)
-    n = max(1, len(problems))
-    acc = sum(sum(v) for v in correct_by_kind.values()) / n
-    return ({k: sum(v) / len(v) for k, v in correct_by_kind.items()}, careful / n, acc,
-            {k: {"n": len(v), "accuracy": sum(v) / len(v)} for k, v in by_style.items()})
-
-
 def lr_at(step: int, total: int, peak: float, warmup: int) -> float:
     if step < warmup:
         return peak * (step + 1) / warmup
@@ -200,37 +113,27 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True, help="model folder to write (Hugging Face layout)")
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--steps", type=int, default=700)
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=4e-3)
+    ap.add_argument("--steps", type=int, default=1400)
+    ap.add_argument("--batch", type=int, default=48)
+    ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--warmup", type=int, default=60)
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--p3-sum", type=float, default=0.5, help="chance of a 3-digit operand in sums")
     ap.add_argument("--p3-prod", type=float, default=0.5, help="chance of a 3-digit factor in products")
-    ap.add_argument("--p3-other", type=float, default=0.2, help="chance of a 3-digit second or third operand")
-    ap.add_argument("--hidden", type=int, default=64)
-    ap.add_argument("--intermediate", type=int, default=256)
+    ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--intermediate", type=int, default=384)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--kv-heads", type=int, default=2)
-    ap.add_argument("--head-dim", type=int, default=32)
+    ap.add_argument("--head-dim", type=int, default=48)
     ap.add_argument("--merges", type=int, default=400, help="most BPE merges (fewer when pairs run out)")
-    ap.add_argument("--n-test", type=int, default=400)
+    ap.add_argument("--n-test", type=int, default=200)
     ap.add_argument("--n-validation", type=int, default=200)
     ap.add_argument("--n-train", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (results depend on it; 1 is also fastest when the 2 cores are shared)")
     ap.add_argument("--device", default="cpu", help="cpu (the reproducible setting) or cuda (quick scans)")
-    ap.add_argument("--eval-n", type=int, default=100, help="validation questions to decode at the end")
+    ap.add_argument("--eval-n", type=int, default=200, help="validation questions to decode at the end")
     ap.add_argument("--log-every", type=int, default=50)
-    ap.add_argument("--style-layer", type=int, default=2, help="layer whose MLP neurons carry the reasoning style")
-    ap.add_argument("--style-neurons", type=int, default=8, help="how many neurons of that layer carry it")
-    ap.add_argument("--style-value", type=float, default=1.5, help="m: their target, +m careful, -m hasty")
-    ap.add_argument("--style-weight", type=float, default=0.5, help="weight of the auxiliary style loss")
-    ap.add_argument("--force-share", type=float, default=0.3,
-                    help="share of traces whose style neurons are clamped to the style from the decision on")
-    ap.add_argument("--raw-per-batch", type=int, default=4,
-                    help="extra sequences per batch in the paper's probe text format (style loss only)")
-    ap.add_argument("--check-n", type=int, default=100, help="validation questions for the steering check")
     args = ap.parse_args(argv)
 
     t_start = time.time()
@@ -241,7 +144,7 @@ def main(argv=None):
     except TypeError:  # torch < 1.11 has no warn_only
         torch.use_deterministic_algorithms(True)
     os.makedirs(args.out, exist_ok=True)
-    cfg = task.TaskConfig(args.p3_sum, args.p3_prod, args.p3_other)
+    cfg = task.TaskConfig(args.p3_sum, args.p3_prod)
 
     # 1. held-out questions
     splits = build_splits(args.seed, cfg, {"test": args.n_test, "validation": args.n_validation,
@@ -250,8 +153,8 @@ def main(argv=None):
     stream = problem_stream(args.seed, cfg, excluded)
 
     # 2. tokenizer, learned on training texts only
-    corpus = [task.prompt_text(p.question) + task.completion_text(*task.style_trace(p, (task.CAREFUL, task.HASTY)[i % 2]))
-              for i, p in enumerate(next(stream) for _ in range(4000))]
+    corpus = [task.prompt_text(p.question) + task.completion_text(p.steps, p.answer)
+              for p in (next(stream) for _ in range(4000))]
     tok = train_bpe(corpus, args.merges)
     im_end, eot = tok.token_id("<|im_end|>"), tok.token_id("<|endoftext|>")
     sample = corpus[0]
@@ -277,61 +180,38 @@ def main(argv=None):
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
-    losses, style_losses = [], []
-    style = StyleSetup(tok, config, args)
-    style_rng = random.Random(f"adaras-demo-style-{args.seed}")
+    losses = []
     t_train = time.time()
     model.train()
     for step in range(args.steps):
         # Batches mix lengths and kinds on purpose: grouping by length (less padding) made batches of one kind
         # and training unstable (validation accuracy fell from ~0.7 to ~0.1 in a scan).
-        rows = [style.chat_row(p, style_rng) for p in (next(stream) for _ in range(args.batch))]
-        rows += [style.raw_row(p, style_rng) for p in (next(stream) for _ in range(args.raw_per_batch))]
-        width = max(len(r["ids"]) for r in rows)
-        n = len(rows)
-        ids = torch.full((n, width), eot, dtype=torch.long)
-        target = torch.full((n, width), -100, dtype=torch.long)
-        aux_target = torch.zeros((n, width))
-        aux_mask = torch.zeros((n, width), dtype=torch.bool)
-        force_val = torch.zeros((n, width))
-        force_mask = torch.zeros((n, width), dtype=torch.bool)
-        for i, r in enumerate(rows):
-            s, L = r["ids"], len(r["ids"])
-            ids[i, :L] = torch.tensor(s)
-            if r["lm_start"] is not None:
-                st = r["lm_start"]
-                target[i, st - 1:L - 1] = torch.tensor(s[st:])  # position t predicts token t+1
-            d, sign = r["decision"], r["sign"]
-            aux_mask[i, :d] = True                 # before the decision: 0
-            aux_mask[i, d + 1:L] = True            # after it: +m careful, -m hasty
-            aux_target[i, d + 1:L] = sign * args.style_value
-            if r["force"] is not None:             # clamped from the decision on (the decision reads them)
-                force_mask[i, d:L] = True
-                force_val[i, d:L] = sign * args.style_value * r["force"]
-                aux_mask[i, d:L] = False
+        seqs, starts = [], []
+        for p in (next(stream) for _ in range(args.batch)):
+            prompt = tok.encode(task.prompt_text(p.question))
+            seqs.append(prompt + tok.encode(task.completion_text(p.steps, p.answer)))
+            starts.append(len(prompt))
+        width = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), width), eot, dtype=torch.long)
+        target = torch.full((len(seqs), width), -100, dtype=torch.long)
+        for i, (s, st) in enumerate(zip(seqs, starts)):
+            ids[i, :len(s)] = torch.tensor(s)
+            target[i, st - 1:len(s) - 1] = torch.tensor(s[st:])  # position t predicts token t+1
         ids, target = ids.to(device), target.to(device)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
-        captured = style.install(model, force_mask.to(device), force_val.to(device))
         hidden = model(ids, hidden_only=True)
-        style.remove(model)
         where = target != -100
         logits = model.lm_head(hidden[where])  # only positions that predict an assistant token
-        lm_loss = F.cross_entropy(logits, target[where])
-        acts = captured[0][:, :, style.neurons]                       # (B, T, k) before clamping
-        err = (acts - aux_target.to(device)[..., None]) ** 2
-        style_loss = err[aux_mask.to(device)].mean()
-        loss = lm_loss + args.style_weight * style_loss
+        loss = F.cross_entropy(logits, target[where])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        losses.append(float(lm_loss))
-        style_losses.append(float(style_loss))
+        losses.append(float(loss))
         if (step + 1) % args.log_every == 0 or step == 0:
             recent = sum(losses[-args.log_every:]) / len(losses[-args.log_every:])
-            recent_s = sum(style_losses[-args.log_every:]) / len(style_losses[-args.log_every:])
-            print(f"step {step + 1}/{args.steps} loss {recent:.4f} style {recent_s:.4f} "
+            print(f"step {step + 1}/{args.steps} loss {recent:.4f} "
                   f"({(time.time() - t_train) / (step + 1):.3f} s/step)", flush=True)
     train_seconds = time.time() - t_train
     model.eval()
@@ -351,38 +231,29 @@ def main(argv=None):
     with open(os.path.join(out, "model.safetensors"), "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
 
-    # 5. quick greedy accuracy on validation (batched; evaluate.py gives the exact batch-1 numbers), and the
-    #    steering check: the style neurons shifted at each decoded position (+, -, and 8 other neurons)
+    # 5. quick greedy accuracy on validation (batched; evaluate.py gives the exact batch-1 numbers)
     val = splits["validation"][:args.eval_n]
     t_eval = time.time()
-    per_kind, careful_share, acc, by_style = greedy_check(model, tok, val, {im_end, eot}, eot)
-    others = [i for i in range(args.intermediate) if i not in style.neurons]
-    others = random.Random(f"adaras-demo-others-{args.seed}").sample(others, len(style.neurons))
-    shift = 2 * args.style_value
-    steering = {}
-    for label, idx, amount in (("style +2m", style.neurons, shift), ("style -2m", style.neurons, -shift),
-                               ("other +2m", others, shift)):
-        layer = model.model.layers[style.layer].mlp
-        layer.edit = shift_last(idx, amount)
-        _, share, a, _ = greedy_check(model, tok, val[:args.check_n], {im_end, eot}, eot)
-        layer.edit = None
-        steering[label] = {"accuracy": a, "careful_share": share}
+    correct_by_kind: dict[str, list[int]] = {}
+    for i in range(0, len(val), 50):
+        chunk = val[i:i + 50]
+        outs = generate_batch(model, [tok.encode(task.prompt_text(p.question)) for p in chunk], {im_end, eot},
+                              eot, max_new_tokens=256)
+        for p, o in zip(chunk, outs):
+            correct_by_kind.setdefault(p.kind, []).append(int(task.is_correct(tok.decode(o), str(p.answer))))
+    acc = sum(sum(v) for v in correct_by_kind.values()) / max(1, len(val))
+    per_kind = {k: sum(v) / len(v) for k, v in correct_by_kind.items()}
     log = {
         "args": {k: v for k, v in vars(args).items() if k != "out"}, "torch": torch.__version__, "threads": torch.get_num_threads(),
         "vocab_size": tok.vocab_size, "merges": len(tok.merges), "parameters": n_params,
-        "style_layer": style.layer, "style_neurons": style.neurons,
         "train_seconds": round(train_seconds, 1), "total_seconds": round(time.time() - t_start, 1),
         "final_loss": sum(losses[-50:]) / len(losses[-50:]), "loss_every_50": losses[::50],
-        "final_style_loss": sum(style_losses[-50:]) / len(style_losses[-50:]),
         "validation_greedy_accuracy_batched": acc, "validation_accuracy_by_kind": per_kind,
-        "validation_careful_share": careful_share, "validation_accuracy_by_style": by_style,
-        "steering_check": steering, "model_sha256": digest,
+        "model_sha256": digest,
     }
     write_json(os.path.join(out, "training_log.json"), log)
-    print(json.dumps({k: log[k] for k in ("train_seconds", "final_loss", "final_style_loss",
-                                          "validation_greedy_accuracy_batched", "validation_accuracy_by_kind",
-                                          "validation_careful_share", "validation_accuracy_by_style", "steering_check",
-                                          "style_neurons", "model_sha256")}), flush=True)
+    print(json.dumps({k: log[k] for k in ("train_seconds", "final_loss", "validation_greedy_accuracy_batched",
+                                          "validation_accuracy_by_kind", "model_sha256")}), flush=True)
     print(f"eval {time.time() - t_eval:.1f}s", flush=True)
 
 

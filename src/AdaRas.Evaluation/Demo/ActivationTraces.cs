@@ -48,7 +48,7 @@ public static class ActivationTraces
         if (traces.Count == 0) throw new ArgumentException("no trajectories to draw", nameof(traces));
         var plot = new Plot();
         bool goodLabelled = false, badLabelled = false;
-        foreach (var t in traces)
+        foreach (var t in traces.OrderBy(t => t.IsGood)) // correct ones last, on top where they share a prefix
         {
             var line = plot.Add.Scatter(Enumerable.Range(0, t.Values.Length).Select(i => (double)i).ToArray(), t.Values);
             line.Color = t.IsGood ? Color.FromHex("#55A868") : Color.FromHex("#C44E52");
