@@ -28,7 +28,7 @@ public enum LogitsScope
 /// </summary>
 public sealed class Generator : IDisposable
 {
-    readonly Model _model;
+    readonly LanguageModel _model;
     readonly ModelManifest _m;
     readonly GeneratorParams _params;
     readonly Sampler _sampler;
@@ -70,7 +70,7 @@ public sealed class Generator : IDisposable
     /// <summary>Tokens per forward call when appending long inputs (memory stays flat whatever the length).</summary>
     public int ChunkSize { get; init; } = 512;
 
-    public Generator(Model model, GeneratorParams? generatorParams = null)
+    public Generator(LanguageModel model, GeneratorParams? generatorParams = null)
     {
         _model = model;
         _m = model.Manifest;

@@ -13,7 +13,7 @@ public static class Scoring
     /// log p(ids[t] | ids[..t]) for t = 1..n-1 (the first token has no prefix to be scored against), computed in
     /// one teacher-forced pass with logits at every position.
     /// </summary>
-    public static ScoreResult Score(Model model, int[] ids)
+    public static ScoreResult Score(LanguageModel model, int[] ids)
     {
         if (ids.Length < 2) throw new ArgumentException("scoring needs at least two tokens");
         using var generator = new Generator(model, new GeneratorParams { MaxNewTokens = 0, MaxLength = ids.Length });

@@ -30,7 +30,7 @@ public static class TextGeneration
 {
     /// <param name="configure">Called once the generator exists and before the prompt runs (bind steering, feature taps...).</param>
     /// <param name="onStep">Called after each generated token, before the next forward pass (e.g. to switch steering mid-generation).</param>
-    public static GenerationResult Generate(Model model, ChatRequest request, GeneratorParams parameters,
+    public static GenerationResult Generate(LanguageModel model, ChatRequest request, GeneratorParams parameters,
         Action<Generator>? configure = null, Action<string>? onText = null, Action<Generator>? onStep = null,
         CancellationToken cancellation = default)
     {

@@ -40,13 +40,13 @@ public sealed class Steerer : IDisposable
     }
 
     /// <param name="device">Kernel device to use (kept by the caller); null creates a CPU one owned by the steerer.</param>
-    public static Steerer Create(AdaRas.Engine.Model model, SteeringOptions options, KernelDevice? device = null)
+    public static Steerer Create(AdaRas.Engine.LanguageModel model, SteeringOptions options, KernelDevice? device = null)
     {
         var pattern = RcnPattern.Load(options.PatternPath, ModelShape.FromManifest(model.Manifest));
         return Create(model, pattern, options, device);
     }
 
-    public static Steerer Create(AdaRas.Engine.Model model, RcnPattern pattern, SteeringOptions options, KernelDevice? device = null)
+    public static Steerer Create(AdaRas.Engine.LanguageModel model, RcnPattern pattern, SteeringOptions options, KernelDevice? device = null)
     {
         var owned = device is null ? KernelDevice.CreateCpu() : null;
         SteeringBuffers? buffers = null;

@@ -12,7 +12,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 ucd="${UCD:-/usr/share/unicode}"
-out="$root/src/AdaRas.Engine/Tokenization/UnicodeNfcData.txt"
+out="$root/data/unicode/UnicodeNfcData.txt"
 test_out="$root/tests/AdaRas.Tests/Tokenization/Data/NormalizationTest.txt.gz"
 for f in UnicodeData.txt DerivedNormalizationProps.txt NormalizationTest.txt.bz2 ReadMe.txt; do
   [[ -f "$ucd/$f" ]] || { echo "generate.sh: $ucd/$f missing (apt-get install unicode-data)" >&2; exit 1; }

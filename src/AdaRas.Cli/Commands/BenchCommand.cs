@@ -13,12 +13,12 @@ static class BenchCommand
         var prompt = new Option<int>("--prompt") { Description = "prompt tokens", DefaultValueFactory = _ => 128 };
         var newTokens = new Option<int>("--new-tokens") { Description = "decoded tokens per repetition", DefaultValueFactory = _ => 64 };
         var reps = new Option<int>("--reps") { Description = "timed repetitions per configuration (medians reported)", DefaultValueFactory = _ => 3 };
-        var probeTokens = new Option<int>("--probe-tokens") { Description = "tokens teacher-forced per repetition for the RCN probe row", DefaultValueFactory = _ => 512 };
-        var parts = new Option<string>("--parts") { Description = "comma-separated parts to run: decode, probe, ranking", DefaultValueFactory = _ => "decode,probe,ranking" };
+        var identifyTokens = new Option<int>("--identify-tokens", "--probe-tokens") { Description = "tokens teacher-forced per repetition for the RCN identification row", DefaultValueFactory = _ => 512 };
+        var parts = new Option<string>("--parts") { Description = "comma-separated parts to run: decode, identify (alias probe), ranking", DefaultValueFactory = _ => "decode,identify,ranking" };
         var output = new Option<string?>("--out") { Description = "also write bench.json and bench.md to this folder" };
         var command = new Command("bench", "Measure prefill/decode speed and memory: engine (steerable, plain, steered) vs ONNX Runtime GenAI, side by side")
         {
-            shapes, prompt, newTokens, reps, probeTokens, parts, output,
+            shapes, prompt, newTokens, reps, identifyTokens, parts, output,
         };
         command.SetAction(parse => CommandRunner.Run(console, () =>
         {
@@ -29,8 +29,8 @@ static class BenchCommand
                 PromptTokens = parse.GetValue(prompt),
                 NewTokens = parse.GetValue(newTokens),
                 Repetitions = parse.GetValue(reps),
-                ProbeTokens = parse.GetValue(probeTokens),
-                Parts = List(parse.GetValue(parts)!).Select(x => x.ToLowerInvariant()).ToHashSet(),
+                IdentifyTokens = parse.GetValue(identifyTokens),
+                Parts = List(parse.GetValue(parts)!).Select(x => x.ToLowerInvariant() is "probe" ? "identify" : x.ToLowerInvariant()).ToHashSet(),
             };
             var report = BenchSuite.Run(options, WorkerStart, console.Error.WriteLine);
             console.Out.WriteLine(report.Markdown.TrimEnd());

@@ -45,7 +45,7 @@ static class EvalCommand
         return command;
     }
 
-    static string Describe(ExperimentConfig config, EngineAnswerSource source, AdaRas.Engine.Model model)
+    static string Describe(ExperimentConfig config, EngineAnswerSource source, AdaRas.Engine.LanguageModel model)
     {
         var what = source.Steering is null ? "control (no steering)"
             : source.GateThreshold is { } t ? string.Create(CultureInfo.InvariantCulture, $"adaptive: {source.Steering}, gate threshold {t:G4}")

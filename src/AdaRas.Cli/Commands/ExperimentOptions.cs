@@ -24,7 +24,7 @@ sealed class ExperimentOptions
         return parse.GetValue(Model) is { } model ? config with { Model = Path.GetFullPath(model) } : config;
     }
 
-    public RunOptions ReadRunOptions(ParseResult parse, CliConsole console, Shard? shard = null) => new()
+    public ExperimentRunOptions ReadRunOptions(ParseResult parse, CliConsole console, Shard? shard = null) => new()
     {
         Limit = parse.GetValue(Limit) is { } n ? (n >= 1 ? n : throw new ArgumentException($"--limit must be at least 1, not {n}")) : null,
         Shard = shard,
@@ -32,7 +32,7 @@ sealed class ExperimentOptions
     };
 
     /// <summary>Loads the config's model once (a checkpoint is exported into the cache first).</summary>
-    public static AdaRas.Engine.Model LoadModel(ExperimentConfig config, CliConsole console)
+    public static AdaRas.Engine.LanguageModel LoadModel(ExperimentConfig config, CliConsole console)
     {
         var path = config.TryResolvePath(config.Model)
             ?? throw new DirectoryNotFoundException($"{config.SourceFile ?? config.Name}: model '{config.Model}' not found (give --model or fix the config's model)");

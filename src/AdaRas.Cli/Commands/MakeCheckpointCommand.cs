@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using AdaRas.Model;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Cli.Commands;
 

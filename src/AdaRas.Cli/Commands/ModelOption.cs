@@ -18,11 +18,11 @@ static class ModelOption
         DefaultValueFactory = _ => DefaultModelFolder,
     };
 
-    public static AdaRas.Engine.Model Load(ParseResult parse, Option<string> option, CliConsole console) =>
+    public static AdaRas.Engine.LanguageModel Load(ParseResult parse, Option<string> option, CliConsole console) =>
         Load(parse.GetValue(option)!, console);
 
     /// <summary>Loads an exported folder, or exports a checkpoint once (progress on stderr) and loads that.</summary>
-    public static AdaRas.Engine.Model Load(string path, CliConsole console)
+    public static AdaRas.Engine.LanguageModel Load(string path, CliConsole console)
     {
         bool reported = false;
         var folder = ModelResolver.Resolve(path, progress: new ThrottledProgress<ExportProgress>(p =>
@@ -31,6 +31,6 @@ static class ModelOption
             console.Error.Write($"\rexporting checkpoint: {p.Step,-16} {100.0 * p.BytesDone / Math.Max(1, p.BytesTotal),5:F1}%   ");
         }));
         if (reported) console.Error.WriteLine();
-        return AdaRas.Engine.Model.Load(folder);
+        return AdaRas.Engine.LanguageModel.Load(folder);
     }
 }

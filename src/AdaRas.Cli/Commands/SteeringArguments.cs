@@ -1,6 +1,6 @@
 using System.CommandLine;
 using AdaRas.Engine;
-using AdaRas.Probing.Adaptive;
+using AdaRas.Workflows;
 using AdaRas.Steering;
 
 namespace AdaRas.Cli.Commands;
@@ -27,7 +27,7 @@ sealed class SteeringArguments
     }
 
     /// <summary>Builds the steerer (and gate) for <paramref name="model"/>; a session without --steer generates plainly.</summary>
-    public SteeringSession Open(ParseResult parse, AdaRas.Engine.Model model, CliConsole console)
+    public SteeringSession Open(ParseResult parse, AdaRas.Engine.LanguageModel model, CliConsole console)
     {
         // A pattern applies to any prompt (the paper's transfer setting); only the model must match.
         var options = _steer.Read(parse);
@@ -58,7 +58,7 @@ sealed class SteeringArguments
 /// <summary>What `generate` steers with: nothing, a steerer always, or a steerer as the gate decides.</summary>
 sealed class SteeringSession(CliConsole console, Steerer? steerer, AdaptiveSteering? adaptive) : IDisposable
 {
-    public GenerationResult Generate(AdaRas.Engine.Model model, ChatRequest request, GeneratorParams parameters,
+    public GenerationResult Generate(AdaRas.Engine.LanguageModel model, ChatRequest request, GeneratorParams parameters,
         Action<string>? onText, CancellationToken cancellation)
     {
         if (adaptive is not null)

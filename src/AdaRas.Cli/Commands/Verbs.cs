@@ -14,7 +14,7 @@ static class Verbs
         yield return TokenizeCommand.Create(console);
         yield return GenerateCommand.Create(console);
         yield return ScoreCommand.Create(console);
-        yield return ProbeCommand.Create(console);
+        yield return IdentifyCommand.Create(console);
         yield return ControlVectorCommand.Create(console);
         yield return FeaturesCommand.Create(console);
         yield return GateCommand.Create(console);

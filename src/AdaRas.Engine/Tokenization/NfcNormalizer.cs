@@ -11,7 +11,7 @@ namespace AdaRas.Engine.Tokenization;
 /// Why not <see cref="string.Normalize()"/>: the project runs with InvariantGlobalization, where it silently returns
 /// its input unchanged, and otherwise its result follows the host's ICU version. Token ids must not depend on the
 /// machine, so the data (canonical decompositions, combining classes, composition exclusions) ships with the engine
-/// in UnicodeNfcData.txt, generated from the Unicode Character Database by tools/unicode-nfc/generate.sh.
+/// in data/unicode/UnicodeNfcData.txt (embedded), generated from the Unicode Character Database by tools/unicode-nfc/generate.sh.
 /// </remarks>
 internal sealed class NfcNormalizer : MlNormalizer
 {

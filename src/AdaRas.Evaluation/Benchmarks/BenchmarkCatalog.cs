@@ -76,14 +76,14 @@ public static class BenchmarkCatalog
         var fromEnv = Environment.GetEnvironmentVariable("ADARAS_DATA");
         if (!string.IsNullOrEmpty(fromEnv))
             return IsData(fromEnv) ? Path.GetFullPath(fromEnv) : throw new DirectoryNotFoundException($"ADARAS_DATA={fromEnv} has no benchmarks/ folder");
-        var beside = Path.Combine(AppContext.BaseDirectory, "Data");
+        var beside = Path.Combine(AppContext.BaseDirectory, "data");
         if (IsData(beside)) return beside;
         for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
         {
-            var inRepo = Path.Combine(dir.FullName, "src", "AdaRas.Evaluation", "Data");
+            var inRepo = Path.Combine(dir.FullName, "data");
             if (IsData(inRepo)) return inRepo;
         }
         throw new DirectoryNotFoundException(
-            $"benchmark data not found beside {AppContext.BaseDirectory} nor under src/AdaRas.Evaluation/Data of any folder above {Directory.GetCurrentDirectory()}");
+            $"benchmark data not found beside {AppContext.BaseDirectory} nor under data/ of any folder above {Directory.GetCurrentDirectory()}");
     }
 }

@@ -16,7 +16,7 @@ public sealed record ActivationTrace(string Id, string SampleId, bool IsGood, st
 /// </summary>
 public static class ActivationTraces
 {
-    public static IReadOnlyList<ActivationTrace> Compute(AdaRas.Engine.Model model, ContrastiveSet set, IReadOnlyList<PatternNeuron> neurons,
+    public static IReadOnlyList<ActivationTrace> Compute(AdaRas.Engine.LanguageModel model, ContrastiveSet set, IReadOnlyList<PatternNeuron> neurons,
         int questions, CancellationToken cancellation = default)
     {
         int size = model.Manifest.IntermediateSize;

@@ -30,7 +30,7 @@ public sealed record SamplingProgress(int Done, int Total, long Tokens, TimeSpan
 /// </summary>
 public static class ContrastiveSampler
 {
-    public static ContrastiveSample Sample(AdaRas.Engine.Model model, IReadOnlyList<BenchmarkSample> questions, int samplesPerQuestion,
+    public static ContrastiveSample Sample(AdaRas.Engine.LanguageModel model, IReadOnlyList<BenchmarkSample> questions, int samplesPerQuestion,
         double temperature, int maxNewTokens, int seed, IProgress<SamplingProgress>? progress = null, CancellationToken cancellation = default)
     {
         var checker = new MathAnswerChecker();

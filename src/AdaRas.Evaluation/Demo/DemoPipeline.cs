@@ -54,7 +54,7 @@ public static class DemoPipeline
 
         log("1/7 export");
         var exported = ModelResolver.Resolve(checkpoint);
-        using var model = AdaRas.Engine.Model.Load(exported);
+        using var model = AdaRas.Engine.LanguageModel.Load(exported);
         log($"    {model.Manifest.ModelId}: {model.Manifest.NumLayers} layers x {model.Manifest.IntermediateSize} neurons ({exported})");
 
         var train = BenchmarkFile.Load(Path.Combine(checkpoint, "train.jsonl"), BenchmarkTask.Math).Samples;
@@ -81,10 +81,10 @@ public static class DemoPipeline
         var patternPath = Path.Combine(folder, "pattern.csv");
         if (!File.Exists(patternPath))
         {
-            var probe = new TrajectoryProbe(model);
-            probe.Identify(ContrastiveSet.Load(contrastivePath), patternPath,
-                new ProbeOptions { Top = options.PatternTop ?? model.Manifest.NumLayers * model.Manifest.IntermediateSize, CacheFolder = Path.Combine(folder, "pattern.cache"), ModelName = "adaras-demo" },
-                progress: new Progress<ProbeProgress>(p => status("    " + p)), cancellation: cancellation);
+            var identifier = new RcnIdentifier(model);
+            identifier.Identify(ContrastiveSet.Load(contrastivePath), patternPath,
+                new IdentifyOptions { Top = options.PatternTop ?? model.Manifest.NumLayers * model.Manifest.IntermediateSize, CacheFolder = Path.Combine(folder, "pattern.cache"), ModelName = "adaras-demo" },
+                progress: new Progress<IdentifyProgress>(p => status("    " + p)), cancellation: cancellation);
         }
         var pattern = AdaRas.Steering.Patterns.RcnPattern.Load(patternPath, ModelShape.FromManifest(model.Manifest));
         log($"    {pattern.Neurons.Count} neurons in {patternPath}; top: " +
@@ -100,7 +100,7 @@ public static class DemoPipeline
         ExperimentSummary RunConfig(ExperimentConfig config)
         {
             using var source = new EngineAnswerSource(model, config);
-            return runner.Run(config, source, new RunOptions
+            return runner.Run(config, source, new ExperimentRunOptions
             {
                 Progress = p => status($"    {config.Name}: {p.Done}/{p.Total}, accuracy so far {Percent(p.Correct, p.Done)}, {p.SamplesPerSecond:F1} samples/s, ETA {Eta(p.Eta)}"),
             }, cancellation);
@@ -144,7 +144,7 @@ public static class DemoPipeline
         log($"5/7 steering sweep on the {validation.Count} validation questions (test questions are not used to choose)");
         var steeredBase = Config("validation-steered", validationQuestions, Intervention(patternPath, options.Neurons[0], options.Alphas[0]));
         var points = SteeringSweep.Grid(steeredBase, options.Alphas, options.Neurons);
-        var sweep = SteeringSweep.Run(model, steeredBase, points, runner, new RunOptions
+        var sweep = SteeringSweep.Run(model, steeredBase, points, runner, new ExperimentRunOptions
         {
             Progress = p => status($"    sweep: {p.Done}/{p.Total}, accuracy so far {Percent(p.Correct, p.Done)}, {p.SamplesPerSecond:F1} samples/s"),
         }, p => status($"    K={p.Neurons} alpha={p.Alpha}"), cancellation);
@@ -211,7 +211,7 @@ public static class DemoPipeline
     /// <paramref name="alpha"/> (steering_add, last position), gated when <paramref name="gatePath"/> is given: the
     /// demo's test runs, repeated elsewhere (the CI check that a broken pattern loses the effect).
     /// </summary>
-    public static RunResults RunSteered(AdaRas.Engine.Model model, string questions, string runsRoot, string name, string patternPath,
+    public static RunResults RunSteered(AdaRas.Engine.LanguageModel model, string questions, string runsRoot, string name, string patternPath,
         int neurons, double alpha, string? gatePath, int maxNewTokens, CancellationToken cancellation = default)
     {
         var config = new ExperimentConfig
@@ -221,7 +221,7 @@ public static class DemoPipeline
             Intervention = Intervention(patternPath, neurons, alpha), Gate = gatePath is null ? null : new GateSettings { File = gatePath },
         };
         var runner = new ExperimentRunner(runsRoot);
-        using (var source = new EngineAnswerSource(model, config)) runner.Run(config, source, new RunOptions(), cancellation);
+        using (var source = new EngineAnswerSource(model, config)) runner.Run(config, source, new ExperimentRunOptions(), cancellation);
         return RunResults.Load(Path.Combine(runsRoot, name), name);
     }
 

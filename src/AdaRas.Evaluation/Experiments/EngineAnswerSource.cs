@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using AdaRas.Engine;
 using AdaRas.Evaluation.Benchmarks;
-using AdaRas.Probing.Adaptive;
+using AdaRas.Workflows;
 using AdaRas.Steering;
 using AdaRas.Steering.Kernels;
 using AdaRas.Steering.Patterns;
@@ -22,13 +22,13 @@ namespace AdaRas.Evaluation.Experiments;
 /// </remarks>
 public sealed class EngineAnswerSource : IAnswerSource, IDisposable
 {
-    readonly AdaRas.Engine.Model _model;
+    readonly AdaRas.Engine.LanguageModel _model;
     readonly GenerationSettings _generation;
     readonly Steerer? _steerer;
     readonly AdaptiveSteering? _gate;
 
     /// <param name="device">Kernel device for the steering buffers (kept by the caller, e.g. shared by a sweep); null: the steerer makes a CPU one.</param>
-    public EngineAnswerSource(AdaRas.Engine.Model model, ExperimentConfig config, KernelDevice? device = null)
+    public EngineAnswerSource(AdaRas.Engine.LanguageModel model, ExperimentConfig config, KernelDevice? device = null)
     {
         _model = model;
         _generation = config.Generation;

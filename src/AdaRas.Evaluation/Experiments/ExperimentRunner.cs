@@ -26,7 +26,7 @@ public sealed record SampleAnswer(string Text, int Tokens, double Seconds, doubl
 /// <summary>Progress after each sample: <see cref="Done"/> counts resumed samples too; the rate only this run's.</summary>
 public sealed record ExperimentProgress(int Done, int Total, int Correct, double SamplesPerSecond, TimeSpan? Eta, string LastId);
 
-public sealed record RunOptions
+public sealed record ExperimentRunOptions
 {
     /// <summary>Only the first N samples of the benchmark (applied before sharding).</summary>
     public int? Limit { get; init; }
@@ -53,10 +53,10 @@ public sealed class ExperimentRunner(string resultsRoot = "results")
     public string FolderFor(ExperimentConfig config, Shard? shard = null) =>
         shard is { } s ? Path.Combine(ResultsRoot, config.Name, s.FolderName) : Path.Combine(ResultsRoot, config.Name);
 
-    public ExperimentSummary Run(ExperimentConfig config, IAnswerSource source, RunOptions? options = null,
+    public ExperimentSummary Run(ExperimentConfig config, IAnswerSource source, ExperimentRunOptions? options = null,
         CancellationToken cancellationToken = default)
     {
-        options ??= new RunOptions();
+        options ??= new ExperimentRunOptions();
         var benchmark = options.Benchmark ?? OpenBenchmark(config);
         if (benchmark.Task != config.Task)
             throw new ArgumentException($"config '{config.Name}' is task {config.Task} but benchmark {benchmark.Name} is {benchmark.Task}");

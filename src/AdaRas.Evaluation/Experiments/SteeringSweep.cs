@@ -50,8 +50,8 @@ public static class SteeringSweep
     /// between the points' steering buffers, and returns the table.
     /// </summary>
     /// <param name="onPoint">Called before each point runs (e.g. to print which one).</param>
-    public static SweepReport Run(AdaRas.Engine.Model model, ExperimentConfig baseConfig, IReadOnlyList<SweepPoint> points,
-        ExperimentRunner runner, RunOptions? options = null, Action<SweepPoint>? onPoint = null, CancellationToken cancellationToken = default)
+    public static SweepReport Run(AdaRas.Engine.LanguageModel model, ExperimentConfig baseConfig, IReadOnlyList<SweepPoint> points,
+        ExperimentRunner runner, ExperimentRunOptions? options = null, Action<SweepPoint>? onPoint = null, CancellationToken cancellationToken = default)
     {
         using var device = KernelDevice.CreateCpu();
         var rows = new List<SweepRow>();

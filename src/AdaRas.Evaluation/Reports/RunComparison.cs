@@ -92,7 +92,7 @@ public sealed record ComparisonReport(IReadOnlyList<RunRow> Rows, IReadOnlyList<
     public void Write(string folder)
     {
         Directory.CreateDirectory(folder);
-        AdaRas.Model.AtomicFile.WriteAllText(Path.Combine(folder, "report.md"), "# Comparison\n\n" + ToMarkdown());
+        AdaRas.Files.AtomicFile.WriteAllText(Path.Combine(folder, "report.md"), "# Comparison\n\n" + ToMarkdown());
         var names = Rows.Select(r => r.Name).ToList();
         Plots.Bars(names, Rows.Select(r => 100 * r.Accuracy).ToList(), "Accuracy (%)", "Accuracy", Path.Combine(folder, "accuracy.png"), "F1");
         Plots.Bars(names, Rows.Select(r => r.MeanTokens).ToList(), "Mean generated tokens", "Response length", Path.Combine(folder, "tokens.png"), "F0");

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using AdaRas.Export;
 using AdaRas.Model;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Evaluation.Speed;
 
@@ -14,18 +14,18 @@ public sealed record BenchOptions
     public int PromptTokens { get; init; } = 128;
     public int NewTokens { get; init; } = 64;
     public int Repetitions { get; init; } = 3;
-    public int ProbeTokens { get; init; } = 512;
-    /// <summary>Any of "decode", "probe", "ranking".</summary>
-    public IReadOnlySet<string> Parts { get; init; } = new HashSet<string> { "decode", "probe", "ranking" };
+    public int IdentifyTokens { get; init; } = 512;
+    /// <summary>Any of "decode", "identify", "ranking".</summary>
+    public IReadOnlySet<string> Parts { get; init; } = new HashSet<string> { "decode", "identify", "ranking" };
 
-    public static readonly string[] KnownParts = ["decode", "probe", "ranking"];
+    public static readonly string[] KnownParts = ["decode", "identify", "ranking"];
 
     public void Validate()
     {
         if (Parts.FirstOrDefault(p => !KnownParts.Contains(p)) is { } unknown)
             throw new ArgumentException($"unknown bench part '{unknown}' (known: {string.Join(", ", KnownParts)})");
-        if (PromptTokens < 1 || NewTokens < 2 || Repetitions < 1 || ProbeTokens < 2)
-            throw new ArgumentException("prompt >= 1, new tokens >= 2, repetitions >= 1 and probe tokens >= 2 are required");
+        if (PromptTokens < 1 || NewTokens < 2 || Repetitions < 1 || IdentifyTokens < 2)
+            throw new ArgumentException("prompt >= 1, new tokens >= 2, repetitions >= 1 and identify tokens >= 2 are required");
         foreach (var shape in Shapes) CheckpointShapes.Get(shape);
     }
 }
@@ -43,7 +43,7 @@ public sealed record BenchReport(string Markdown, string Json)
 /// <summary>
 /// The whole speed benchmark: for each shape a random-weight checkpoint (cached), exported steerable and plain;
 /// decode rows (engine steerable / plain / steered, ONNX Runtime GenAI) each in its own worker process for a
-/// clean peak-memory reading; the RCN probe against plain scoring; and the neuron ranking kernels against LINQ.
+/// clean peak-memory reading; RCN identification against plain scoring; and the neuron ranking kernels against LINQ.
 /// Every target is a ratio of numbers measured side by side in the same run.
 /// </summary>
 public static class BenchSuite
@@ -61,7 +61,7 @@ public static class BenchSuite
         int r = options.Repetitions;
         foreach (var shapeName in options.Shapes)
         {
-            if (!options.Parts.Contains("decode") && !options.Parts.Contains("probe")) break;
+            if (!options.Parts.Contains("decode") && !options.Parts.Contains("identify")) break;
             var shape = CheckpointShapes.Get(shapeName);
             var (steerable, plain) = PrepareModels(shape, log);
             var manifest = ModelManifest.Load(Path.Combine(steerable, ModelManifest.FileName));
@@ -69,20 +69,20 @@ public static class BenchSuite
             md.AppendLine($"### {shape.Name} (fp32, CPU, {shape.ParameterCount / 1e6:F1}M parameters)");
             if (options.Parts.Contains("decode"))
                 json.Add(Decode(options, shape, manifest, steerable, plain, copy, read, startWorker, log, md));
-            if (options.Parts.Contains("probe"))
+            if (options.Parts.Contains("identify"))
             {
-                log($"[{shape.Name}] RCN probe vs scoring: {r} x {options.ProbeTokens} teacher-forced tokens...");
-                var probe = ProbeBench.MeasureThroughput(steerable, options.ProbeTokens, chunkSize: 512, repetitions: r);
+                log($"[{shape.Name}] RCN identification vs scoring: {r} x {options.IdentifyTokens} teacher-forced tokens...");
+                var identify = IdentifyBench.MeasureThroughput(steerable, options.IdentifyTokens, chunkSize: 512, repetitions: r);
                 md.AppendLine();
-                md.AppendLine($"RCN identification, teacher forcing {probe.Tokens} tokens (chunks of 512), median of {r}:");
+                md.AppendLine($"RCN identification, teacher forcing {identify.Tokens} tokens (chunks of 512), median of {r}:");
                 md.AppendLine();
                 md.AppendLine("| configuration | tok/s |");
                 md.AppendLine("|---|---:|");
-                md.AppendLine($"| probe: no logits, sum tap | {probe.ProbeTokensPerSecond:F1} |");
-                md.AppendLine($"| scoring: logits at every position | {probe.ScoringTokensPerSecond:F1} |");
+                md.AppendLine($"| identify: no logits, sum tap | {identify.IdentifyTokensPerSecond:F1} |");
+                md.AppendLine($"| scoring: logits at every position | {identify.ScoringTokensPerSecond:F1} |");
                 md.AppendLine();
-                md.AppendLine($"- probe / scoring: **{probe.Ratio:F2}x** (target >= 0.95)");
-                json.Add(new { shape = shape.Name, probe });
+                md.AppendLine($"- identify / scoring: **{identify.Ratio:F2}x** (target >= 0.95)");
+                json.Add(new { shape = shape.Name, identify });
             }
         }
         if (options.Parts.Contains("ranking"))
@@ -129,7 +129,7 @@ public static class BenchSuite
     static object Ranking(int repetitions, Action<string> log, StringBuilder md)
     {
         log("ranking all neurons of the Qwen3-1.7B shape (28 x 6144)...");
-        var ranking = ProbeBench.MeasureRanking(repetitions: repetitions);
+        var ranking = IdentifyBench.MeasureRanking(repetitions: repetitions);
         md.AppendLine();
         md.AppendLine($"### RCN ranking ({ranking.Layers} x {ranking.IntermediateSize} = {ranking.Layers * ranking.IntermediateSize} neurons, top {ranking.Top}, {ranking.Device}, median of {ranking.Repetitions})");
         md.AppendLine();

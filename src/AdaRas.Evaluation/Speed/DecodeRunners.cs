@@ -19,7 +19,7 @@ public interface IDecodeRunner : IDisposable
 }
 
 /// <summary>This engine on an exported folder, optionally with steering tensors bound at every step.</summary>
-public sealed class EngineRunner(string name, AdaRas.Engine.Model model, SteeringTensors? steering = null) : IDecodeRunner
+public sealed class EngineRunner(string name, AdaRas.Engine.LanguageModel model, SteeringTensors? steering = null) : IDecodeRunner
 {
     public string Name => name;
 

@@ -29,11 +29,11 @@ public static class SpeedBench
         int vocabForPrompt;
         IDecodeRunner runner;
         SteeringTensors? steering = null;
-        AdaRas.Engine.Model? model = null;
+        AdaRas.Engine.LanguageModel? model = null;
         switch (config.Runtime)
         {
             case BenchRuntime.Engine:
-                model = AdaRas.Engine.Model.Load(config.ModelFolder);
+                model = AdaRas.Engine.LanguageModel.Load(config.ModelFolder);
                 vocabForPrompt = Math.Min(model.Manifest.VocabSize, 500);
                 if (config.SteeredNeurons > 0) steering = RandomSteering(model, config.SteeredNeurons);
                 runner = new EngineRunner(config.Name, model, steering);
@@ -71,7 +71,7 @@ public static class SpeedBench
     }
 
     /// <summary>steering_add on <paramref name="neurons"/> random neurons, every layer eligible: the per-step cost is the same as a real pattern's.</summary>
-    static SteeringTensors RandomSteering(AdaRas.Engine.Model model, int neurons)
+    static SteeringTensors RandomSteering(AdaRas.Engine.LanguageModel model, int neurons)
     {
         var steering = SteeringTensors.Create(model.Manifest);
         var random = new Random(42);

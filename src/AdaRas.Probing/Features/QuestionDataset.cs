@@ -50,7 +50,7 @@ public static class QuestionDataset
     }
 
     /// <summary>ANOVA F-score of every neuron over the token-mean-pooled questions.</summary>
-    public static double[] FScores(AdaRas.Engine.Model model, LabelledQuestionSet set,
+    public static double[] FScores(AdaRas.Engine.LanguageModel model, LabelledQuestionSet set,
         IProgress<ExtractionProgress>? progress = null, CancellationToken cancellation = default)
     {
         var features = new QuestionFeatures(model);
@@ -62,7 +62,7 @@ public static class QuestionDataset
     }
 
     /// <summary>Per-token features at <paramref name="featureIds"/> (ascending global ids) for every question, with its label.</summary>
-    public static List<GateExample> GateExamples(AdaRas.Engine.Model model, LabelledQuestionSet set, IReadOnlyCollection<int> featureIds,
+    public static List<GateExample> GateExamples(AdaRas.Engine.LanguageModel model, LabelledQuestionSet set, IReadOnlyCollection<int> featureIds,
         IProgress<ExtractionProgress>? progress = null, CancellationToken cancellation = default)
     {
         if (featureIds.Count == 0) throw new ArgumentException("the gate needs at least one feature id");
@@ -74,7 +74,7 @@ public static class QuestionDataset
     }
 
     /// <summary>Last-token activations of every neuron, questions x (layers * I), for the L1 probe.</summary>
-    public static ActivationMatrix LastTokenMatrix(AdaRas.Engine.Model model, LabelledQuestionSet set, bool withTrajectory,
+    public static ActivationMatrix LastTokenMatrix(AdaRas.Engine.LanguageModel model, LabelledQuestionSet set, bool withTrajectory,
         IProgress<ExtractionProgress>? progress = null, CancellationToken cancellation = default)
     {
         var features = new QuestionFeatures(model);

@@ -10,7 +10,7 @@ namespace AdaRas.Probing.Features;
 /// </summary>
 public sealed class QuestionFeatures
 {
-    readonly AdaRas.Engine.Model _model;
+    readonly AdaRas.Engine.LanguageModel _model;
     readonly long[] _featureIds;
 
     public ModelShape Shape { get; }
@@ -18,7 +18,7 @@ public sealed class QuestionFeatures
     public IReadOnlyList<int> FeatureIds => Array.ConvertAll(_featureIds, i => (int)i);
 
     /// <param name="featureIds">Global neuron ids (layer * I + index) to gather per token; empty for pooled vectors only.</param>
-    public QuestionFeatures(AdaRas.Engine.Model model, IReadOnlyCollection<int>? featureIds = null)
+    public QuestionFeatures(AdaRas.Engine.LanguageModel model, IReadOnlyCollection<int>? featureIds = null)
     {
         _model = model;
         Shape = ModelShape.FromManifest(model.Manifest);

@@ -2,7 +2,7 @@ using AdaRas.Model;
 namespace AdaRas.Steering.Patterns;
 
 /// <summary>
-/// The seven RCN lists released with the paper (arXiv 2601.19847), shipped in <c>Data/rcn/</c> beside the
+/// The seven RCN lists released with the paper (arXiv 2601.19847), shipped in the repository's <c>data/rcn/</c> and copied to <c>data/rcn/</c> beside the
 /// assembly: 200 neurons each, identified on the benchmark named in the file for the model named in it.
 /// </summary>
 public static class PaperPatterns
@@ -13,7 +13,7 @@ public static class PaperPatterns
         public RcnPattern Load() => RcnPattern.Load(Path, Shape);
     }
 
-    public static string Folder => Path.Combine(AppContext.BaseDirectory, "Data", "rcn");
+    public static string Folder => Path.Combine(AppContext.BaseDirectory, "data", "rcn");
 
     public static IReadOnlyList<Entry> All { get; } =
     [

@@ -73,7 +73,7 @@ public sealed class ContrastiveSet
                 $"RCN identification needs correct and incorrect trajectories; the file has {CorrectCount} correct and {IncorrectCount} incorrect");
     }
 
-    /// <summary>Trajectory ids become file names in the probe's cache: a number or a non-empty string.</summary>
+    /// <summary>Trajectory ids become file names in the identifier's cache: a number or a non-empty string.</summary>
     static string Id(JsonLine line, string name)
     {
         var id = line.RequiredScalar(name);

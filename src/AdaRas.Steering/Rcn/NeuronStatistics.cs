@@ -194,7 +194,7 @@ public sealed class NeuronStatistics : IDisposable
     /// <param name="algorithm">
     /// <see cref="RankingAlgorithm.Auto"/> sorts on the device with ILGPU's radix sort on CUDA, and selects the
     /// top K on the host on the CPU accelerator, where ILGPU simulates GPU thread groups and its radix sort is
-    /// hundreds of times slower than a host selection (measured by <see cref="Benchmarks.RankingBenchmark"/>).
+    /// hundreds of times slower than a host selection (measured by RankingBench in AdaRas.Evaluation.Speed, <c>adaras bench --parts ranking</c>).
     /// </param>
     public IReadOnlyList<RankedNeuron> Rank(int top, RankingAlgorithm algorithm = RankingAlgorithm.Auto)
     {

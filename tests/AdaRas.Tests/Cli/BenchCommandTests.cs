@@ -14,7 +14,7 @@ public class BenchCommandTests
         var start = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { Path.Combine(AppContext.BaseDirectory, "adaras.dll"), "bench", "--shapes", "tiny", "--prompt", "16",
-                "--new-tokens", "8", "--reps", "1", "--probe-tokens", "32", "--out", output },
+                "--new-tokens", "8", "--reps", "1", "--identify-tokens", "32", "--out", output },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             Environment = { ["ADARAS_CACHE"] = cache },
@@ -25,7 +25,7 @@ public class BenchCommandTests
         Assert.That(process.WaitForExit(300_000), Is.True, "bench finished");
         Assert.That(process.ExitCode, Is.EqualTo(0), stderr.Result);
         Assert.That(stdout, Does.Contain("| engine, steerable |").And.Contain("| engine, plain |").And.Contain("| GenAI, steerable |")
-            .And.Contain("steering 50 neurons").And.Contain("probe / scoring").And.Contain("RCN ranking").And.Contain("copy-bandwidth limit"));
+            .And.Contain("steering 50 neurons").And.Contain("identify / scoring").And.Contain("RCN ranking").And.Contain("copy-bandwidth limit"));
         Assert.That(File.ReadAllText(Path.Combine(output, "bench.md")), Does.Contain("engine / GenAI decode"));
         Assert.That(File.ReadAllText(Path.Combine(output, "bench.json")), Does.Contain("PeakResidentBytes").Or.Contain("peak_resident_bytes"));
     }

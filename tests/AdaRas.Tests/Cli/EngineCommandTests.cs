@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using AdaRas.Model;
 using AdaRas.Tests.Reference;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Cli;
 
@@ -37,7 +37,7 @@ public class EngineCommandTests
         var json = JsonNode.Parse(result.Out)!;
         var ids = json["ids"]!.AsArray().Select(i => i!.GetValue<int>()).ToArray();
         Assert.That(ids[^1], Is.EqualTo(TinyTokenizer.IdOf(TinyTokenizer.ImEnd)), "special tokens stay whole");
-        using var model = AdaRas.Engine.Model.Load(TinyExport);
+        using var model = AdaRas.Engine.LanguageModel.Load(TinyExport);
         Assert.That(model.Tokenizer.Decode(ids), Is.EqualTo("Question: 12+30?<|im_end|>"));
     }
 
@@ -47,7 +47,7 @@ public class EngineCommandTests
         var result = CliRunner.Run("generate", "Hello", "--model", TinyExport, "--max-new-tokens", "12");
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
         Assert.That(result.Error, Does.Contain("12 generated").Or.Contain("generated"));
-        using var model = AdaRas.Engine.Model.Load(TinyExport);
+        using var model = AdaRas.Engine.LanguageModel.Load(TinyExport);
         var expected = AdaRas.Engine.TextGeneration.Generate(model, new AdaRas.Engine.ChatRequest("Hello"),
             new AdaRas.Engine.GeneratorParams { MaxNewTokens = 12 });
         Assert.That(result.Out.TrimEnd('\n'), Is.EqualTo(expected.Text));

@@ -117,7 +117,7 @@ public class DemoCommandTests
         Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
         var choice = JsonSerializer.Deserialize<DemoChoice>(File.ReadAllText(Path.Combine(folder, DemoPipeline.ChoiceFile)))!;
         var exported = ModelResolver.Resolve(Path.Combine(RepositoryRoot.Find(), "models", "adaras-demo"));
-        using var model = AdaRas.Engine.Model.Load(exported);
+        using var model = AdaRas.Engine.LanguageModel.Load(exported);
         var pattern = RcnPattern.Load(Path.Combine(folder, "pattern.csv"), ModelShape.FromManifest(model.Manifest));
         var control = Results(folder, "test-control");
         var questions = Path.Combine(folder, "questions", "test.jsonl");

@@ -1,3 +1,4 @@
+using AdaRas.Workflows;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using AdaRas.Engine;
@@ -34,7 +35,7 @@ public class DemoModelTests
         var test = BenchmarkFile.Load(Path.Combine(Checkpoint, "test.jsonl"), BenchmarkTask.Math);
         Assert.That(recorded, Has.Count.GreaterThanOrEqualTo(80).And.Count.LessThanOrEqualTo(test.Samples.Count));
 
-        using var model = AdaRas.Engine.Model.Load(Exported.Value);
+        using var model = AdaRas.Engine.LanguageModel.Load(Exported.Value);
         var checker = new MathAnswerChecker();
         int correct = 0, hasty = 0;
         for (int i = 0; i < recorded.Count; i++)
@@ -61,7 +62,7 @@ public class DemoModelTests
     {
         if (!PythonTorch.Available)
             Assert.Ignore("python3-torch is not installed (tools/test.sh installs it with apt-get when run as root)");
-        using var model = AdaRas.Engine.Model.Load(Exported.Value);
+        using var model = AdaRas.Engine.LanguageModel.Load(Exported.Value);
         var ids = model.Tokenizer.Encode(Qwen3ChatTemplate.Render(PromptBuilder.MathUserMessage("What is 47 * 6 + 128?")) + "<think>\n47*6=");
         var output = Path.Combine(TestCheckpoints.NewFolder("torch-forward") + ".json");
         var start = new ProcessStartInfo(PythonTorch.Interpreter)

@@ -1,7 +1,7 @@
 using AdaRas.Engine;
 using AdaRas.Model;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Engine;
 
@@ -21,7 +21,7 @@ public class EngineBadInputTests
     {
         var folder = CopyOfExport(CheckpointShapes.Tiny);
         File.Delete(Path.Combine(folder, "model.onnx"));
-        var e = Assert.Throws<ModelFormatException>(() => AdaRas.Engine.Model.Load(folder))!;
+        var e = Assert.Throws<ModelFormatException>(() => AdaRas.Engine.LanguageModel.Load(folder))!;
         Assert.That(e.Message, Does.Contain("model.onnx"));
     }
 
@@ -30,7 +30,7 @@ public class EngineBadInputTests
     {
         var folder = CopyOfExport(CheckpointShapes.Tiny);
         File.Delete(Path.Combine(folder, ModelManifest.FileName));
-        var e = Assert.Throws<ModelFormatException>(() => AdaRas.Engine.Model.Load(folder))!;
+        var e = Assert.Throws<ModelFormatException>(() => AdaRas.Engine.LanguageModel.Load(folder))!;
         Assert.That(e.Message, Does.Contain("manifest.json"));
     }
 
@@ -43,21 +43,21 @@ public class EngineBadInputTests
         // Claim a different intermediate size for the taps than the graph has.
         var outputs = m.Outputs.Select(o => o.Name == GraphNames.TapLast ? o with { Shape = ["batch_size", m.NumLayers, m.IntermediateSize + 1] } : o).ToArray();
         (m with { Outputs = outputs }).Save(path);
-        var e = Assert.Throws<ModelFormatException>(() => AdaRas.Engine.Model.Load(folder))!;
+        var e = Assert.Throws<ModelFormatException>(() => AdaRas.Engine.LanguageModel.Load(folder))!;
         Assert.That(e.Message, Does.Contain("mlp.last").And.Contain("manifest.json"));
 
         var renamed = CopyOfExport(CheckpointShapes.Tiny);
         var path2 = Path.Combine(renamed, ModelManifest.FileName);
         var m2 = ModelManifest.Load(path2);
         (m2 with { Inputs = m2.Inputs.Append(new TensorSpec("steering.99.scale", "float", [1], "")).ToArray() }).Save(path2);
-        var e2 = Assert.Throws<ModelFormatException>(() => AdaRas.Engine.Model.Load(renamed))!;
+        var e2 = Assert.Throws<ModelFormatException>(() => AdaRas.Engine.LanguageModel.Load(renamed))!;
         Assert.That(e2.Message, Does.Contain("steering.99.scale"));
     }
 
     [Test]
     public void PromptLongerThanTheContext_IsAClearError()
     {
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(CheckpointShapes.Tiny));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny));
         using var generator = new Generator(model, new GeneratorParams { MaxNewTokens = 4 });
         var tooLong = Enumerable.Repeat(5, model.Manifest.ContextLength + 1).ToArray();
         var e = Assert.Throws<ArgumentException>(() => generator.AppendTokens(tooLong))!;
@@ -79,7 +79,7 @@ public class EngineBadInputTests
     [Test]
     public void TokenOutsideTheVocabulary_IsRejected()
     {
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(CheckpointShapes.Tiny));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny));
         using var generator = new Generator(model);
         Assert.Throws<ArgumentOutOfRangeException>(() => generator.AppendTokens([1, model.Manifest.VocabSize]));
     }
@@ -88,7 +88,7 @@ public class EngineBadInputTests
     [TestCase(float.PositiveInfinity)]
     public void NonFiniteSteering_IsRejectedNamingTheTensor(float bad)
     {
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(CheckpointShapes.Tiny));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny));
         using var steering = SteeringTensors.Create(model.Manifest);
         steering.Shift(1)[17] = bad;
         using var generator = new Generator(model);
@@ -99,8 +99,8 @@ public class EngineBadInputTests
     [Test]
     public void SteeringOfTheWrongShape_IsRejected()
     {
-        using var tiny = AdaRas.Engine.Model.Load(TestExports.Folder(CheckpointShapes.Tiny));
-        using var other = AdaRas.Engine.Model.Load(TestExports.Folder(CheckpointShapes.TinyUntied));
+        using var tiny = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny));
+        using var other = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.TinyUntied));
         using var steering = SteeringTensors.Create(other.Manifest);
         using var generator = new Generator(tiny);
         var e = Assert.Throws<ArgumentException>(() => generator.Steering = steering)!;
@@ -110,7 +110,7 @@ public class EngineBadInputTests
     [Test]
     public void PlainExport_HasNoSteeringOrTaps()
     {
-        using var plain = AdaRas.Engine.Model.Load(TestExports.Folder(CheckpointShapes.Tiny, steerable: false));
+        using var plain = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny, steerable: false));
         Assert.Throws<InvalidOperationException>(() => SteeringTensors.Create(plain.Manifest));
         using var generator = new Generator(plain);
         Assert.Throws<InvalidOperationException>(() => generator.SetFeatureIndices([1]));
@@ -119,7 +119,7 @@ public class EngineBadInputTests
     [Test]
     public void FeatureIndexOutsideTheModel_IsRejected()
     {
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(CheckpointShapes.Tiny));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny));
         using var generator = new Generator(model);
         long total = (long)model.Manifest.NumLayers * model.Manifest.IntermediateSize;
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => generator.SetFeatureIndices([0, total]))!;

@@ -3,7 +3,7 @@ using AdaRas.Evaluation.Speed;
 using AdaRas.Model;
 using AdaRas.Tests.Reference;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Engine;
 
@@ -18,7 +18,7 @@ public class GenerationTests
         return ReferenceModel.Load(checkpoint);
     }
 
-    static int[] EngineGreedy(AdaRas.Engine.Model model, int maxNew, SteeringTensors? steering = null)
+    static int[] EngineGreedy(AdaRas.Engine.LanguageModel model, int maxNew, SteeringTensors? steering = null)
     {
         using var generator = new Generator(model, new GeneratorParams { MaxNewTokens = maxNew, StopTokenIds = [] });
         if (steering is not null) generator.Steering = steering;
@@ -32,7 +32,7 @@ public class GenerationTests
     {
         var shape = CheckpointShapes.TinyUntied;
         var folder = TestExports.Folder(shape);
-        using var model = AdaRas.Engine.Model.Load(folder);
+        using var model = AdaRas.Engine.LanguageModel.Load(folder);
         var engine = EngineGreedy(model, 64);
         var generated = engine.Skip(Prompt.Length).ToArray();
         var reference = ReferenceGeneration.Greedy(Reference(shape), Prompt, 64);
@@ -46,7 +46,7 @@ public class GenerationTests
     [Test]
     public void SamplingWithASeed_IsReproducible_AndTemperatureZeroIsGreedy()
     {
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(CheckpointShapes.Tiny));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny));
         int[] Sample(int seed, double temperature, int topK = 0, double topP = 1)
         {
             using var g = new Generator(model, new GeneratorParams { MaxNewTokens = 24, DoSample = true, Temperature = temperature, Seed = seed, TopK = topK, TopP = topP, StopTokenIds = [] });
@@ -66,7 +66,7 @@ public class GenerationTests
     {
         var shape = CheckpointShapes.Tiny;
         var reference = Reference(shape);
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(shape));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(shape));
         using var steering = SteeringTensors.Create(model.Manifest);
         var shift = new float[shape.Intermediate];
         for (int i = 0; i < 8; i++) shift[i * 7] = 3f;
@@ -82,7 +82,7 @@ public class GenerationTests
     [Test]
     public void SteeringCanChangeBetweenSteps()
     {
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(CheckpointShapes.Tiny));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny));
         using var steering = SteeringTensors.Create(model.Manifest);
         using var generator = new Generator(model, new GeneratorParams { MaxNewTokens = 6, StopTokenIds = [] }) { Steering = steering };
         generator.AppendTokens(Prompt);
@@ -98,7 +98,7 @@ public class GenerationTests
     [Test]
     public void StopsOnTheModelsEosIds()
     {
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(CheckpointShapes.Tiny));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny));
         using var probe = new Generator(model, new GeneratorParams { MaxNewTokens = 5, StopTokenIds = [] });
         probe.AppendTokens(Prompt);
         probe.GenerateNextToken();

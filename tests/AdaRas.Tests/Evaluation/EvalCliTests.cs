@@ -11,7 +11,7 @@ using AdaRas.Steering.Patterns;
 using AdaRas.Steering.Rcn;
 using AdaRas.Tests.Cli;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Evaluation;
 
@@ -60,7 +60,7 @@ public sealed class EvalCliTests
         File.WriteAllLines(Path.Combine(_dir, "questions.jsonl"), Questions.Select((q, i) =>
             JsonSerializer.Serialize(new { id = 100 + i, question = q.Question, answer = q.Answer })));
 
-        using var model = AdaRas.Engine.Model.Load(_model);
+        using var model = AdaRas.Engine.LanguageModel.Load(_model);
         var shape = ModelShape.FromManifest(model.Manifest);
         WritePattern(Path.Combine(_dir, "pattern.csv"), shape);
         _gateFile = Path.Combine(_dir, "tiny.gate");
@@ -108,7 +108,7 @@ public sealed class EvalCliTests
     }
 
     /// <summary>The paper's recipe in miniature: F-score on pooled question activations, top 8, attention gate.</summary>
-    static AttentionGate TrainGate(AdaRas.Engine.Model model, ModelShape shape)
+    static AttentionGate TrainGate(AdaRas.Engine.LanguageModel model, ModelShape shape)
     {
         var pooled = new QuestionFeatures(model);
         var anova = new AnovaFScore(shape.NeuronCount);

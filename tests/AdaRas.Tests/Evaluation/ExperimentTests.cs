@@ -189,13 +189,13 @@ public class ExperimentRunnerTests
     public void ShardsMergeIntoExactlyTheUnshardedRun()
     {
         var whole = new ExperimentRunner(Path.Combine(_root, "whole"));
-        whole.Run(Config(), new FakeSource(), new RunOptions { Limit = 20 });
+        whole.Run(Config(), new FakeSource(), new ExperimentRunOptions { Limit = 20 });
         var wholeFolder = whole.FolderFor(Config());
 
         var sharded = new ExperimentRunner(Path.Combine(_root, "sharded"));
         var sizes = new List<int>();
         for (int i = 1; i <= 3; i++)
-            sizes.Add(sharded.Run(Config(), new FakeSource(), new RunOptions { Limit = 20, Shard = new Shard(i, 3) }).Finished);
+            sizes.Add(sharded.Run(Config(), new FakeSource(), new ExperimentRunOptions { Limit = 20, Shard = new Shard(i, 3) }).Finished);
         Assert.That(sizes, Is.EqualTo(new[] { 7, 7, 6 }));
         var runFolder = sharded.FolderFor(Config());
         var merged = ResultsMerger.MergeShardsOf(runFolder);
@@ -207,7 +207,7 @@ public class ExperimentRunnerTests
 
         // A later unsharded rerun in the merged folder finds everything done.
         var source = new FakeSource();
-        sharded.Run(Config(), source, new RunOptions { Limit = 20 });
+        sharded.Run(Config(), source, new ExperimentRunOptions { Limit = 20 });
         Assert.That(source.Asked, Is.Empty);
     }
 
@@ -215,12 +215,12 @@ public class ExperimentRunnerTests
     public void MergeRefusesMissingOrIncompleteShards()
     {
         var runner = new ExperimentRunner(_root);
-        runner.Run(Config(), new FakeSource(), new RunOptions { Shard = new Shard(1, 2) });
+        runner.Run(Config(), new FakeSource(), new ExperimentRunOptions { Shard = new Shard(1, 2) });
         var runFolder = runner.FolderFor(Config());
         Assert.That(() => ResultsMerger.MergeShardsOf(runFolder), Throws.TypeOf<InvalidDataException>().With.Message.Contains("2/2 missing"));
 
         using var cts = new CancellationTokenSource();
-        Assert.That(() => runner.Run(Config(), new FakeSource(cts, 2), new RunOptions { Shard = new Shard(2, 2) }, cts.Token),
+        Assert.That(() => runner.Run(Config(), new FakeSource(cts, 2), new ExperimentRunOptions { Shard = new Shard(2, 2) }, cts.Token),
             Throws.InstanceOf<OperationCanceledException>());
         Assert.That(() => ResultsMerger.MergeShardsOf(runFolder), Throws.TypeOf<InvalidDataException>().With.Message.Contains("incomplete"));
     }
@@ -273,12 +273,12 @@ public class ExperimentRunnerTests
     public void CorruptLineInTheMiddleIsAnErrorNotSilentlyDropped()
     {
         var runner = new ExperimentRunner(_root);
-        runner.Run(Config(), new FakeSource(), new RunOptions { Limit = 5 });
+        runner.Run(Config(), new FakeSource(), new ExperimentRunOptions { Limit = 5 });
         var path = Path.Combine(runner.FolderFor(Config()), ResultsFolder.OutputFile);
         var lines = File.ReadAllLines(path);
         lines[2] = "{not json";
         File.WriteAllText(path, string.Join("\n", lines) + "\n");
-        Assert.That(() => runner.Run(Config(), new FakeSource(), new RunOptions { Limit = 5 }),
+        Assert.That(() => runner.Run(Config(), new FakeSource(), new ExperimentRunOptions { Limit = 5 }),
             Throws.TypeOf<InvalidDataException>().With.Message.Contains($"{path}:3: bad result line"));
     }
 
@@ -286,10 +286,10 @@ public class ExperimentRunnerTests
     public void RefusesToMixResultsOfAnotherConfig()
     {
         var runner = new ExperimentRunner(_root);
-        runner.Run(Config(), new FakeSource(), new RunOptions { Limit = 3 });
-        Assert.That(() => runner.Run(Config(strength: 0.2), new FakeSource(), new RunOptions { Limit = 3 }),
+        runner.Run(Config(), new FakeSource(), new ExperimentRunOptions { Limit = 3 });
+        Assert.That(() => runner.Run(Config(strength: 0.2), new FakeSource(), new ExperimentRunOptions { Limit = 3 }),
             Throws.InvalidOperationException.With.Message.Contains("different run (config hash"));
-        Assert.That(() => runner.Run(Config(), new FakeSource(), new RunOptions { Limit = 3, Shard = new Shard(1, 2) }),
+        Assert.That(() => runner.Run(Config(), new FakeSource(), new ExperimentRunOptions { Limit = 3, Shard = new Shard(1, 2) }),
             Throws.Nothing, "a shard lives in its own subfolder");
     }
 
@@ -297,11 +297,11 @@ public class ExperimentRunnerTests
     public void LimitExtendsButNeverShrinksARun()
     {
         var runner = new ExperimentRunner(_root);
-        Assert.That(runner.Run(Config(), new FakeSource(), new RunOptions { Limit = 5 }).Finished, Is.EqualTo(5));
+        Assert.That(runner.Run(Config(), new FakeSource(), new ExperimentRunOptions { Limit = 5 }).Finished, Is.EqualTo(5));
         var source = new FakeSource();
         Assert.That(runner.Run(Config(), source).Finished, Is.EqualTo(23));
         Assert.That(source.Asked, Has.Count.EqualTo(18));
-        Assert.That(() => runner.Run(Config(), new FakeSource(), new RunOptions { Limit = 3 }),
+        Assert.That(() => runner.Run(Config(), new FakeSource(), new ExperimentRunOptions { Limit = 3 }),
             Throws.TypeOf<InvalidDataException>().With.Message.Contains("larger --limit"));
     }
 
@@ -311,7 +311,7 @@ public class ExperimentRunnerTests
         var clock = new ManualClock();
         var reports = new List<ExperimentProgress>();
         var runner = new ExperimentRunner(_root);
-        runner.Run(Config(), new FakeSource(clock: clock), new RunOptions { Limit = 6, Progress = reports.Add, Clock = clock });
+        runner.Run(Config(), new FakeSource(clock: clock), new ExperimentRunOptions { Limit = 6, Progress = reports.Add, Clock = clock });
         Assert.That(reports, Has.Count.EqualTo(6));
         Assert.That(reports.Select(p => p.Done), Is.EqualTo(new[] { 1, 2, 3, 4, 5, 6 }));
         Assert.That(reports.All(p => p.Total == 6 && Math.Abs(p.SamplesPerSecond - 0.5) < 1e-9));
@@ -327,11 +327,11 @@ public class ExperimentRunnerTests
         var gate = new ManualResetEventSlim();
         var release = new ManualResetEventSlim();
         var blocking = new BlockingSource(gate, release);
-        var first = Task.Run(() => runner.Run(Config(), blocking, new RunOptions { Limit = 2 }));
+        var first = Task.Run(() => runner.Run(Config(), blocking, new ExperimentRunOptions { Limit = 2 }));
         Assert.That(gate.Wait(TimeSpan.FromSeconds(30)), "first run did not start");
         try
         {
-            Assert.That(() => runner.Run(Config(), new FakeSource(), new RunOptions { Limit = 2 }),
+            Assert.That(() => runner.Run(Config(), new FakeSource(), new ExperimentRunOptions { Limit = 2 }),
                 Throws.TypeOf<IOException>().With.Message.Contains("in use by another run"));
         }
         finally { release.Set(); }
@@ -353,7 +353,7 @@ public class ExperimentRunnerTests
     {
         var config = ExperimentConfig.Parse("name: mbpp-fake\nmodel: fake\nsample_path: mbpp\ntask: code\n");
         var runner = new ExperimentRunner(_root);
-        var summary = runner.Run(config, new CodeSource(), new RunOptions { Limit = 2 });
+        var summary = runner.Run(config, new CodeSource(), new ExperimentRunOptions { Limit = 2 });
         var records = ResultsFolder.ReadRecords(runner.FolderFor(config));
         Assert.That(records[0].Correct, Is.True, records[0].Detail);
         Assert.That(records[1].Correct, Is.False);

@@ -94,7 +94,7 @@ public class ReportTests
     {
         var runner = new ExperimentRunner(_dir);
         var config = ExperimentConfig.Parse("name: tiny\nmodel: m\nsample_path: aime25\ntask: math\n");
-        runner.Run(config, new Echo(), new RunOptions { Limit = 4 });
+        runner.Run(config, new Echo(), new ExperimentRunOptions { Limit = 4 });
         var run = RunResults.Load(runner.FolderFor(config));
         Assert.That(run.Name, Is.EqualTo("tiny"));
         Assert.That(run.Records, Has.Count.EqualTo(4));

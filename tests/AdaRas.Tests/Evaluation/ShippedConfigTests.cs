@@ -10,15 +10,15 @@ using AdaRas.Steering.Patterns;
 using AdaRas.Steering.Plans;
 using AdaRas.Tests.Cli;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Evaluation;
 
-/// <summary>The example configs shipped in AdaRas.Evaluation/Configs (copied beside every build output).</summary>
+/// <summary>The example configs shipped in data/configs (copied beside every build output).</summary>
 [TestFixture]
 public sealed class ShippedConfigTests
 {
-    static string ConfigFolder => Path.Combine(AppContext.BaseDirectory, "Configs");
+    static string ConfigFolder => Path.Combine(AppContext.BaseDirectory, "data", "configs");
 
     /// <summary>Benchmark, released pattern, alpha and gate of each of the paper's experiments.</summary>
     static readonly (string Name, string Benchmark, BenchmarkTask Task, string Pattern, double Alpha, string Gate)[] Paper =
@@ -97,7 +97,7 @@ public sealed class ShippedConfigTests
     [Test]
     public void ShippedTinyExampleFiles_AreReproducible()
     {
-        var shipped = Path.Combine(RepositoryRoot.Find(), "src", "AdaRas.Evaluation", "Configs", "tiny");
+        var shipped = Path.Combine(RepositoryRoot.Find(), "data", "configs", "tiny");
         var folder = TestCheckpoints.NewFolder("tiny-examples");
         Directory.CreateDirectory(folder);
         var shape = CheckpointShapes.Tiny;
@@ -113,7 +113,7 @@ public sealed class ShippedConfigTests
         }
         AtomicFile.WriteAllText(Path.Combine(folder, "tiny-pattern.csv"), csv.ToString());
 
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(shape, seed: 0));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(shape, seed: 0));
         var modelShape = ModelShape.FromManifest(model.Manifest);
         int maxTokens = model.Manifest.ContextLength - 8;
         List<(string Question, bool IsGood)> Questions(string split, int count) => BenchmarkCatalog.Load(split).Samples

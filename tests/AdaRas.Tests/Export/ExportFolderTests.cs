@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using AdaRas.Export;
 using AdaRas.Model;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 using Onnx;
 
 namespace AdaRas.Tests.Export;
@@ -73,7 +73,7 @@ public class ExportFolderTests
         int[] prompt = [5, 17, 42, 99, 3, 150, 7];
         float[] Logits(string folder)
         {
-            using var model = AdaRas.Engine.Model.Load(folder);
+            using var model = AdaRas.Engine.LanguageModel.Load(folder);
             using var generator = new AdaRas.Engine.Generator(model, new AdaRas.Engine.GeneratorParams { MaxLength = 16 });
             generator.AppendTokens(prompt, AdaRas.Engine.LogitsScope.All);
             generator.AppendTokens([11]);

@@ -3,7 +3,7 @@ using AdaRas.Export;
 using AdaRas.Model;
 using AdaRas.Tests.Reference;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Export;
 
@@ -25,7 +25,7 @@ public class ExportParityTests
     public void PrefillAnd16DecodeSteps_MatchTheReference(CheckpointShape shape)
     {
         var reference = Reference(shape).NewSession();
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(shape));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(shape));
         using var generator = new Generator(model, new GeneratorParams { MaxLength = 64 });
 
         var expected = reference.Forward(Prompt);
@@ -44,7 +44,7 @@ public class ExportParityTests
     [TestCaseSource(nameof(TinyShapes))]
     public void IncrementalDecoding_EqualsRecomputingTheWholeSequence(CheckpointShape shape)
     {
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(shape));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(shape));
         using var whole = new Generator(model, new GeneratorParams { MaxLength = 64 });
         whole.AppendTokens(Prompt, LogitsScope.All);
 
@@ -61,7 +61,7 @@ public class ExportParityTests
     [Test]
     public void ChunkedPrefill_EqualsOnePass()
     {
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(CheckpointShapes.Tiny));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny));
         using var onePass = new Generator(model, new GeneratorParams { MaxLength = 64 });
         onePass.AppendTokens(Prompt, LogitsScope.All);
         using var chunked = new Generator(model, new GeneratorParams { MaxLength = 64 }) { ChunkSize = 3 };
@@ -72,8 +72,8 @@ public class ExportParityTests
     [TestCaseSource(nameof(TinyShapes))]
     public void SteeringDefaults_GiveTheSameLogitsAsThePlainExport(CheckpointShape shape)
     {
-        using var steerable = AdaRas.Engine.Model.Load(TestExports.Folder(shape, steerable: true));
-        using var plain = AdaRas.Engine.Model.Load(TestExports.Folder(shape, steerable: false));
+        using var steerable = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(shape, steerable: true));
+        using var plain = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(shape, steerable: false));
         Assert.That(plain.Manifest.Inputs.Any(i => i.Name.StartsWith("steering")), Is.False);
         Assert.That(plain.Manifest.Outputs.Any(o => o.Name.StartsWith("mlp.")), Is.False);
 
@@ -102,7 +102,7 @@ public class ExportParityTests
         for (int i = 0; i < hidden; i++) column[i] = shift * down[i * inter + neuron];
         var residualSteering = new ReferenceSteering { Residual = new Dictionary<int, float[]> { [layer] = column } };
 
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(shape));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(shape));
         using var steering = SteeringTensors.Create(model.Manifest);
         steering.Shift(layer)[neuron] = shift;
         using var generator = new Generator(model, new GeneratorParams { MaxLength = 32 }) { Steering = steering };
@@ -138,7 +138,7 @@ public class ExportParityTests
         }
         var expected = Reference(shape).NewSession().Forward(Prompt, new ReferenceSteering { From = 0, Scale = scale, Shift = shift });
 
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(shape));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(shape));
         using var steering = SteeringTensors.Create(model.Manifest);
         steering.Positions = SteeringPositions.All;
         for (int l = 0; l < shape.Layers; l++)
@@ -160,7 +160,7 @@ public class ExportParityTests
         var acts = session.LastMlpActivations; // [layer][position][I]
         int layers = shape.Layers, inter = shape.Intermediate;
 
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(shape));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(shape));
         using var generator = new Generator(model, new GeneratorParams { MaxLength = 32 });
         long[] features = [3, inter + 5, inter - 1, 2 * inter - 1, 0];
         generator.SetFeatureIndices(features);
@@ -190,7 +190,7 @@ public class ExportParityTests
     [Test]
     public void TapsAreRecordedBeforeSteering()
     {
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(CheckpointShapes.Tiny));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny));
         using var plainRun = new Generator(model, new GeneratorParams { MaxLength = 32 });
         plainRun.AppendTokens(Prompt);
         using var steering = SteeringTensors.Create(model.Manifest);
@@ -225,7 +225,7 @@ public class ExportParityTests
         Qwen3Exporter.Export(upcast, upcastExport);
         float[] Logits(string folder)
         {
-            using var model = AdaRas.Engine.Model.Load(folder);
+            using var model = AdaRas.Engine.LanguageModel.Load(folder);
             using var generator = new Generator(model, new GeneratorParams { MaxLength = 32 });
             generator.AppendTokens(Prompt, LogitsScope.All);
             return generator.AllLogits.ToArray();
@@ -246,7 +246,7 @@ public class ExportParityTests
         Assert.That(File.Exists(Path.Combine(TestExports.Folder(shape), Qwen3Exporter.ExternalDataFile)), Is.False, "tiny models stay inline by default");
         float[] Logits(string folder)
         {
-            using var model = AdaRas.Engine.Model.Load(folder);
+            using var model = AdaRas.Engine.LanguageModel.Load(folder);
             using var generator = new Generator(model, new GeneratorParams { MaxLength = 32 });
             generator.AppendTokens(Prompt, LogitsScope.All);
             return generator.AllLogits.ToArray();

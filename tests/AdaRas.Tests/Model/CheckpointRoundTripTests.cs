@@ -1,6 +1,6 @@
 using AdaRas.Model;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Model;
 

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text.Json.Nodes;
 using AdaRas.Model;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 using static AdaRas.Tests.Model.SafeTensorsSurgery;
 
 namespace AdaRas.Tests.Model;

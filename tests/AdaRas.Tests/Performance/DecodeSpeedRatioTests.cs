@@ -1,7 +1,7 @@
 using AdaRas.Evaluation.Speed;
 using AdaRas.Export;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Performance;
 
@@ -48,8 +48,8 @@ public class DecodeSpeedRatioTests
     {
         var (steerable, plain) = Folders();
         var options = new AdaRas.Engine.ModelOptions { IntraOpThreads = 1 };
-        using var a = AdaRas.Engine.Model.Load(steerable, options);
-        using var b = AdaRas.Engine.Model.Load(plain, options);
+        using var a = AdaRas.Engine.LanguageModel.Load(steerable, options);
+        using var b = AdaRas.Engine.LanguageModel.Load(plain, options);
         var tps = InterleavedDecode([new EngineRunner("steerable", a), new EngineRunner("plain", b)]);
         double ratio = tps[0] / tps[1];
         TestContext.Out.WriteLine($"steerable {tps[0]:F1} tok/s, plain {tps[1]:F1} tok/s, ratio {ratio:F3} (target >= 0.98)");
@@ -61,7 +61,7 @@ public class DecodeSpeedRatioTests
     {
         var (steerable, _) = Folders();
         // Same thread count as GenAI picks (half the hardware threads), so the ratio compares the runtimes, not thread settings.
-        using var model = AdaRas.Engine.Model.Load(steerable, new AdaRas.Engine.ModelOptions { IntraOpThreads = Math.Max(1, Environment.ProcessorCount / 2) });
+        using var model = AdaRas.Engine.LanguageModel.Load(steerable, new AdaRas.Engine.ModelOptions { IntraOpThreads = Math.Max(1, Environment.ProcessorCount / 2) });
         using var genai = new GenAiRunner("genai", steerable);
         var tps = InterleavedDecode([new EngineRunner("engine", model), genai]);
         double ratio = tps[0] / tps[1];

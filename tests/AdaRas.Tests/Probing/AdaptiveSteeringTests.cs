@@ -1,13 +1,13 @@
 using AdaRas.Engine;
 using AdaRas.Model;
-using AdaRas.Probing.Adaptive;
+using AdaRas.Workflows;
 using AdaRas.Probing.Features;
 using AdaRas.Probing.Gate;
 using AdaRas.Probing.LinearProbe;
 using AdaRas.Steering;
 using AdaRas.Tests.Cli;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Probing;
 
@@ -22,7 +22,7 @@ public sealed class AdaptiveSteeringTests
     const int NewTokens = 20;
     static readonly CheckpointShape Shape = CheckpointShapes.Tiny;
 
-    AdaRas.Engine.Model _model = null!;
+    AdaRas.Engine.LanguageModel _model = null!;
     Steerer _steerer = null!;
     string _dir = "", _gatePath = "", _patternPath = "";
     AttentionGate _gate = null!;
@@ -34,7 +34,7 @@ public sealed class AdaptiveSteeringTests
     [OneTimeSetUp]
     public void LoadModelGateAndSteerer()
     {
-        _model = AdaRas.Engine.Model.Load(TestExports.Folder(Shape));
+        _model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(Shape));
         _shape = ModelShape.FromManifest(_model.Manifest);
         _dir = TestCheckpoints.NewFolder("adaptive");
         Directory.CreateDirectory(_dir);

@@ -5,7 +5,7 @@ using AdaRas.Probing.Gate;
 using AdaRas.Probing.LinearProbe;
 using AdaRas.Tests.Cli;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Probing;
 

@@ -3,7 +3,7 @@ using AdaRas.Probing.FeatureSelection;
 using AdaRas.Probing.Features;
 using AdaRas.Tests.Reference;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Probing;
 
@@ -16,7 +16,7 @@ public class QuestionFeaturesTests
     public void PooledLastTokenAndPerTokenFeatures_EqualTheReferenceActivations()
     {
         var shape = CheckpointShapes.TinyUntied; // 3 layers: features span several layers
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(shape));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(shape));
         using var checkpoint = Checkpoint.Open(TestCheckpoints.Folder(shape));
         var session = ReferenceModel.Load(checkpoint).NewSession();
         var ids = model.Tokenizer.Encode(Question);
@@ -54,7 +54,7 @@ public class QuestionFeaturesTests
     [Test]
     public void FeatureIdsOutsideTheModelOrUnsorted_AreRefused()
     {
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(CheckpointShapes.Tiny));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny));
         int neurons = CheckpointShapes.Tiny.Layers * CheckpointShapes.Tiny.Intermediate;
         var e = Assert.Throws<ArgumentException>(() => new QuestionFeatures(model, [3, neurons]));
         Assert.That(e!.Message, Does.Contain($"feature index {neurons}").And.Contain("outside the model"));
@@ -64,7 +64,7 @@ public class QuestionFeaturesTests
     [Test]
     public void DatasetExtraction_ReportsProgressAndFeedsTheFScore()
     {
-        using var model = AdaRas.Engine.Model.Load(TestExports.Folder(CheckpointShapes.Tiny));
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny));
         var path = QuestionFiles.Write("dataset.jsonl",
             QuestionFiles.Row(1, "What is 2 + 3?", true),
             QuestionFiles.Row(2, "What is 12 * 12?", false),

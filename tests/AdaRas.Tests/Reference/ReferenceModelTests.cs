@@ -1,6 +1,6 @@
 using AdaRas.Model;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 using W = AdaRas.Model.Qwen3Weights;
 
 namespace AdaRas.Tests.Reference;

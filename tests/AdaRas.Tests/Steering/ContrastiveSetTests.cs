@@ -69,7 +69,7 @@ public sealed class ContrastiveSetTests
     [TestCase("Mbpp_results_Qwen3-32B_filtered.jsonl")]
     public void ThePapersContrastiveSetsLoad(string file)
     {
-        var set = ContrastiveSet.Load(Path.Combine(AppContext.BaseDirectory, "Data", "contrastive", file));
+        var set = ContrastiveSet.Load(Path.Combine(AppContext.BaseDirectory, "data", "contrastive", file));
         Assert.That(set.Trajectories, Has.Count.EqualTo(120));
         Assert.That((set.CorrectCount, set.IncorrectCount), Is.EqualTo((60, 60)));
         Assert.That(set.Trajectories.Select(t => t.Question).Distinct().Count(), Is.EqualTo(15));

@@ -5,7 +5,7 @@ using AdaRas.Steering.ControlVectors;
 using AdaRas.Steering.Patterns;
 using AdaRas.Steering.Plans;
 using AdaRas.Steering.Rcn;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Steering;
 

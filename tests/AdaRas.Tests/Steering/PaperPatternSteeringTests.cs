@@ -4,7 +4,7 @@ using AdaRas.Steering;
 using AdaRas.Steering.Patterns;
 using AdaRas.Tests.Reference;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Steering;
 
@@ -36,7 +36,7 @@ public sealed class PaperPatternSteeringTests
 
         var checkpointFolder = TestCheckpoints.Folder(shape);
         var exported = TestExports.Folder(shape);
-        using var model = AdaRas.Engine.Model.Load(exported);
+        using var model = AdaRas.Engine.LanguageModel.Load(exported);
         Assert.That((model.Manifest.NumLayers, model.Manifest.IntermediateSize), Is.EqualTo((entries[0].Shape.Layers, entries[0].Shape.IntermediateSize)));
         ReferenceModel reference;
         using (var checkpoint = Checkpoint.Open(checkpointFolder)) reference = ReferenceModel.Load(checkpoint);
@@ -67,7 +67,7 @@ public sealed class PaperPatternSteeringTests
         }
     }
 
-    static float[] Logits(AdaRas.Engine.Model model, Steerer? steerer)
+    static float[] Logits(AdaRas.Engine.LanguageModel model, Steerer? steerer)
     {
         using var generator = new Generator(model, new GeneratorParams { MaxLength = 8 });
         if (steerer is not null) generator.Steering = steerer.Tensors;

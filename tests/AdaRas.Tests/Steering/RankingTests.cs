@@ -1,4 +1,4 @@
-using AdaRas.Steering.Benchmarks;
+using AdaRas.Evaluation.Speed;
 using AdaRas.Steering.Kernels;
 
 namespace AdaRas.Tests.Steering;
@@ -43,7 +43,7 @@ public sealed class RankingTests
     [Test]
     public void BenchmarkHelperRanksLikeLinq()
     {
-        var t = RankingBenchmark.Run(SteeringTestDevice.Cpu, layers: 3, intermediateSize: 500, top: 40, repetitions: 2, seed: 3);
+        var t = RankingBench.Run(SteeringTestDevice.Cpu, layers: 3, intermediateSize: 500, top: 40, repetitions: 2, seed: 3);
         Assert.That(t.SameSelection, Is.True);
         Assert.That(t.RadixSort, Is.GreaterThan(TimeSpan.Zero));
         Assert.That(t.HostSelection, Is.GreaterThan(TimeSpan.Zero));
@@ -55,7 +55,7 @@ public sealed class RankingTests
     [Test, Category("Performance")]
     public void RankQwen3_1_7BShape()
     {
-        var t = RankingBenchmark.Run(SteeringTestDevice.Cpu, repetitions: 3);
+        var t = RankingBench.Run(SteeringTestDevice.Cpu, repetitions: 3);
         TestContext.Out.WriteLine(t);
         Assert.That(t.SameSelection, Is.True);
         Assert.That(t.Top, Is.EqualTo(200));

@@ -4,11 +4,11 @@ using AdaRas.Steering.Patterns;
 using AdaRas.Steering.Plans;
 using AdaRas.Tests.Cli;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Steering;
 
-/// <summary>`adaras probe`, `generate --steer` and `control-vector`, run in-process on the tiny model.</summary>
+/// <summary>`adaras identify` (alias `probe`), `generate --steer` and `control-vector`, run in-process on the tiny model.</summary>
 public sealed class RcnCliTests
 {
     static readonly CheckpointShape Shape = CheckpointShapes.Tiny;
@@ -27,9 +27,9 @@ public sealed class RcnCliTests
         _export = TestExports.Folder(Shape);
         _data = SyntheticTrajectories.Write(Path.Combine(_dir, "set.jsonl"), SyntheticTrajectories.Make(perClass: 3));
         _pattern = Path.Combine(_dir, "pattern.csv");
-        var (code, stdout, stderr) = Run("probe", "--model", _export, "--data", _data, "--out", _pattern, "--top", "40", "--chunk", "16");
+        var (code, stdout, stderr) = Run("identify", "--model", _export, "--data", _data, "--out", _pattern, "--top", "40", "--chunk", "16");
         Assert.That(code, Is.EqualTo(0), stderr);
-        Assert.That(stderr, Does.Contain("[probe: 6 trajectories (3 correct, 3 incorrect)"));
+        Assert.That(stderr, Does.Contain("[identify: 6 trajectories (3 correct, 3 incorrect)"));
         Assert.That(stdout, Does.Contain($"wrote {_pattern}: top 40 of 192 neurons from 3 correct and 3 incorrect trajectories").And.Contain("6 computed"));
     }
 

@@ -7,7 +7,7 @@ using AdaRas.Steering.Plans;
 using AdaRas.Steering.Rcn;
 using AdaRas.Tests.Reference;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Steering;
 
@@ -23,20 +23,20 @@ public sealed class SteeringEngineTests
     const int K = 12;
     const float Alpha = 2f;
 
-    AdaRas.Engine.Model _model = null!;
+    AdaRas.Engine.LanguageModel _model = null!;
     ReferenceModel _reference = null!;
     string _patternPath = "", _upperLayersPath = "";
 
     [OneTimeSetUp]
     public void IdentifyOnce()
     {
-        _model = AdaRas.Engine.Model.Load(TestExports.Folder(Shape));
+        _model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(Shape));
         using (var checkpoint = Checkpoint.Open(TestCheckpoints.Folder(Shape))) _reference = ReferenceModel.Load(checkpoint);
         var dir = TestCheckpoints.NewFolder("rcn-steer");
         var data = SyntheticTrajectories.Write(Path.Combine(dir, "set.jsonl"), SyntheticTrajectories.Make(perClass: 2));
         _patternPath = Path.Combine(dir, "pattern.csv");
-        var result = new TrajectoryProbe(_model, 32).Identify(ContrastiveSet.Load(data), _patternPath,
-            new ProbeOptions { Top = 60 }, SteeringTestDevice.Cpu);
+        var result = new RcnIdentifier(_model, 32).Identify(ContrastiveSet.Load(data), _patternPath,
+            new IdentifyOptions { Top = 60 }, SteeringTestDevice.Cpu);
 
         // llama.cpp control vectors cannot steer layer 0: the same ranking without layer 0's neurons.
         var upper = result.Ranked.Where(n => n.Layer >= 1).Select((n, k) => n with { Rank = k + 1 }).ToList();

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using AdaRas.Model;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Support;
 

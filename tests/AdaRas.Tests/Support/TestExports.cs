@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using AdaRas.Export;
 using AdaRas.Model;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Support;
 

@@ -242,7 +242,7 @@ public class TinyTokenizerTests
 }
 
 /// <summary>
-/// The project's own tiny tokenizer (AdaRas.Tools.TinyTokenizer, used by the tiny test checkpoints), read by the
+/// The project's own tiny tokenizer (AdaRas.Model.Synthetic.TinyTokenizer, used by the tiny test checkpoints), read by the
 /// engine and compared with a naive reference BPE written here: split by the regex, bytes to symbols, then
 /// repeatedly merge the adjacent pair of lowest rank (leftmost on ties).
 /// </summary>
@@ -257,7 +257,7 @@ public class ProjectTinyTokenizerTests
         string dir = Directory.CreateTempSubdirectory("adaras-tiny-").FullName;
         try
         {
-            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), AdaRas.Tools.TinyTokenizer.TokenizerJson());
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), AdaRas.Model.Synthetic.TinyTokenizer.TokenizerJson());
             _tok = QwenTokenizer.FromFolder(dir);
         }
         finally { Directory.Delete(dir, recursive: true); }
@@ -265,13 +265,13 @@ public class ProjectTinyTokenizerTests
 
     static int[] ReferenceEncode(string text)
     {
-        var rank = AdaRas.Tools.TinyTokenizer.Merges.Select((m, i) => (m, i)).ToDictionary(x => x.m, x => x.i);
-        var vocab = AdaRas.Tools.TinyTokenizer.Vocab;
+        var rank = AdaRas.Model.Synthetic.TinyTokenizer.Merges.Select((m, i) => (m, i)).ToDictionary(x => x.m, x => x.i);
+        var vocab = AdaRas.Model.Synthetic.TinyTokenizer.Vocab;
         var ids = new List<int>();
         // .NET's regex is exact for text inside the BMP, which is all this test feeds it.
         foreach (System.Text.RegularExpressions.Match piece in System.Text.RegularExpressions.Regex.Matches(text, QwenPreTokenizer.Pattern))
         {
-            var symbols = Encoding.UTF8.GetBytes(piece.Value).Select(b => AdaRas.Tools.TinyTokenizer.ByteToChar(b).ToString()).ToList();
+            var symbols = Encoding.UTF8.GetBytes(piece.Value).Select(b => AdaRas.Model.Synthetic.TinyTokenizer.ByteToChar(b).ToString()).ToList();
             while (true)
             {
                 int best = -1, bestRank = int.MaxValue;
@@ -309,17 +309,17 @@ public class ProjectTinyTokenizerTests
     [Test]
     public void SpecialTokensMatchTheTinyTokenizer()
     {
-        Assert.That(_tok.VocabCount, Is.EqualTo(AdaRas.Tools.TinyTokenizer.TokenCount));
-        foreach (string special in AdaRas.Tools.TinyTokenizer.SpecialTokens)
+        Assert.That(_tok.VocabCount, Is.EqualTo(AdaRas.Model.Synthetic.TinyTokenizer.TokenCount));
+        foreach (string special in AdaRas.Model.Synthetic.TinyTokenizer.SpecialTokens)
         {
-            int id = AdaRas.Tools.TinyTokenizer.IdOf(special);
+            int id = AdaRas.Model.Synthetic.TinyTokenizer.IdOf(special);
             Assert.That(_tok.Encode(special), Is.EqualTo(new[] { id }), special);
             Assert.That(_tok.SpecialTokens[special], Is.EqualTo(id));
-            Assert.That(_tok.IsSpecial(id), Is.EqualTo(AdaRas.Tools.TinyTokenizer.IsSpecial(special)), special);
+            Assert.That(_tok.IsSpecial(id), Is.EqualTo(AdaRas.Model.Synthetic.TinyTokenizer.IsSpecial(special)), special);
         }
         string prompt = Qwen3ChatTemplate.Render("What is 2+2?", enableThinking: false);
         int[] ids = _tok.Encode(prompt);
-        Assert.That(ids[0], Is.EqualTo(AdaRas.Tools.TinyTokenizer.IdOf(AdaRas.Tools.TinyTokenizer.ImStart)));
+        Assert.That(ids[0], Is.EqualTo(AdaRas.Model.Synthetic.TinyTokenizer.IdOf(AdaRas.Model.Synthetic.TinyTokenizer.ImStart)));
         Assert.That(_tok.Decode(ids), Is.EqualTo(prompt));
         Assert.That(_tok.Decode(ids, skipSpecialTokens: true), Is.EqualTo("user\nWhat is 2+2?\nassistant\n<think>\n\n</think>\n\n"));
     }

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using AdaRas.Model;
 using AdaRas.Tests.Reference;
 using AdaRas.Tests.Support;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Tools;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using AdaRas.Tools;
+using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Tools;
 

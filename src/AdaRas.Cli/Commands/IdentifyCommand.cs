@@ -1,0 +1,60 @@
+using System.CommandLine;
+using AdaRas.Steering.Rcn;
+
+namespace AdaRas.Cli.Commands;
+
+static class IdentifyCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var model = ModelOption.Create();
+        var data = new Option<string>("--data") { Description = "contrastive set: JSONL rows {id, _id, question, thinking, is_good}", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "pattern CSV to write (its sidecar .json beside it; finished trajectories cached in <out>.cache/)", Required = true };
+        var top = new Option<int>("--top") { Description = "neurons to keep, in rank order", DefaultValueFactory = _ => 200 };
+        var chunk = new Option<int>("--chunk") { Description = "tokens per forward call", DefaultValueFactory = _ => 512 };
+        var force = new Option<bool>("--force") { Description = "replace an existing pattern" };
+        // `probe` was this verb's first name; "probe" now means only the correctness classifier (probe-l1).
+        var command = new Command("identify",
+            "Identify reasoning-critical neurons: teacher-force correct and incorrect trajectories, rank neurons by how their mean activations differ (resumable)")
+        {
+            model, data, output, top, chunk, force,
+        };
+        command.Aliases.Add("probe");
+        command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
+        {
+            var set = ContrastiveSet.Load(parse.GetValue(data)!);
+            set.RequireBothClasses();
+            var options = new IdentifyOptions { Top = parse.GetValue(top), Overwrite = parse.GetValue(force) };
+            var patternPath = parse.GetValue(output)!;
+            if (!options.Overwrite && File.Exists(patternPath))
+                throw new IOException($"{patternPath}: already exists (pass --force to replace it)");
+            using var m = ModelOption.Load(parse, model, console);
+            var identifier = new RcnIdentifier(m, parse.GetValue(chunk));
+            console.Error.WriteLine($"[identify: {set.Trajectories.Count} trajectories ({set.CorrectCount} correct, {set.IncorrectCount} incorrect) " +
+                $"from {set.Path} on {m.Manifest.ModelId}, {identifier.Shape.NeuronCount} neurons]");
+            bool drew = false;
+            var progress = new ThrottledProgress<IdentifyProgress>(p =>
+            {
+                drew = true;
+                console.Error.Write($"\r{p}   ");
+            });
+            IdentifyResult result;
+            try
+            {
+                result = identifier.Identify(set, patternPath, options, progress: progress, cancellation: cancellation);
+            }
+            finally
+            {
+                if (drew) console.Error.WriteLine();
+            }
+            var s = result.Sidecar;
+            console.Out.WriteLine($"wrote {result.PatternPath}: top {s.Top} of {identifier.Shape.NeuronCount} neurons from " +
+                $"{s.CorrectTrajectories} correct and {s.IncorrectTrajectories} incorrect trajectories " +
+                $"({s.CorrectTokens + s.IncorrectTokens} tokens; {result.Computed} computed at {result.TokensPerSecond:F1} tok/s, {result.FromCache} from the cache)");
+            var first = result.Ranked[0];
+            console.Out.WriteLine($"rank 1: layer {first.Layer} neuron {first.Index}, mu+ {first.MuPlus:G4}, mu- {first.MuMinus:G4}, r {first.Relative:G4}");
+            return 0;
+        })));
+        return command;
+    }
+}
