@@ -134,6 +134,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--base", required=True, help="the base model folder (train.py --out)")
     ap.add_argument("--out", required=True, help="model folder to write (Hugging Face layout)")
+    ap.add_argument("--init", help="weights to start from (default: the base's); a second round continues a first")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--steps", type=int, default=90)
     ap.add_argument("--batch", type=int, default=24)
@@ -185,7 +186,7 @@ def main(argv=None):
     stream = problem_stream(args.seed + 1, cfg, excluded)  # its own stream, never a held-out instance
 
     # 2. fine-tune
-    model = load_model(args.base)
+    model = load_model(args.init or args.base)
     tok = Tokenizer.from_tokenizer_json(os.path.join(args.base, "tokenizer.json"))
     im_end, eot = tok.token_id("<|im_end|>"), tok.token_id("<|endoftext|>")
     style = StyleSetup(tok, model, args)
