@@ -1,7 +1,7 @@
 namespace AdaRas.Export;
 
 /// <summary>Numeric precision of the exported graph's weights, activations and KV cache.</summary>
-public enum ExportPrecision
+internal enum ExportPrecision
 {
     /// <summary>float32 everywhere: the CPU default.</summary>
     Fp32,
@@ -13,9 +13,9 @@ public enum ExportPrecision
     Int4,
 }
 
-public enum ExternalDataMode { Auto, Always, Never }
+internal enum ExternalDataMode { Auto, Always, Never }
 
-public sealed record ExportOptions
+internal sealed record ExportOptions
 {
     public ExportPrecision Precision { get; init; } = ExportPrecision.Fp32;
     /// <summary>False exports plain Qwen3 without steering inputs or taps, to measure what steerability costs.</summary>
@@ -42,7 +42,7 @@ public sealed record ExportOptions
 }
 
 /// <summary>Progress of an export: which step, and how many weight bytes are done out of the total.</summary>
-public sealed record ExportProgress(string Step, long BytesDone, long BytesTotal);
+internal sealed record ExportProgress(string Step, long BytesDone, long BytesTotal);
 
 /// <summary>
 /// The <c>accuracy_level</c> ONNX Runtime's MatMulNBits computes each projection kind with: 1 = float32 compute
@@ -50,7 +50,7 @@ public sealed record ExportProgress(string Step, long BytesDone, long BytesTotal
 /// 0 = unset (the provider picks). Level 4 quantizes <c>down_proj</c>'s input (the steered activation) per block,
 /// so one neuron shifted by a large <c>alpha * delta</c> coarsens the others in its block; hence per-kind levels.
 /// </summary>
-public sealed record AccuracyLevels(int QkvProj, int OProj, int GateUpProj, int DownProj, int LmHead)
+internal sealed record AccuracyLevels(int QkvProj, int OProj, int GateUpProj, int DownProj, int LmHead)
 {
     public static readonly string[] Kinds = ["qkv_proj", "o_proj", "gate_up_proj", "down_proj", "lm_head"];
 

@@ -8,7 +8,7 @@ namespace AdaRas.Export;
 /// Lets every command take either an exported model folder or a Hugging Face checkpoint folder: a checkpoint is
 /// exported once into a cache keyed by its files (path, sizes, modification times, export options) and reused.
 /// </summary>
-public static class ModelResolver
+internal static class ModelResolver
 {
     /// <summary>Where exports of checkpoints are cached: $ADARAS_CACHE, else $XDG_CACHE_HOME/adaras, else ~/.cache/adaras.</summary>
     public static string CacheRoot

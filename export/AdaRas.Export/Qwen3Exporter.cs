@@ -8,14 +8,14 @@ using Onnx;
 namespace AdaRas.Export;
 
 /// <summary>What an export produced.</summary>
-public sealed record ExportResult(string Folder, ModelManifest Manifest, long WeightBytes, TimeSpan Elapsed);
+internal sealed record ExportResult(string Folder, ModelManifest Manifest, long WeightBytes, TimeSpan Elapsed);
 
 /// <summary>
 /// Hugging Face Qwen3 checkpoint -> model folder that both this engine and ONNX Runtime GenAI load:
 /// <c>model.onnx</c> (+ <c>model.onnx.data</c>), <c>genai_config.json</c>, the tokenizer files and <c>manifest.json</c>.
 /// The folder is built beside the destination and renamed into place, so a failed export leaves nothing behind.
 /// </summary>
-public static class Qwen3Exporter
+internal static class Qwen3Exporter
 {
     public const string GraphFile = "model.onnx";
     public const string ExternalDataFile = "model.onnx.data";

@@ -81,7 +81,9 @@ public sealed class BatchGenerator : IDisposable
         }
     }
 
+    /// <summary>The model every row runs on.</summary>
     public LanguageModel Model => _model;
+    /// <summary>Rows (sequences) decoded together.</summary>
     public int Rows => _rows.Length;
     /// <summary>Tokens each row may hold (0 until the first append when it is chosen then).</summary>
     public int Capacity => _cache?.Capacity ?? 0;
@@ -93,6 +95,7 @@ public sealed class BatchGenerator : IDisposable
     }
     int _chunkSize = 512;
 
+    /// <summary>Row <paramref name="row"/>: its tokens, state, logits, taps and steering.</summary>
     public GeneratorRow this[int row] => _rows[row];
 
     /// <summary>True while some row is generating (has a prompt and is not done).</summary>
@@ -323,6 +326,7 @@ public sealed class BatchGenerator : IDisposable
         }
     }
 
+    /// <summary>Frees the KV cache, the bound tensors and the binding.</summary>
     public void Dispose()
     {
         _idsValue?.Dispose();

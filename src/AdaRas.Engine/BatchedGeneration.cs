@@ -12,7 +12,7 @@ public sealed record GenerationJob(ChatRequest Request, GeneratorParams Paramete
 }
 
 /// <summary>
-/// Continuous batching: runs chat generations <paramref name="batchSize"/> at a time through one
+/// Continuous batching: runs chat generations <c>batchSize</c> at a time through one
 /// <see cref="BatchGenerator"/>, refilling a row from the queue as soon as its sequence finishes, and yields each
 /// result as it finishes. Every job keeps its own sampler, seed, limits and steering, so its tokens are those of a
 /// single <see cref="TextGeneration.Generate"/> call.

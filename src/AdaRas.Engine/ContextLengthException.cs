@@ -8,6 +8,8 @@ namespace AdaRas.Engine;
 /// </summary>
 public sealed class ContextLengthException(int needed, int limit, string problem) : InputException(problem)
 {
+    /// <summary>Tokens the input needs.</summary>
     public int Needed { get; } = needed;
+    /// <summary>Tokens that fit.</summary>
     public int Limit { get; } = limit;
 }

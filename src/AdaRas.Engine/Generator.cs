@@ -27,6 +27,7 @@ public sealed class Generator : IDisposable
     readonly GeneratorRow _row;
     readonly bool _steerable;
 
+    /// <summary>A one-sequence generator on <paramref name="model"/> (a one-row <see cref="BatchGenerator"/>); parameters are validated here.</summary>
     public Generator(LanguageModel model, GeneratorParams? generatorParams = null)
     {
         var parameters = generatorParams ?? new GeneratorParams();
@@ -37,18 +38,23 @@ public sealed class Generator : IDisposable
         _row = _batch[0];
     }
 
+    /// <summary>Tokens the KV cache holds (0 until the first append when it is chosen then).</summary>
     public int Capacity => _batch.Capacity;
     /// <summary>The narrow view per-step callbacks get.</summary>
     internal GenerationStep Step => _row.Step;
     /// <summary>Tokens in the KV cache (prompt and generated).</summary>
     public int Length => _row.Length;
+    /// <summary>Every token so far: prompt, then generated.</summary>
     public IReadOnlyList<int> Sequence => _row.Sequence;
+    /// <summary>Tokens appended before the first generated one.</summary>
     public int PromptLength => _row.PromptLength;
+    /// <summary>Tokens generated after the prompt.</summary>
     public int GeneratedCount => _row.GeneratedCount;
     /// <summary>True after a stop token, at MaxNewTokens, or when the cache is full.</summary>
     public bool IsDone => _row.IsDone;
     /// <summary>True when generation ended on a stop token (not on a length limit).</summary>
     public bool StoppedOnStopToken => _row.StoppedOnStopToken;
+    /// <summary>The most recent token.</summary>
     public int LastToken => _row.LastToken;
     /// <summary>Tokens per forward call when appending long inputs (memory stays flat whatever the length).</summary>
     public int ChunkSize { get => _batch.ChunkSize; init => _batch.ChunkSize = value; }
@@ -104,5 +110,6 @@ public sealed class Generator : IDisposable
         _batch.Step();
     }
 
+    /// <summary>Frees the KV cache and the session bindings.</summary>
     public void Dispose() => _batch.Dispose();
 }

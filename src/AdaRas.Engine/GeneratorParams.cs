@@ -12,17 +12,21 @@ public sealed record GeneratorParams
     public int? MaxLength { get; init; }
     /// <summary>0 (or DoSample false) is greedy decoding.</summary>
     public double Temperature { get; init; }
+    /// <summary>Sample from the distribution (with Temperature above 0) instead of taking the most likely token.</summary>
     public bool DoSample { get; init; }
     /// <summary>Keep the k most likely tokens; 0 disables.</summary>
     public int TopK { get; init; }
     /// <summary>Keep the smallest set of tokens whose probability reaches p; 1 disables. Must be in (0, 1].</summary>
     public double TopP { get; init; } = 1.0;
+    /// <summary>Seed of the sampler, so a sampled run repeats.</summary>
     public int Seed { get; init; }
     /// <summary>Token ids that end generation (default: the model's generation_config.json eos ids).</summary>
     public int[]? StopTokenIds { get; init; }
 
+    /// <summary>True when decoding takes the most likely token.</summary>
     public bool IsGreedy => !DoSample || Temperature == 0;
 
+    /// <summary>Throws <see cref="AdaRas.Files.UsageException"/> naming the first value out of range.</summary>
     public void Validate()
     {
         if (MaxNewTokens < 0) throw new AdaRas.Files.UsageException($"max new tokens must be >= 0, got {MaxNewTokens}");

@@ -15,6 +15,7 @@ public sealed class GenerationStep
     public int GeneratedCount => _row.GeneratedCount;
     /// <summary>Whether generation has ended (then no forward pass ran after the last token and the taps are stale).</summary>
     public bool IsDone => _row.IsDone;
+    /// <summary>The most recent token.</summary>
     public int LastToken => _row.LastToken;
     /// <summary>Pre-steering MLP intermediate at the most recent forward pass's last position, [layers * intermediate].</summary>
     public ReadOnlySpan<float> MlpLast => _row.MlpLast;
@@ -41,6 +42,7 @@ public sealed class GeneratorRow
     /// <summary>The narrow view of this row handed to per-step callbacks.</summary>
     internal GenerationStep Step { get; }
 
+    /// <summary>Position of the row in its batch.</summary>
     public int Index { get; }
     internal bool Started => _parameters is not null;
     internal GeneratorParams Parameters => _parameters!;
@@ -52,8 +54,11 @@ public sealed class GeneratorRow
 
     /// <summary>Tokens in the row's cache (prompt and generated).</summary>
     public int Length => _sequence.Count;
+    /// <summary>Every token so far: prompt, then generated.</summary>
     public IReadOnlyList<int> Sequence => _sequence;
+    /// <summary>Tokens appended before the first generated one.</summary>
     public int PromptLength { get; private set; }
+    /// <summary>Tokens generated after the prompt.</summary>
     public int GeneratedCount => _sequence.Count - PromptLength;
     /// <summary>True after a stop token, at MaxNewTokens, or when the cache is full.</summary>
     public bool IsDone => _sequence.Count > 0 && Started &&
@@ -62,8 +67,10 @@ public sealed class GeneratorRow
     public bool IsGenerating => _sequence.Count > 0 && Started && !IsDone;
     /// <summary>True when generation ended on a stop token (not on a length limit).</summary>
     public bool StoppedOnStopToken => _stopped;
+    /// <summary>The most recent token.</summary>
     public int LastToken => _sequence.Count > 0 ? _sequence[^1] : throw new InvalidOperationException("no tokens yet");
 
+    /// <summary>Steering read for this row from its next forward pass on (null: none; identity for this row).</summary>
     public SteeringTensors? Steering
     {
         get => _owner.GetSteering(Index);
@@ -74,6 +81,7 @@ public sealed class GeneratorRow
     public ReadOnlySpan<float> Logits => _owner.Logits(Index);
     /// <summary>After an append with <see cref="LogitsScope.All"/>: logits [tokens, vocab].</summary>
     public ReadOnlySpan<float> AllLogits => AllLogitsBuffer;
+    /// <summary>Pre-steering MLP intermediate at the row's last position of its most recent forward pass, [layers * intermediate].</summary>
     public ReadOnlySpan<float> MlpLast => _owner.MlpLast(Index);
     /// <summary>Pre-steering MLP intermediate summed over every position of the most recent append or step.</summary>
     public ReadOnlySpan<float> MlpSum => _owner.MlpSum(Index);

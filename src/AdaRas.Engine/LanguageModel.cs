@@ -11,9 +11,12 @@ namespace AdaRas.Engine;
 /// </summary>
 public sealed class LanguageModel : IDisposable
 {
+    /// <summary>The exported model folder (full path).</summary>
     public string Folder { get; }
+    /// <summary>The folder's manifest, checked against the graph at load.</summary>
     public ModelManifest Manifest { get; }
-    public GenerationConfig Generation { get; }
+    internal GenerationConfig Generation { get; }
+    /// <summary>Provider and threading the session was created with.</summary>
     public ModelOptions Options { get; }
     internal InferenceSession Session { get; }
     readonly Lazy<QwenTokenizer> _tokenizer;
@@ -32,6 +35,8 @@ public sealed class LanguageModel : IDisposable
             : OrtMemoryInfo.DefaultInstance;
     }
 
+    /// <summary>Loads an exported folder: manifest, generation config and one ONNX Runtime session.</summary>
+    /// <exception cref="ModelFormatException">The folder is missing, or its manifest or graph does not fit the contract.</exception>
     public static LanguageModel Load(string folder, ModelOptions? options = null)
     {
         options ??= new ModelOptions();
@@ -141,6 +146,7 @@ public sealed class LanguageModel : IDisposable
         $"ONNX Runtime failed at position {position} (manifest.json promises a context of {Manifest.ContextLength}; " +
         $"a graph exported for fewer positions fails like this): {e.Message}", inner: e);
 
+    /// <summary>Releases the ONNX Runtime session.</summary>
     public void Dispose()
     {
         Session.Dispose();

@@ -1,5 +1,6 @@
 namespace AdaRas.Engine;
 
+/// <summary>Where ONNX Runtime runs the graph.</summary>
 public enum ExecutionProvider
 {
     /// <summary>ONNX Runtime's CPU provider (the default build).</summary>
@@ -8,9 +9,12 @@ public enum ExecutionProvider
     Cuda,
 }
 
+/// <summary>How to load a model: the provider and ONNX Runtime's threading.</summary>
 public sealed record ModelOptions
 {
+    /// <summary>ONNX Runtime provider (the steering kernels follow it).</summary>
     public ExecutionProvider Provider { get; init; } = ExecutionProvider.Cpu;
+    /// <summary>CUDA device ordinal when <see cref="Provider"/> is CUDA.</summary>
     public int CudaDeviceId { get; init; }
     /// <summary>
     /// Threads for ONNX Runtime's intra-op pool. 0 chooses: one thread for small models (under
@@ -19,6 +23,7 @@ public sealed record ModelOptions
     /// </summary>
     public int IntraOpThreads { get; init; }
 
+    /// <summary>Weights per token under which a model runs on one thread by default (32 MiB).</summary>
     public const long SmallModelBytes = 32L << 20;
     /// <summary>
     /// Let ONNX Runtime's worker threads spin between operators. Faster on an idle machine, slower when other

@@ -6,7 +6,7 @@ namespace AdaRas.Engine;
 /// Picks the next token from logits: argmax when greedy, otherwise temperature, top-k and top-p filtering
 /// (in that order, as Hugging Face applies them) and a draw from a seeded generator, so a seed reproduces a run.
 /// </summary>
-public sealed class Sampler
+internal sealed class Sampler
 {
     readonly GeneratorParams _p;
     readonly Random _random;

@@ -10,6 +10,7 @@ public sealed record ScoreResult(int[] Ids, double[] LogProbs)
     public double Total => LogProbs.Sum();
 }
 
+/// <summary>Teacher forcing: each token's log-probability given its prefix.</summary>
 public static class Scoring
 {
     /// <summary>

@@ -28,7 +28,9 @@ public sealed unsafe class SteeringTensors : IDisposable
     readonly OrtValue[] _scaleValues, _shiftValues;
     SteeringPositions _positions = SteeringPositions.Last;
 
+    /// <summary>Decoder layers (one scale and one shift tensor each).</summary>
     public int Layers { get; }
+    /// <summary>Neurons per layer (the MLP intermediate width).</summary>
     public int IntermediateSize { get; }
     /// <summary>True when the buffers live on the host and can be read and written through spans.</summary>
     public bool IsHostMemory { get; }
@@ -84,9 +86,13 @@ public sealed unsafe class SteeringTensors : IDisposable
         set => _positions = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), $"unknown steering positions {value}");
     }
 
+    /// <summary>Layer <paramref name="layer"/>'s multipliers (host memory only), rewritable between steps.</summary>
     public Span<float> Scale(int layer) => HostSpan(_scale, layer);
+    /// <summary>Layer <paramref name="layer"/>'s additive shifts (host memory only), rewritable between steps.</summary>
     public Span<float> Shift(int layer) => HostSpan(_shift, layer);
+    /// <summary>Every layer's multipliers, [layers * intermediate] (host memory only).</summary>
     public Span<float> AllScales => HostSpan(_scale, -1);
+    /// <summary>Every layer's shifts, [layers * intermediate] (host memory only).</summary>
     public Span<float> AllShifts => HostSpan(_shift, -1);
 
     Span<float> HostSpan(float* basePtr, int layer)
@@ -132,6 +138,7 @@ public sealed unsafe class SteeringTensors : IDisposable
         }
     }
 
+    /// <summary>Releases the tensors (and the buffers, when this object allocated them).</summary>
     public void Dispose()
     {
         foreach (var v in _scaleValues) v.Dispose();

@@ -8,17 +8,21 @@ public sealed record GenerationResult(
     string Text, string Thinking, string Content, int[] TokenIds, int PromptTokens, bool StoppedOnStopToken,
     double PrefillSeconds, double DecodeSeconds)
 {
+    /// <summary>Generated tokens after the first, per second of decoding.</summary>
     public double DecodeTokensPerSecond => TokenIds.Length > 1 ? (TokenIds.Length - 1) / DecodeSeconds : 0;
 }
 
 /// <summary>A chat request: the user message rendered with Qwen3's chat template.</summary>
 public sealed record ChatRequest(string UserMessage)
 {
+    /// <summary>Optional system message before the user's.</summary>
     public string? SystemMessage { get; init; }
+    /// <summary>False renders Qwen3's empty think block, so the model answers without reasoning.</summary>
     public bool EnableThinking { get; init; } = true;
     /// <summary>Feed <see cref="UserMessage"/> as-is, without the chat template.</summary>
     public bool Raw { get; init; }
 
+    /// <summary>The text fed to the tokenizer.</summary>
     public string Render() => Raw ? UserMessage : Qwen3ChatTemplate.Render(UserMessage, SystemMessage, EnableThinking);
 }
 

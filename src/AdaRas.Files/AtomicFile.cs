@@ -4,7 +4,7 @@ namespace AdaRas.Files;
 /// Write-to-temporary-then-rename, so a crash or a bad input never leaves a half-written file where a
 /// finished one is expected.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     public static void Write(string path, Action<Stream> write)
     {

@@ -15,6 +15,7 @@ public class InputException : Exception
     /// <summary>What is wrong, without the file and line prefix.</summary>
     public string Problem { get; }
 
+    /// <summary>A problem in a file (and line), or with no file when <paramref name="filePath"/> is null.</summary>
     public InputException(string? filePath, int? line, string problem, Exception? inner = null)
         : base(Format(filePath, line, problem), inner)
     {

@@ -6,7 +6,7 @@ namespace AdaRas.Files;
 /// Checks on a path before it is opened for reading. Opening a FIFO blocks until someone writes to it, and a
 /// device such as /dev/zero never ends: either would hang a command that expects a file, so they are refused.
 /// </summary>
-public static class InputFiles
+internal static class InputFiles
 {
     /// <summary>Throws unless <paramref name="path"/> exists and is a regular file (symbolic links are followed).</summary>
     public static void RequireRegularFile(string path, string what = "file")

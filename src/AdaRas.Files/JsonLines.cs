@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace AdaRas.Files;
 
 /// <summary>A line of a JSONL file is malformed; the message starts with <c>file:line:</c>.</summary>
-public sealed class JsonLinesException(string file, int line, string problem)
+internal sealed class JsonLinesException(string file, int line, string problem)
     : InputException(file, line > 0 ? line : null, problem)
 {
     public string File { get; } = file;
@@ -16,7 +16,7 @@ public sealed class JsonLinesException(string file, int line, string problem)
 /// One non-blank line of a JSONL file, parsed as a JSON object, with typed field access whose errors name the
 /// file and line. Valid only while the enumeration of <see cref="JsonLines.Read"/> stands on it.
 /// </summary>
-public readonly struct JsonLine(string file, int line, JsonElement row)
+internal readonly struct JsonLine(string file, int line, JsonElement row)
 {
     public string File { get; } = file;
     public int Line { get; } = line;
@@ -62,7 +62,7 @@ public readonly struct JsonLine(string file, int line, JsonElement row)
 }
 
 /// <summary>Reads JSONL files (one JSON object per line) as the paper's data files are written.</summary>
-public static class JsonLines
+internal static class JsonLines
 {
     /// <summary>
     /// Longest line accepted (bytes). The paper's longest rows (32k-token reasoning traces) are a few hundred KB;

@@ -8,7 +8,7 @@ namespace AdaRas.Model;
 /// <c>model.safetensors.index.json</c>, tokenizer and generation files. Opening validates every tensor's name,
 /// dtype and shape against the config, so later stages can trust what they read.
 /// </summary>
-public sealed class Checkpoint : IDisposable
+internal sealed class Checkpoint : IDisposable
 {
     public const string ConfigFile = "config.json";
     public const string SingleWeightsFile = "model.safetensors";

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace AdaRas.Model;
 
 /// <summary>The Hugging Face <c>generation_config.json</c>: stop ids and default sampling values.</summary>
-public sealed record GenerationConfig
+internal sealed record GenerationConfig
 {
     public int? BosTokenId { get; init; }
     public int[] EosTokenIds { get; init; } = [];

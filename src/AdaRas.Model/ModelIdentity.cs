@@ -8,7 +8,7 @@ namespace AdaRas.Model;
 /// shape and bytes, in name order. Patterns and gate files record it, so applying them to another model is
 /// caught. It identifies the source checkpoint, so fp32 and fp16 exports of one checkpoint share it.
 /// </summary>
-public static class ModelIdentity
+internal static class ModelIdentity
 {
     public static string Compute(Checkpoint checkpoint)
     {

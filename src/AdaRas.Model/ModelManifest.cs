@@ -12,37 +12,58 @@ public sealed record TensorSpec(string Name, [property: JsonPropertyName("dtype"
 /// </summary>
 public sealed record ModelManifest
 {
+    /// <summary>The manifest's file name in an exported folder.</summary>
     public const string FileName = "manifest.json";
-    public const string CurrentFormat = "adaras-qwen3-onnx";
-    public const int CurrentVersion = 1;
+    internal const string CurrentFormat = "adaras-qwen3-onnx";
+    internal const int CurrentVersion = 1;
 
+    /// <summary>Format tag, <c>adaras-qwen3-onnx</c>; the engine refuses any other.</summary>
     public string Format { get; init; } = CurrentFormat;
+    /// <summary>Version of the manifest format (1).</summary>
     public int FormatVersion { get; init; } = CurrentVersion;
     /// <summary>Stable identity of the source weights (hash of config and tensor bytes); patterns and gates record it.</summary>
     public required string ModelId { get; init; }
+    /// <summary>Weight precision of the graph: <c>fp32</c> or <c>fp16</c> (the KV cache follows it).</summary>
     public required string Precision { get; init; }
+    /// <summary>Whether the graph has the steering inputs and taps (false for <c>export --plain</c>).</summary>
     public required bool Steerable { get; init; }
+    /// <summary>The ONNX file in the folder (<c>model.onnx</c>).</summary>
     public required string GraphFile { get; init; }
+    /// <summary>The external weights file beside the graph, when weights pass 1 GiB.</summary>
     public string? ExternalDataFile { get; init; }
+    /// <summary>Element type of the checkpoint the graph was exported from (bf16, fp16, fp32).</summary>
     [JsonPropertyName("source_dtype")]
     public required string SourceDType { get; init; }
 
+    /// <summary>Decoder layers.</summary>
     public required int NumLayers { get; init; }
+    /// <summary>Residual stream width.</summary>
     public required int HiddenSize { get; init; }
+    /// <summary>MLP intermediate width I: the neurons per layer that steering and the taps address.</summary>
     public required int IntermediateSize { get; init; }
+    /// <summary>Query heads.</summary>
     public required int NumAttentionHeads { get; init; }
+    /// <summary>Key/value heads (grouped-query attention).</summary>
     public required int NumKeyValueHeads { get; init; }
+    /// <summary>Width of one attention head.</summary>
     public required int HeadDim { get; init; }
+    /// <summary>Rows of the embedding and of the logits.</summary>
     public required int VocabSize { get; init; }
+    /// <summary>Rotary embedding base.</summary>
     public required double RopeTheta { get; init; }
+    /// <summary>RMSNorm epsilon.</summary>
     public required double RmsNormEps { get; init; }
+    /// <summary>The most tokens (prompt and generated) one sequence may hold.</summary>
     public required int ContextLength { get; init; }
+    /// <summary>Whether <c>lm_head</c> shares the embedding matrix.</summary>
     public required bool TieWordEmbeddings { get; init; }
 
+    /// <summary>The graph's inputs, as the exporter wrote them.</summary>
     public required TensorSpec[] Inputs { get; init; }
+    /// <summary>The graph's outputs, as the exporter wrote them.</summary>
     public required TensorSpec[] Outputs { get; init; }
 
-    public static readonly JsonSerializerOptions JsonOptions = new()
+    internal static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
@@ -52,6 +73,8 @@ public sealed record ModelManifest
     /// <summary>The longest context any export writes (the exporter refuses more).</summary>
     public const int MaxContextLength = 1 << 20;
 
+    /// <summary>Reads and checks a manifest file.</summary>
+    /// <exception cref="ModelFormatException">The file is missing, does not parse, or holds values out of range.</exception>
     public static ModelManifest Load(string path)
     {
         if (!File.Exists(path)) throw new ModelFormatException(path, "file not found");
@@ -69,7 +92,7 @@ public sealed record ModelManifest
         return m;
     }
 
-    public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, JsonOptions));
+    internal void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, JsonOptions));
 
     /// <summary>
     /// Weight bytes one decode step reads: every layer's projections and norms, the final norm and the lm_head (the
@@ -104,12 +127,19 @@ public sealed record ModelManifest
 /// </summary>
 public static class GraphNames
 {
+    /// <summary>Token ids, int64 [batch, seq].</summary>
     public const string InputIds = "input_ids";
+    /// <summary>1 for every position of the sequence so far, int64 [batch, past + seq].</summary>
     public const string AttentionMask = "attention_mask";
+    /// <summary>Next-token logits from <see cref="LogitsFrom"/> on.</summary>
     public const string Logits = "logits";
+    /// <summary>Layer <paramref name="layer"/>'s key cache input (shares its buffer with <see cref="PresentKey"/>).</summary>
     public static string PastKey(int layer) => $"past_key_values.{layer}.key";
+    /// <summary>Layer <paramref name="layer"/>'s value cache input.</summary>
     public static string PastValue(int layer) => $"past_key_values.{layer}.value";
+    /// <summary>Layer <paramref name="layer"/>'s key cache output.</summary>
     public static string PresentKey(int layer) => $"present.{layer}.key";
+    /// <summary>Layer <paramref name="layer"/>'s value cache output.</summary>
     public static string PresentValue(int layer) => $"present.{layer}.value";
 
     /// <summary>Per-layer multiplier on the MLP intermediate, float32 [steer_batch, 1, I]; identity default 1.</summary>

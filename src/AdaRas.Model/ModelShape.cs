@@ -5,7 +5,7 @@ namespace AdaRas.Model;
 /// intermediate size (neuron id = layer * I + index, as the paper numbers them) and, where known, the model's
 /// identity (<see cref="ModelManifest.ModelId"/>).
 /// </summary>
-public sealed record ModelShape
+internal sealed record ModelShape
 {
     public int Layers { get; }
     public int IntermediateSize { get; }

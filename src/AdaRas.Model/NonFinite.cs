@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace AdaRas.Model;
 
 /// <summary>Finds NaN and infinity in float data (exponent bits all set), vectorised: cheap enough for every decode step.</summary>
-public static class NonFinite
+internal static class NonFinite
 {
     /// <summary>Index of the first NaN or infinity, or -1 when every value is finite.</summary>
     public static int IndexOf(ReadOnlySpan<float> values)
@@ -30,6 +30,7 @@ public sealed class InvalidLogitsException(int position, string what)
     : InputException($"the model's logits at position {position} are unusable ({what}): the weights hold NaN/infinity " +
                      "or steering is far too strong (alpha, pattern weights); nothing was generated from them")
 {
+    /// <summary>Sequence position whose logits were unusable.</summary>
     public int Position { get; } = position;
 
     /// <summary>Throws unless <paramref name="logits"/> are finite and not all equal.</summary>

@@ -8,7 +8,7 @@ namespace AdaRas.Model;
 /// The fields of a Hugging Face Qwen3 <c>config.json</c> that define the network. Defaults follow
 /// transformers' Qwen3Config where the file may omit a field.
 /// </summary>
-public sealed record Qwen3Config
+internal sealed record Qwen3Config
 {
     public required int VocabSize { get; init; }
     public required int HiddenSize { get; init; }

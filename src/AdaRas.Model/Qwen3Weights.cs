@@ -1,7 +1,7 @@
 namespace AdaRas.Model;
 
 /// <summary>The Hugging Face tensor names and shapes of a Qwen3ForCausalLM checkpoint.</summary>
-public static class Qwen3Weights
+internal static class Qwen3Weights
 {
     public const string Embedding = "model.embed_tokens.weight";
     public const string FinalNorm = "model.norm.weight";

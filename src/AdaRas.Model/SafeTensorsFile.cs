@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace AdaRas.Model;
 
 /// <summary>Where one tensor lives inside a safetensors file.</summary>
-public sealed record TensorInfo(string Name, TensorDType DType, long[] Shape, long Begin, long End, string FilePath)
+internal sealed record TensorInfo(string Name, TensorDType DType, long[] Shape, long Begin, long End, string FilePath)
 {
     public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
     public long ByteLength => End - Begin;
@@ -16,7 +16,7 @@ public sealed record TensorInfo(string Name, TensorDType DType, long[] Shape, lo
 /// header length, a JSON header, then raw little-endian tensor bytes. Nothing is read into managed memory
 /// until a caller copies a tensor out, so multi-GB shards cost only address space.
 /// </summary>
-public sealed unsafe class SafeTensorsFile : IDisposable
+internal sealed unsafe class SafeTensorsFile : IDisposable
 {
     readonly MemoryMappedFile _map;
     readonly MemoryMappedViewAccessor _view;

@@ -4,9 +4,9 @@ using System.Runtime.InteropServices;
 namespace AdaRas.Model;
 
 /// <summary>Element types a checkpoint may store. Names follow safetensors ("F32", "F16", "BF16").</summary>
-public enum TensorDType { F32, F16, BF16, I64, I32 }
+internal enum TensorDType { F32, F16, BF16, I64, I32 }
 
-public static class TensorDTypes
+internal static class TensorDTypes
 {
     public static int SizeOf(this TensorDType t) => t switch
     {

@@ -4,7 +4,7 @@ namespace AdaRas.Probing;
 /// A row-major float matrix of activations: rows are questions (for the probe and the F-score) or tokens of one
 /// question (for the gate); columns are features (neurons). It wraps, never copies, the caller's array.
 /// </summary>
-public sealed class ActivationMatrix
+internal sealed class ActivationMatrix
 {
     public float[] Values { get; }
     public int Rows { get; }

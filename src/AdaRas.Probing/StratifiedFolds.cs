@@ -6,7 +6,7 @@ namespace AdaRas.Probing;
 /// Seeded stratified k-fold assignment: each class is shuffled and dealt round-robin to the folds, so every fold
 /// holds (within one) the same share of correct and incorrect questions. Also gives a stratified train/validation split.
 /// </summary>
-public static class StratifiedFolds
+internal static class StratifiedFolds
 {
     /// <summary>Fold number (0..folds-1) for every question.</summary>
     public static int[] Assign(IReadOnlyList<bool> isGood, int folds, int seed)

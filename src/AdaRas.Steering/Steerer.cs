@@ -16,15 +16,21 @@ public sealed record SteeringOptions(string PatternPath)
     public const int DefaultNeurons = 50;
     /// <summary>Alpha by default, as a double because experiment configs (and their hashes) hold it as one; the paper tunes it in [0.1, 0.3].</summary>
     public const double DefaultAlpha = 0.3;
+    /// <summary>The paper's method.</summary>
     public const SteeringMethod DefaultMethod = SteeringMethod.SteeringAdd;
     /// <summary>The paper's: the last prompt token at prefill, each new token at decode.</summary>
     public const SteeringPositions DefaultPositions = SteeringPositions.Last;
 
+    /// <summary>K: the pattern's first K neurons are steered.</summary>
     public int Neurons { get; init; } = DefaultNeurons;
+    /// <summary>Strength.</summary>
     public float Alpha { get; init; } = (float)DefaultAlpha;
+    /// <summary>How each neuron is moved.</summary>
     public SteeringMethod Method { get; init; } = DefaultMethod;
+    /// <summary>Which positions of each forward pass are steered.</summary>
     public SteeringPositions Positions { get; init; } = DefaultPositions;
 
+    /// <summary>The options as one line for logs.</summary>
     public override string ToString() =>
         $"{Method.ToName()} alpha={Alpha} K={Neurons} positions={Positions.ToString().ToLowerInvariant()} pattern={Path.GetFileName(PatternPath)}";
 }
@@ -41,8 +47,10 @@ public sealed class Steerer : IDisposable
     readonly SteeringBuffers _buffers;
     SteeringPlan _plan;
 
+    /// <summary>The options in force (alpha and K follow <see cref="SetAlpha"/> and <see cref="Retarget"/>).</summary>
     public SteeringOptions Options { get; private set; }
-    public RcnPattern Pattern => _plan.Pattern;
+    internal RcnPattern Pattern => _plan.Pattern;
+    /// <summary>The tensors to bind: <c>generator.Steering = steerer.Tensors</c>.</summary>
     public SteeringTensors Tensors { get; }
 
     Steerer(KernelDevice? ownedDevice, SteeringBuffers buffers, SteeringPlan plan, SteeringTensors tensors, SteeringOptions options)
@@ -50,15 +58,20 @@ public sealed class Steerer : IDisposable
         _ownedDevice = ownedDevice; _buffers = buffers; _plan = plan; Tensors = tensors; Options = options;
     }
 
+    /// <summary>Loads the pattern file, checks it against the model, and scatters its top K neurons into new buffers
+    /// on a kernel device for the model's provider (the CPU accelerator, or the model's CUDA device).</summary>
+    /// <exception cref="PatternFormatException">The pattern file does not parse or does not fit the model.</exception>
+    public static Steerer Create(AdaRas.Engine.LanguageModel model, SteeringOptions options) => Create(model, options, device: null);
+
     /// <param name="device">Kernel device to use (kept by the caller); null creates one for the model's provider
     /// (<see cref="KernelDevice.ForModel"/>), owned by the steerer.</param>
-    public static Steerer Create(AdaRas.Engine.LanguageModel model, SteeringOptions options, KernelDevice? device = null)
+    internal static Steerer Create(AdaRas.Engine.LanguageModel model, SteeringOptions options, KernelDevice? device)
     {
         var pattern = RcnPattern.Load(options.PatternPath, ModelShape.FromManifest(model.Manifest));
         return Create(model, pattern, options, device);
     }
 
-    public static Steerer Create(AdaRas.Engine.LanguageModel model, RcnPattern pattern, SteeringOptions options, KernelDevice? device = null)
+    internal static Steerer Create(AdaRas.Engine.LanguageModel model, RcnPattern pattern, SteeringOptions options, KernelDevice? device = null)
     {
         var owned = device is null ? KernelDevice.ForModel(model) : null;
         SteeringBuffers? buffers = null;
@@ -112,6 +125,7 @@ public sealed class Steerer : IDisposable
         Options = Options with { Neurons = neurons, Alpha = alpha };
     }
 
+    /// <summary>Frees the tensors, plan, buffers and an owned kernel device.</summary>
     public void Dispose()
     {
         Tensors.Dispose();

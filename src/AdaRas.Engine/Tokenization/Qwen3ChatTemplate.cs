@@ -12,9 +12,13 @@ public readonly record struct ThinkingSplit(string Thinking, string Content);
 /// </summary>
 public static class Qwen3ChatTemplate
 {
+    /// <summary>Opens a chat turn.</summary>
     public const string ImStart = "<|im_start|>";
+    /// <summary>Closes a chat turn (a stop token).</summary>
     public const string ImEnd = "<|im_end|>";
+    /// <summary>Opens the reasoning.</summary>
     public const string ThinkStart = "<think>";
+    /// <summary>Closes the reasoning; the answer follows.</summary>
     public const string ThinkEnd = "</think>";
 
     /// <summary>

@@ -6,10 +6,10 @@ namespace AdaRas.Evaluation.Answers;
 /// The verdict on one model output: what was extracted from it (the boxed answer, or the program run),
 /// whether it is correct, and a short reason when it is not (e.g. "no \boxed{}", "timeout", "AssertionError").
 /// </summary>
-public sealed record AnswerCheck(string? Extracted, bool Correct, string? Detail = null);
+internal sealed record AnswerCheck(string? Extracted, bool Correct, string? Detail = null);
 
 /// <summary>Scores a model's whole generated text against a benchmark sample.</summary>
-public interface IAnswerChecker
+internal interface IAnswerChecker
 {
     AnswerCheck Check(BenchmarkSample sample, string modelText, CancellationToken cancellationToken = default);
 }

@@ -7,7 +7,7 @@ namespace AdaRas.Evaluation.Benchmarks;
 /// A benchmark's content identity: SHA-256 over every sample's index, id, question, answer and code test, so a
 /// file edited under the same ids (or the same name) is told apart from the one a run started on.
 /// </summary>
-public static class BenchmarkHash
+internal static class BenchmarkHash
 {
     public static string Compute(Benchmark benchmark)
     {

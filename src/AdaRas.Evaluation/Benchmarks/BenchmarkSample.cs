@@ -1,13 +1,13 @@
 namespace AdaRas.Evaluation.Benchmarks;
 
 /// <summary>What a benchmark asks the model to produce: a math answer or a program.</summary>
-public enum BenchmarkTask { Math, Code }
+internal enum BenchmarkTask { Math, Code }
 
 /// <summary>
 /// One benchmark question. <see cref="Index"/> is its position in the file (0-based) and orders results;
 /// <see cref="Id"/> is the file's own id (numbers keep their JSON spelling).
 /// </summary>
-public sealed record BenchmarkSample(
+internal sealed record BenchmarkSample(
     int Index,
     string Id,
     string Question,
@@ -24,10 +24,10 @@ public sealed record BenchmarkSample(
 /// stub), the assertions are the benchmark's <c>check</c> function called on the entry point.
 /// MBPP: no prelude; the assertions are the <c>assert</c> lines of the question text.
 /// </summary>
-public sealed record CodeTest(string Prelude, string Assertions);
+internal sealed record CodeTest(string Prelude, string Assertions);
 
 /// <summary>A loaded benchmark: its samples in file order.</summary>
-public sealed record Benchmark(string Name, BenchmarkTask Task, string SourcePath, IReadOnlyList<BenchmarkSample> Samples)
+internal sealed record Benchmark(string Name, BenchmarkTask Task, string SourcePath, IReadOnlyList<BenchmarkSample> Samples)
 {
     public int Count => Samples.Count;
 }

@@ -9,7 +9,7 @@ namespace AdaRas.Evaluation.Demo;
 /// <see cref="Quick"/> is a smoke run of every stage for CI. Held-out test questions are only used at the very end:
 /// every choice (alpha, K, method, positions, the gate's threshold) is made on the validation questions.
 /// </summary>
-public sealed record DemoOptions
+internal sealed record DemoOptions
 {
     /// <summary>Training questions sampled for the contrastive set (the first ones of train.jsonl).</summary>
     public int ContrastiveQuestions { get; init; } = 300;

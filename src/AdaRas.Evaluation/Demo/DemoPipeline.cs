@@ -19,7 +19,7 @@ namespace AdaRas.Evaluation.Demo;
 internal sealed record ContrastiveStats(int Questions, int Generated, int Correct, int Unfinished, int MixedQuestions, int Kept);
 
 /// <summary>What the demo found: the held-out comparison and where its report is.</summary>
-public sealed record DemoResult(string Folder, string ReportPath, ComparisonReport Test, SweepRow Chosen, ClassifierReport Gate);
+internal sealed record DemoResult(string Folder, string ReportPath, ComparisonReport Test, SweepRow Chosen, ClassifierReport Gate);
 
 /// <summary>
 /// The whole AdaRAS method on the embedded demo model, end to end, as the README's main job:
@@ -35,7 +35,7 @@ public sealed record DemoResult(string Folder, string ReportPath, ComparisonRepo
 /// Every stage writes its output into the demo folder and a rerun reuses it, so an interrupted demo resumes; a folder
 /// made with other options is refused rather than mixed.
 /// </summary>
-public static class DemoPipeline
+internal static class DemoPipeline
 {
     const string StateFile = "demo.json";
 

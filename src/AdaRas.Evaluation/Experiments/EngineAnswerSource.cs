@@ -20,7 +20,7 @@ namespace AdaRas.Evaluation.Experiments;
 /// uninterrupted one would. <see cref="SampleAnswer.Seconds"/> is the whole cost of the sample: gate pass,
 /// prefill and decode.
 /// </remarks>
-public sealed class EngineAnswerSource : IBatchAnswerSource, IDisposable
+internal sealed class EngineAnswerSource : IBatchAnswerSource, IDisposable
 {
     readonly GenerationSettings _generation;
     readonly SteeringPolicy _policy;

@@ -14,7 +14,7 @@ using YamlDotNet.RepresentationModel;
 namespace AdaRas.Evaluation.Experiments;
 
 /// <summary>Decoding settings (the paper: greedy, thinking on).</summary>
-public sealed record GenerationSettings
+internal sealed record GenerationSettings
 {
     public int MaxNewTokens { get; init; } = 32768;
     public bool DoSample { get; init; }
@@ -28,7 +28,7 @@ public sealed record GenerationSettings
 /// Steering of the RCN pattern's top <see cref="NumNeurons"/> neurons with strength alpha: the config's spelling of
 /// <see cref="SteeringOptions"/> (whose defaults it takes), plus whether it is on.
 /// </summary>
-public sealed record InterventionSettings
+internal sealed record InterventionSettings
 {
     public bool Enabled { get; init; }
     public SteeringMethod Method { get; init; } = SteeringOptions.DefaultMethod;
@@ -48,7 +48,7 @@ public sealed record InterventionSettings
 }
 
 /// <summary>The adaptive gate: steer only questions it predicts will go wrong; optionally re-decided per token by an L1 probe.</summary>
-public sealed record GateSettings
+internal sealed record GateSettings
 {
     public required string File { get; init; }
     /// <summary>Overrides the threshold stored in the gate file (Youden's J on validation).</summary>
@@ -62,7 +62,7 @@ public sealed record GateSettings
 }
 
 /// <summary>What counts as a model's answer when its thought never closed (no <c>&lt;/think&gt;</c>: it hit max_new_tokens).</summary>
-public enum UnfinishedThoughts
+internal enum UnfinishedThoughts
 {
     /// <summary>No final content, so no answer: a provisional box inside the thought is not scored (the project's rule).</summary>
     NoAnswer,
@@ -71,13 +71,13 @@ public enum UnfinishedThoughts
 }
 
 /// <summary>How answers are read; the paper configs set <c>unfinished_thoughts: last_box</c> (the paper's rule).</summary>
-public sealed record ScoringSettings
+internal sealed record ScoringSettings
 {
     public UnfinishedThoughts UnfinishedThoughts { get; init; } = UnfinishedThoughts.NoAnswer;
 }
 
 /// <summary>Bad experiment config: the message starts with <c>file:line:</c>.</summary>
-public sealed class ExperimentConfigException(string file, int line, string problem)
+internal sealed class ExperimentConfigException(string file, int line, string problem)
     : AdaRas.Files.InputException(file, line > 0 ? line : null, problem)
 {
     public string File { get; } = file;
@@ -102,7 +102,7 @@ public sealed class ExperimentConfigException(string file, int line, string prob
 /// current directory, then beside the config file (<see cref="TryResolvePath"/>); pattern_path may also name one
 /// of the paper's released patterns (e.g. <c>AIME_Qwen3-1.7B.csv</c>).
 /// </summary>
-public sealed record ExperimentConfig
+internal sealed record ExperimentConfig
 {
     public required string Name { get; init; }
     public required string Model { get; init; }

@@ -13,7 +13,7 @@ namespace AdaRas.Evaluation.Experiments;
 /// Produces the model's answer to one sample. The engine implements this (chat template, generation,
 /// steering, gate); tests use deterministic fakes.
 /// </summary>
-public interface IAnswerSource
+internal interface IAnswerSource
 {
     /// <param name="userMessage">The paper's user message for the sample (<see cref="PromptBuilder"/>).</param>
     SampleAnswer Answer(BenchmarkSample sample, string userMessage, CancellationToken cancellationToken);
@@ -29,7 +29,7 @@ public interface IAnswerSource
 /// An answer source that answers many samples together (continuous batching). The runner hands it every sample
 /// still to do; it yields each answer as soon as it is finished, in any order, and the same answers at any batch size.
 /// </summary>
-public interface IBatchAnswerSource : IAnswerSource
+internal interface IBatchAnswerSource : IAnswerSource
 {
     IEnumerable<(BenchmarkSample Sample, SampleAnswer Answer)> AnswerAll(IReadOnlyList<(BenchmarkSample Sample, string UserMessage)> work,
         int batchSize, CancellationToken cancellationToken);
@@ -42,12 +42,12 @@ public interface IBatchAnswerSource : IAnswerSource
 /// A generated answer: the whole text (thinking included), its token count and generation time, and the
 /// gate's score and decision when a gate ran (<paramref name="Steered"/> also for always-on steering).
 /// </summary>
-public sealed record SampleAnswer(string Text, int Tokens, double Seconds, double? GateScore = null, bool? Steered = null);
+internal sealed record SampleAnswer(string Text, int Tokens, double Seconds, double? GateScore = null, bool? Steered = null);
 
 /// <summary>Progress after each sample: <see cref="Done"/> counts resumed samples too; the rate only this run's.</summary>
-public sealed record ExperimentProgress(int Done, int Total, int Correct, double SamplesPerSecond, TimeSpan? Eta, string LastId);
+internal sealed record ExperimentProgress(int Done, int Total, int Correct, double SamplesPerSecond, TimeSpan? Eta, string LastId);
 
-public sealed record ExperimentRunOptions
+internal sealed record ExperimentRunOptions
 {
     /// <summary>Only the first N samples of the benchmark (applied before sharding).</summary>
     public int? Limit { get; init; }
@@ -75,7 +75,7 @@ public sealed record ExperimentRunOptions
 /// ids are skipped, a line cut short by a kill is dropped and redone, and a folder made by a different config,
 /// shard or limit is refused (<c>run.json</c> holds the config hash).
 /// </summary>
-public sealed class ExperimentRunner(string resultsRoot = "results")
+internal sealed class ExperimentRunner(string resultsRoot = "results")
 {
     public string ResultsRoot { get; } = Path.GetFullPath(resultsRoot);
 

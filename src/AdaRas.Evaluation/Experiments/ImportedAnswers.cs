@@ -13,7 +13,7 @@ namespace AdaRas.Evaluation.Experiments;
 /// fields are ignored. Every id must be one of the benchmark's and appear once, and every sample the run covers
 /// must have an answer; anything else is an error naming the file and line.
 /// </summary>
-public sealed class ImportedAnswers : IAnswerSource
+internal sealed class ImportedAnswers : IAnswerSource
 {
     readonly Dictionary<string, (string Output, int Tokens, double Seconds)> _answers;
 

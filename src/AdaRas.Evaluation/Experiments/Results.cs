@@ -7,7 +7,7 @@ using AdaRas.Model;
 namespace AdaRas.Evaluation.Experiments;
 
 /// <summary>One line of <c>output.jsonl</c>: a finished sample.</summary>
-public sealed record ResultRecord
+internal sealed record ResultRecord
 {
     /// <summary>Position in the benchmark file; orders results and pairs runs.</summary>
     public required int Index { get; init; }
@@ -26,7 +26,7 @@ public sealed record ResultRecord
 }
 
 /// <summary><c>summary.json</c>: totals over the finished samples of a run (or of merged shards).</summary>
-public sealed record ExperimentSummary
+internal sealed record ExperimentSummary
 {
     public required string Name { get; init; }
     public required string ConfigHash { get; init; }
@@ -49,7 +49,7 @@ public sealed record ExperimentSummary
 }
 
 /// <summary><c>run.json</c>: what a results folder belongs to, checked before resuming or merging.</summary>
-public sealed record RunIdentity
+internal sealed record RunIdentity
 {
     public required string ConfigHash { get; init; }
     public required string Benchmark { get; init; }
@@ -168,7 +168,7 @@ internal static class ResultsFolder
 }
 
 /// <summary>Which part of a benchmark a run covers: shard <see cref="Index"/> of <see cref="Count"/> (1-based).</summary>
-public readonly record struct Shard
+internal readonly record struct Shard
 {
     public int Index { get; }
     public int Count { get; }

@@ -7,7 +7,7 @@ namespace AdaRas.Evaluation.Experiments;
 /// Combines the folders of shards 1..n of one run into one folder identical to an unsharded run's:
 /// same <c>output.jsonl</c> (records ordered by benchmark index) and <c>summary.json</c>.
 /// </summary>
-public static class ResultsMerger
+internal static class ResultsMerger
 {
     /// <summary>Merges the <c>shard-i-of-n</c> folders found inside <paramref name="runFolder"/> into it.</summary>
     public static ExperimentSummary MergeShardsOf(string runFolder)

@@ -4,14 +4,14 @@ using AdaRas.Evaluation.Reports;
 namespace AdaRas.Evaluation.Experiments;
 
 /// <summary>One point of a sweep: the base config steered with <see cref="Neurons"/> neurons at strength <see cref="Alpha"/>.</summary>
-public sealed record SweepPoint(int Neurons, double Alpha, ExperimentConfig Config);
+internal sealed record SweepPoint(int Neurons, double Alpha, ExperimentConfig Config);
 
 /// <summary>
 /// A grid of steering strengths (alpha) and neuron counts (K) over one config. Every point is an ordinary run
 /// with its own results folder, <c>&lt;name&gt;-k&lt;K&gt;-a&lt;alpha&gt;</c>, so an interrupted sweep resumes
 /// point by point and any point can be compared with <c>adaras report</c>.
 /// </summary>
-public static class SteeringSweep
+internal static class SteeringSweep
 {
     public static IReadOnlyList<SweepPoint> Grid(ExperimentConfig baseConfig, IReadOnlyList<double> alphas, IReadOnlyList<int> neurons)
     {

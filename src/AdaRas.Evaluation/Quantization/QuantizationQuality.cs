@@ -9,7 +9,7 @@ namespace AdaRas.Evaluation.Quantization;
 /// greedy continuations of each text's prefix, the fraction of generated tokens equal to the reference's before
 /// the first difference.
 /// </summary>
-public sealed record QuantizationQuality(
+internal sealed record QuantizationQuality(
     string Reference, string Candidate, int Texts, int Positions, double MeanKl, double MaxKl, double Top1Agreement,
     int GreedyTokens, double GreedyAgreement)
 {
@@ -95,7 +95,7 @@ public sealed record QuantizationQuality(
 }
 
 /// <summary>Real text for <see cref="QuantizationQuality"/>: JSONL rows, each its question in the chat template followed by its completion, if any.</summary>
-public static class QualityTexts
+internal static class QualityTexts
 {
     public static IReadOnlyList<int[]> Load(string jsonlPath, AdaRas.Engine.Tokenization.QwenTokenizer tokenizer, int limit, int maxTokens = 256)
     {

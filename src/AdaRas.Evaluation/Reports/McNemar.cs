@@ -5,7 +5,7 @@ namespace AdaRas.Evaluation.Reports;
 /// (wrong-to-right <c>b</c>, right-to-wrong <c>c</c>) is a fair coin flip, so the two-sided p-value is
 /// <c>min(1, 2 * P[Binomial(b + c, 1/2) &lt;= min(b, c)])</c>.
 /// </summary>
-public static class McNemar
+internal static class McNemar
 {
     public static double ExactPValue(int wrongToRight, int rightToWrong)
     {

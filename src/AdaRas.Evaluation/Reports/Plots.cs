@@ -4,13 +4,13 @@ using ScottPlot;
 namespace AdaRas.Evaluation.Reports;
 
 /// <summary>One line of a sweep plot: accuracy at each steering strength for one K (number of neurons).</summary>
-public sealed record SweepSeries(string Label, IReadOnlyList<double> Alphas, IReadOnlyList<double> Accuracies);
+internal sealed record SweepSeries(string Label, IReadOnlyList<double> Alphas, IReadOnlyList<double> Accuracies);
 
 /// <summary>
 /// Every PNG the project draws (ScottPlot 5, rendered headless by SkiaSharp). Files are written through a
 /// temporary path and renamed, so a reader never sees half a PNG.
 /// </summary>
-public static class Plots
+internal static class Plots
 {
     public const int Width = 800;
     public const int Height = 500;

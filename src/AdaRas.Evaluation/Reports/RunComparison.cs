@@ -5,7 +5,7 @@ using AdaRas.Evaluation.Experiments;
 namespace AdaRas.Evaluation.Reports;
 
 /// <summary>A finished results folder, read back.</summary>
-public sealed record RunResults(string Name, string Folder, ExperimentSummary Summary, IReadOnlyList<ResultRecord> Records)
+internal sealed record RunResults(string Name, string Folder, ExperimentSummary Summary, IReadOnlyList<ResultRecord> Records)
 {
     /// <summary>Reads <c>summary.json</c> and <c>output.jsonl</c>; <paramref name="name"/> defaults to the run's name.</summary>
     public static RunResults Load(string folder, string? name = null)
@@ -23,19 +23,19 @@ public sealed record RunResults(string Name, string Folder, ExperimentSummary Su
 
 /// <summary>One run's totals in a comparison.</summary>
 /// <param name="Unfinished">Outputs whose thought never closed (they ran out of tokens).</param>
-public sealed record RunRow(string Name, int Samples, int Correct, double Accuracy, double MeanTokens, double MeanSeconds, int? Steered, int Unfinished = 0);
+internal sealed record RunRow(string Name, int Samples, int Correct, double Accuracy, double MeanTokens, double MeanSeconds, int? Steered, int Unfinished = 0);
 
 /// <summary>
 /// A run against the baseline (the first run), on the samples both finished: how many answers flipped each
 /// way and the exact McNemar p-value of that difference.
 /// </summary>
-public sealed record PairedFlips(string Name, string Baseline, int Paired, int WrongToRight, int RightToWrong, double PValue)
+internal sealed record PairedFlips(string Name, string Baseline, int Paired, int WrongToRight, int RightToWrong, double PValue)
 {
     public int NetGain => WrongToRight - RightToWrong;
 }
 
 /// <summary>Runs side by side (e.g. control, steered, adaptive): totals, and flips against the first.</summary>
-public sealed record ComparisonReport(IReadOnlyList<RunRow> Rows, IReadOnlyList<PairedFlips> Flips)
+internal sealed record ComparisonReport(IReadOnlyList<RunRow> Rows, IReadOnlyList<PairedFlips> Flips)
 {
     public static ComparisonReport Compare(IReadOnlyList<RunResults> runs)
     {

@@ -7,7 +7,7 @@ using AdaRas.Model;
 namespace AdaRas.Evaluation.Reports;
 
 /// <summary>One point of a sweep, with its run's totals.</summary>
-public sealed record SweepRow(int Neurons, double Alpha, string Name, int Planned, int Finished, int Correct, double Accuracy,
+internal sealed record SweepRow(int Neurons, double Alpha, string Name, int Planned, int Finished, int Correct, double Accuracy,
     double MeanTokens, double MeanSeconds, int? Steered)
 {
     public static SweepRow From(SweepPoint point, ExperimentSummary summary) => new(point.Neurons, point.Alpha, point.Config.Name,
@@ -15,7 +15,7 @@ public sealed record SweepRow(int Neurons, double Alpha, string Name, int Planne
 }
 
 /// <summary>Accuracy over a grid of steering strengths (alpha) and neuron counts (K).</summary>
-public sealed record SweepReport(string Name, IReadOnlyList<SweepRow> Rows)
+internal sealed record SweepReport(string Name, IReadOnlyList<SweepRow> Rows)
 {
     public const string TableFile = "sweep.md";
     public const string PlotFile = "sweep.png";

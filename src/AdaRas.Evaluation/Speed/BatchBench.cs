@@ -4,7 +4,7 @@ using AdaRas.Engine;
 namespace AdaRas.Evaluation.Speed;
 
 /// <summary>Aggregate decode throughput of one row against a batch of rows, measured side by side.</summary>
-public sealed record BatchThroughput(int Rows, int PromptTokens, int NewTokens, int Repetitions,
+internal sealed record BatchThroughput(int Rows, int PromptTokens, int NewTokens, int Repetitions,
     double SingleTokensPerSecond, double BatchTokensPerSecond, bool PerRowSteering)
 {
     /// <summary>Batch aggregate tokens/s over single-row tokens/s (the target is >= 4 at 8 rows on the 0.6B shape).</summary>
@@ -17,7 +17,7 @@ public sealed record BatchThroughput(int Rows, int PromptTokens, int NewTokens, 
 /// shift on <c>steeredNeurons</c> neurons per layer) and the others are not, so the batch takes the per-row path
 /// (the graph's steer_batch dimension) rather than one shared steering; the single row is steered too.
 /// </summary>
-public static class BatchBench
+internal static class BatchBench
 {
     public static BatchThroughput Measure(LanguageModel model, int rows, int promptTokens, int newTokens, int repetitions,
         bool perRowSteering = true, int steeredNeurons = 50)

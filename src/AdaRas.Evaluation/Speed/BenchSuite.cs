@@ -8,7 +8,7 @@ using AdaRas.Model.Synthetic;
 namespace AdaRas.Evaluation.Speed;
 
 /// <summary>What `adaras bench` measures.</summary>
-public sealed record BenchOptions
+internal sealed record BenchOptions
 {
     public IReadOnlyList<string> Shapes { get; init; } = ["tiny", "qwen3-0.6b"];
     public int PromptTokens { get; init; } = 128;
@@ -43,7 +43,7 @@ public sealed record BenchOptions
 }
 
 /// <summary>The report of a bench run: Markdown for people, JSON for tools.</summary>
-public sealed record BenchReport(string Markdown, string Json)
+internal sealed record BenchReport(string Markdown, string Json)
 {
     public void Write(string folder)
     {
@@ -58,7 +58,7 @@ public sealed record BenchReport(string Markdown, string Json)
 /// clean peak-memory reading; RCN identification against plain scoring; and the neuron ranking kernels against LINQ.
 /// Every target is a ratio of numbers measured side by side in the same run.
 /// </summary>
-public static class BenchSuite
+internal static class BenchSuite
 {
     public static BenchReport Run(BenchOptions options, Func<BenchConfig, ProcessStartInfo> startWorker, Action<string>? log = null)
     {

@@ -14,7 +14,7 @@ namespace AdaRas.Evaluation.Speed;
 /// <param name="LinqWithContrast">The whole step on the host, as the kernel paths do it: mu+, mu-, delta and r from the
 /// class sums in plain loops, then the same LINQ ranking.</param>
 /// <param name="SameSelection">Whether all four picked the same K neurons in the same order.</param>
-public sealed record RankingTimings(
+internal sealed record RankingTimings(
     string Device, int Layers, int IntermediateSize, int Top, int Repetitions,
     TimeSpan RadixSortFirstCall, TimeSpan RadixSort, TimeSpan HostSelection, TimeSpan Linq, bool SameSelection,
     TimeSpan LinqWithContrast = default)
@@ -32,7 +32,7 @@ public sealed record RankingTimings(
 /// sort, and host selection of the kernel-computed keys) versus a straightforward LINQ sort, on random class
 /// statistics (two trajectories per class).
 /// </summary>
-public static class RankingBench
+internal static class RankingBench
 {
     public static RankingTimings Run(KernelDevice device, int layers = 28, int intermediateSize = 6144, int top = 200,
         int repetitions = 5, int seed = 1)

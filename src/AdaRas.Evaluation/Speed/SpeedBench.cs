@@ -5,7 +5,7 @@ using AdaRas.Engine;
 namespace AdaRas.Evaluation.Speed;
 
 /// <summary>Which runtime a benchmark configuration measures.</summary>
-public enum BenchRuntime { Engine, GenAi, LlamaCpp }
+internal enum BenchRuntime { Engine, GenAi, LlamaCpp }
 
 /// <summary>
 /// One configuration of the decode benchmark: a runtime on a model folder, optionally with steering on
@@ -17,18 +17,18 @@ public enum BenchRuntime { Engine, GenAi, LlamaCpp }
 /// llama.cpp's n_threads), so peers compare at equal threads. For llama.cpp, <see cref="SteeredNeurons"/> > 0
 /// applies the control vector of the same random steering, computed from <see cref="Checkpoint"/>'s down_proj.
 /// </remarks>
-public sealed record BenchConfig(string Name, BenchRuntime Runtime, string ModelFolder, int PromptTokens = 128, int NewTokens = 64,
+internal sealed record BenchConfig(string Name, BenchRuntime Runtime, string ModelFolder, int PromptTokens = 128, int NewTokens = 64,
     int Repetitions = 3, int SteeredNeurons = 0, int Threads = 0, string? Checkpoint = null);
 
 /// <summary>Medians over repetitions, and the worker's peak resident memory (0 when run in-process).</summary>
-public sealed record BenchResult(string Name, double PrefillTokensPerSecond, double DecodeTokensPerSecond, long PeakResidentBytes,
+internal sealed record BenchResult(string Name, double PrefillTokensPerSecond, double DecodeTokensPerSecond, long PeakResidentBytes,
     double[] DecodeSamples);
 
 /// <summary>
 /// The side-by-side decode benchmark behind <c>adaras bench</c>. Each configuration runs in its own worker
 /// process so its peak memory is its own; the Performance tests run configurations in-process.
 /// </summary>
-public static class SpeedBench
+internal static class SpeedBench
 {
     public static BenchResult RunInProcess(BenchConfig config)
     {
@@ -119,7 +119,7 @@ public static class SpeedBench
         return directions;
     }
 
-    /// <summary>Runs a configuration in a child process started by <paramref name="startWorker"/>, which must print <see cref="ToJson"/> of its result as its last stdout line.</summary>
+    /// <summary>Runs a configuration in a child process started by <paramref name="startWorker"/>, which must print <see cref="ToJson(BenchResult)"/> of its result as its last stdout line.</summary>
     public static BenchResult RunInWorker(BenchConfig config, Func<BenchConfig, ProcessStartInfo> startWorker)
     {
         var start = startWorker(config);

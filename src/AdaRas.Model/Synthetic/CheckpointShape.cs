@@ -3,7 +3,7 @@ using AdaRas.Model;
 namespace AdaRas.Model.Synthetic;
 
 /// <summary>The dimensions of a Qwen3 network, enough to write a checkpoint of that shape.</summary>
-public sealed record CheckpointShape(
+internal sealed record CheckpointShape(
     string Name, int VocabSize, int Hidden, int Intermediate, int Layers, int Heads, int KvHeads, int HeadDim,
     bool Tied, int MaxPositions, double RopeTheta = 1e6, double RmsEps = 1e-6)
 {
@@ -45,7 +45,7 @@ public sealed record CheckpointShape(
 /// several query heads per KV head (2, 3) and one KV head for all, tied and untied output heads, a
 /// rope_theta and rms_norm_eps other than the defaults, and a vocabulary with ids that have no token.
 /// </summary>
-public static class CheckpointShapes
+internal static class CheckpointShapes
 {
     /// <summary>The tiny tokenizer's size rounded up to a multiple of 16 (the last ids have no token).</summary>
     public static int TinyVocab => (TinyTokenizer.TokenCount + 15) / 16 * 16;

@@ -22,7 +22,7 @@ namespace AdaRas.Model.Synthetic;
 /// ~ 1 + 0.1 N(0, 1) so that a skipped or misplaced norm weight changes the output.
 /// </para>
 /// </summary>
-public static class RandomCheckpoint
+internal static class RandomCheckpoint
 {
     /// <summary>Standard deviation of logits over the vocabulary that the embedding scale aims at (before gain).</summary>
     public const double LogitSpread = 3.0;

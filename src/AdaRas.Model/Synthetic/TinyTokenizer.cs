@@ -16,7 +16,7 @@ namespace AdaRas.Model.Synthetic;
 /// LaTeX, Python); then the special tokens, in the order of <see cref="SpecialTokens"/>.
 /// </para>
 /// </summary>
-public static class TinyTokenizer
+internal static class TinyTokenizer
 {
     public const string EndOfText = "<|endoftext|>";
     public const string ImStart = "<|im_start|>";

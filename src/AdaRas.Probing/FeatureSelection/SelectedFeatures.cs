@@ -5,7 +5,7 @@ using AdaRas.Model;
 namespace AdaRas.Probing.FeatureSelection;
 
 /// <summary>One selected neuron: its global id, place in the model, F score and rank (1 = highest score).</summary>
-public sealed record SelectedFeature(int Rank, int Id, int Layer, int Index, double FScore);
+internal sealed record SelectedFeature(int Rank, int Id, int Layer, int Index, double FScore);
 
 /// <summary>
 /// The gate's input neurons: the top N by ANOVA F-score over token-mean-pooled training questions
@@ -18,7 +18,7 @@ public sealed record SelectedFeature(int Rank, int Id, int Layer, int Index, dou
 /// An F score of +infinity (a perfect separator) is written as the string "Infinity". Only
 /// <c>feature_ids</c> and the model fields are read back; the rest documents the selection.
 /// </summary>
-public sealed record SelectedFeatures(ModelShape Model, IReadOnlyList<SelectedFeature> Features, string? Source,
+internal sealed record SelectedFeatures(ModelShape Model, IReadOnlyList<SelectedFeature> Features, string? Source,
     int Questions, int Correct, int Incorrect)
 {
     public const string Kind = "anova-f-top";

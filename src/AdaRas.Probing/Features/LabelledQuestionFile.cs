@@ -7,7 +7,7 @@ namespace AdaRas.Probing.Features;
 /// One labelled row of the paper's classifier splits (<c>{id, question, is_good, ...}</c>) or contrastive sets
 /// (which add <c>_id</c> and <c>thinking</c>). <see cref="Line"/> is the 1-based line in its file.
 /// </summary>
-public sealed record LabelledQuestion(string Id, string Question, bool IsGood, string? Thinking, int Line)
+internal sealed record LabelledQuestion(string Id, string Question, bool IsGood, string? Thinking, int Line)
 {
     /// <summary>
     /// What the model reads, raw (no chat template): the question alone, or with the trajectory the contrastive
@@ -20,7 +20,7 @@ public sealed record LabelledQuestion(string Id, string Question, bool IsGood, s
 }
 
 /// <summary>A question file's rows, in file order.</summary>
-public sealed record LabelledQuestionSet(string Path, IReadOnlyList<LabelledQuestion> Questions)
+internal sealed record LabelledQuestionSet(string Path, IReadOnlyList<LabelledQuestion> Questions)
 {
     public int Count => Questions.Count;
     public int Correct => Questions.Count(q => q.IsGood);
@@ -51,7 +51,7 @@ public sealed record LabelledQuestionSet(string Path, IReadOnlyList<LabelledQues
 /// </para>
 /// (AdaRas.Evaluation reads the same files as benchmarks; Probing sits below it and needs only these fields.)
 /// </summary>
-public static class LabelledQuestionFile
+internal static class LabelledQuestionFile
 {
     /// <param name="requireThinking">Also require a string <c>thinking</c> on every row (trajectory probes).</param>
     public static LabelledQuestionSet Load(string path, bool requireThinking = false)

@@ -6,7 +6,7 @@ using AdaRas.Probing.Gate;
 namespace AdaRas.Probing.Features;
 
 /// <summary>Where a pass over a question file stands (reported after every question).</summary>
-public readonly record struct ExtractionProgress(string Stage, int Done, int Total, long Tokens, TimeSpan Elapsed)
+internal readonly record struct ExtractionProgress(string Stage, int Done, int Total, long Tokens, TimeSpan Elapsed)
 {
     public double TokensPerSecond => Elapsed.TotalSeconds > 0 ? Tokens / Elapsed.TotalSeconds : 0;
     /// <summary>Time left at the rate so far; null before the first question.</summary>
@@ -18,7 +18,7 @@ public readonly record struct ExtractionProgress(string Stage, int Done, int Tot
 /// token-mean-pooled vectors streamed into the ANOVA F-score, per-token matrices at the gate's features, or
 /// last-token vectors for the L1 probe. One forward pass per question (no chat template, raw text).
 /// </summary>
-public static class QuestionDataset
+internal static class QuestionDataset
 {
     /// <summary>Runs each question and hands its taps to <paramref name="consume"/>, in file order.</summary>
     public static void Extract(QuestionFeatures features, LabelledQuestionSet set, string stage, Action<int, QuestionFeatures.Result> consume,

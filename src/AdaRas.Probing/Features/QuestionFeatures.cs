@@ -8,7 +8,7 @@ namespace AdaRas.Probing.Features;
 /// through the model, with the MLP activations read from the graph's taps. One pass gives both the token-mean
 /// pooled vector over every neuron (from the sum tap) and the per-token values at chosen neurons (the feature tap).
 /// </summary>
-public sealed class QuestionFeatures
+internal sealed class QuestionFeatures
 {
     readonly AdaRas.Engine.LanguageModel _model;
     readonly long[] _featureIds;

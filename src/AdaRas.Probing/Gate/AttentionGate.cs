@@ -7,7 +7,7 @@ using AdaRas.Probing.Metrics;
 namespace AdaRas.Probing.Gate;
 
 /// <summary>How a gate was trained (kept in its file).</summary>
-public sealed record GateTrainingInfo(
+internal sealed record GateTrainingInfo(
     int Epochs, int BestEpoch, double BestValidationAuroc, int TrainQuestions, int ValidationQuestions,
     double PosWeight, int BatchSize, double LearningRate, double WeightDecay, int Seed);
 
@@ -20,7 +20,7 @@ public sealed record GateTrainingInfo(
 /// std 1 when not standardised), then the float32 parameters attention.weight [N], attention.bias [1],
 /// hidden.weight [H x N] (row-major, PyTorch's Linear layout), hidden.bias [H], output.weight [H], output.bias [1].
 /// </summary>
-public sealed class AttentionGate
+internal sealed class AttentionGate
 {
     const string Magic = "ADRSGATE";
     const int FormatVersion = 1;

@@ -5,10 +5,10 @@ using AdaRas.Probing.Numerics;
 namespace AdaRas.Probing.Gate;
 
 /// <summary>One question for the gate: its per-token features (tokens x N, columns in feature-id order) and label.</summary>
-public sealed record GateExample(ActivationMatrix Tokens, bool IsGood);
+internal sealed record GateExample(ActivationMatrix Tokens, bool IsGood);
 
 /// <summary>The paper's recipe (docs/ARCHITECTURE.md, method step 5); every default is the paper's or PyTorch's.</summary>
-public sealed record AttentionGateOptions
+internal sealed record AttentionGateOptions
 {
     public int HiddenSize { get; init; } = 256;
     public double Dropout { get; init; } = 0.3;
@@ -51,9 +51,9 @@ public sealed record AttentionGateOptions
 }
 
 /// <summary>Training curve entry.</summary>
-public sealed record GateEpoch(int Epoch, double TrainLoss, double ValidationAuroc);
+internal sealed record GateEpoch(int Epoch, double TrainLoss, double ValidationAuroc);
 
-public sealed record AttentionGateTrainingResult(AttentionGate Gate, IReadOnlyList<GateEpoch> History, ClassifierReport Validation);
+internal sealed record AttentionGateTrainingResult(AttentionGate Gate, IReadOnlyList<GateEpoch> History, ClassifierReport Validation);
 
 /// <summary>
 /// Trains the attention gate: BCE with pos_weight = #incorrect/#correct (positive = is_good), Adam, early stopping
@@ -61,7 +61,7 @@ public sealed record AttentionGateTrainingResult(AttentionGate Gate, IReadOnlyLi
 /// the same inputs and seed give bit-identical weights on the same machine (initialisation, shuffling and dropout
 /// all come from one xoshiro256** stream).
 /// </summary>
-public static class AttentionGateTrainer
+internal static class AttentionGateTrainer
 {
 // Long on purpose: the paper's training loop (epochs, shuffled batches, early stopping, best-epoch restore) over one
 // seeded random stream; its order of draws is what makes training bit-reproducible, so it stays in one place.

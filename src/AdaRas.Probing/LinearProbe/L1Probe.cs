@@ -5,7 +5,7 @@ using AdaRas.Probing.Files;
 namespace AdaRas.Probing.LinearProbe;
 
 /// <summary>How an <see cref="L1Probe"/> was trained (kept in its file).</summary>
-public sealed record L1ProbeTrainingInfo(
+internal sealed record L1ProbeTrainingInfo(
     int Questions, int Correct, int Incorrect, int CandidateFeatures, int Folds, int Seed,
     double CrossValidatedAuroc, double CrossValidatedAccuracy);
 
@@ -15,7 +15,7 @@ public sealed record L1ProbeTrainingInfo(
 /// Beyond the paper, it can run per token: evaluate <see cref="ShouldSteer"/> on the last-token activations
 /// every k generated tokens and steer from then on when it says so.
 /// </summary>
-public sealed class L1Probe
+internal sealed class L1Probe
 {
     const string Magic = "ADRSPROB";
     const int FormatVersion = 1;

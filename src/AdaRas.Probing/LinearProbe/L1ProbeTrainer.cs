@@ -3,7 +3,7 @@ using AdaRas.Probing.Metrics;
 
 namespace AdaRas.Probing.LinearProbe;
 
-public sealed record L1ProbeOptions
+internal sealed record L1ProbeOptions
 {
     /// <summary>Stratified cross-validation folds.</summary>
     public int Folds { get; init; } = 5;
@@ -19,7 +19,7 @@ public sealed record L1ProbeOptions
     public L1LambdaRule LambdaRule { get; init; } = L1LambdaRule.OneStandardError;
 }
 
-public enum L1LambdaRule
+internal enum L1LambdaRule
 {
     /// <summary>The lambda with the lowest cross-validated deviance (glmnet's lambda.min).</summary>
     MinimumDeviance,
@@ -31,9 +31,9 @@ public enum L1LambdaRule
 }
 
 /// <summary>One lambda of the path: sparsity of the all-questions fit and the cross-validated quality (deviance per question, with its standard error over folds).</summary>
-public sealed record L1PathPoint(double Lambda, int NonZeroCount, double CrossValidatedDeviance, double CrossValidatedDevianceError, double CrossValidatedAuroc);
+internal sealed record L1PathPoint(double Lambda, int NonZeroCount, double CrossValidatedDeviance, double CrossValidatedDevianceError, double CrossValidatedAuroc);
 
-public sealed record L1ProbeTrainingResult(
+internal sealed record L1ProbeTrainingResult(
     L1Probe Probe,
     IReadOnlyList<L1PathPoint> Path,
     int ChosenIndex,
@@ -52,7 +52,7 @@ public sealed record L1ProbeTrainingResult(
 /// lambda; its threshold is Youden's J on the pooled out-of-fold predictions at that lambda, and the report
 /// (AUROC, accuracy, ...) is out-of-fold too.
 /// </summary>
-public static class L1ProbeTrainer
+internal static class L1ProbeTrainer
 {
     /// <summary>The path ends this many lambdas after the cross-validated deviance minimum.</summary>
     const int PastMinimum = 10;

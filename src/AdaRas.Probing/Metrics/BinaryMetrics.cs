@@ -1,16 +1,16 @@
 namespace AdaRas.Probing.Metrics;
 
 /// <summary>One point of a ROC curve: predicting "correct" when score >= Threshold gives these rates.</summary>
-public readonly record struct RocPoint(double Threshold, double FalsePositiveRate, double TruePositiveRate);
+internal readonly record struct RocPoint(double Threshold, double FalsePositiveRate, double TruePositiveRate);
 
 /// <summary>Youden's J = TPR - FPR, maximised over the ROC thresholds.</summary>
-public readonly record struct YoudenPoint(double Threshold, double J, double TruePositiveRate, double FalsePositiveRate);
+internal readonly record struct YoudenPoint(double Threshold, double J, double TruePositiveRate, double FalsePositiveRate);
 
 /// <summary>
 /// Confusion counts with the positive class = is_good ("will be correct"); a prediction is positive when
 /// score >= threshold. Undefined ratios (no predicted positives, say) are null rather than NaN so they survive JSON.
 /// </summary>
-public readonly record struct ConfusionCounts(int TruePositives, int FalsePositives, int TrueNegatives, int FalseNegatives)
+internal readonly record struct ConfusionCounts(int TruePositives, int FalsePositives, int TrueNegatives, int FalseNegatives)
 {
     public int Total => TruePositives + FalsePositives + TrueNegatives + FalseNegatives;
     public double Accuracy => Total == 0 ? 0 : (double)(TruePositives + TrueNegatives) / Total;

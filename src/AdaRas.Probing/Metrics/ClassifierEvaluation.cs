@@ -4,7 +4,7 @@ namespace AdaRas.Probing.Metrics;
 /// A correctness classifier's predictions on one labelled set: p(correct) per question, the ROC curve, and the
 /// report at the classifier's threshold (positive = is_good; "steer" = p(correct) &lt; threshold).
 /// </summary>
-public sealed record ClassifierEvaluation(ClassifierReport Report, double[] PCorrect, bool[] Labels, RocPoint[] Roc)
+internal sealed record ClassifierEvaluation(ClassifierReport Report, double[] PCorrect, bool[] Labels, RocPoint[] Roc)
 {
     /// <summary>The ROC point the threshold picks: (false positive rate, true positive rate).</summary>
     public (double Fpr, double Tpr) OperatingPoint =>

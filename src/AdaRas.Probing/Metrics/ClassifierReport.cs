@@ -7,7 +7,7 @@ namespace AdaRas.Probing.Metrics;
 /// What a correctness classifier achieved on one set of questions, as the CLI prints and saves it (JSON,
 /// snake_case). Positive class = is_good; "steer" = predicted incorrect (p(correct) &lt; threshold).
 /// </summary>
-public sealed record ClassifierReport
+internal sealed record ClassifierReport
 {
     /// <summary>"attention-gate" or "l1-probe".</summary>
     public required string Classifier { get; init; }

@@ -28,7 +28,7 @@ namespace AdaRas.Steering.ControlVectors;
 /// <c>general.architecture = "controlvector"</c>, <c>controlvector.model_hint</c> (the model's architecture),
 /// <c>controlvector.layer_count</c> (int32, the number of direction tensors).</para>
 /// </remarks>
-public sealed class ControlVector
+internal sealed class ControlVector
 {
     public const string Architecture = "controlvector";
     public const string ModelHint = "qwen3";

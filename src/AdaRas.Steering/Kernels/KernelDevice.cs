@@ -7,7 +7,7 @@ using ILGPU.Runtime.Cuda;
 namespace AdaRas.Steering.Kernels;
 
 /// <summary>Which ILGPU accelerator runs the steering kernels.</summary>
-public enum KernelBackend { Cpu, Cuda }
+internal enum KernelBackend { Cpu, Cuda }
 
 /// <summary>
 /// Owns the ILGPU context and the one accelerator that the RCN statistics, the ranking and the steering
@@ -19,7 +19,7 @@ public enum KernelBackend { Cpu, Cuda }
 /// because ONNX Runtime's CUDA provider works in that context and must be able to read the steering buffers
 /// that these kernels write.
 /// </remarks>
-public sealed class KernelDevice : IDisposable
+internal sealed class KernelDevice : IDisposable
 {
     readonly CudaPrimaryContext? _primaryContext;
     bool _disposed;

@@ -130,7 +130,7 @@ internal static class NeuronKernels
 /// is monotonic in the value, so a descending unsigned sort of the key orders by r, then |delta|.
 /// A stable sort of ids given in ascending order then breaks full ties by id ascending.
 /// </summary>
-public static class RankKey
+internal static class RankKey
 {
     /// <summary>The paper's epsilon in r = |delta| / (|mu+| + |mu-| + eps).</summary>
     public const float Epsilon = 1e-8f;

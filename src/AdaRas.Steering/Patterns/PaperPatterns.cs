@@ -5,7 +5,7 @@ namespace AdaRas.Steering.Patterns;
 /// The seven RCN lists released with the paper (arXiv 2601.19847), shipped in the repository's <c>data/rcn/</c> and copied to <c>data/rcn/</c> beside the
 /// assembly: 200 neurons each, identified on the benchmark named in the file for the model named in it.
 /// </summary>
-public static class PaperPatterns
+internal static class PaperPatterns
 {
     public sealed record Entry(string FileName, string Benchmark, string ModelName, ModelShape Shape)
     {

@@ -9,7 +9,7 @@ namespace AdaRas.Steering.Patterns;
 /// <c>&lt;pattern&gt;.json</c> beside a pattern CSV we wrote: which model and data it came from and how much
 /// data, so a pattern is never applied to a model it was not identified on.
 /// </summary>
-public sealed record PatternSidecar
+internal sealed record PatternSidecar
 {
     public const string CurrentFormat = "adaras-rcn-pattern";
     public const int CurrentVersion = 1;

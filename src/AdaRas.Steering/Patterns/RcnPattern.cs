@@ -6,7 +6,7 @@ using AdaRas.Steering.Rcn;
 namespace AdaRas.Steering.Patterns;
 
 /// <summary>The three CSV layouts a pattern file may have.</summary>
-public enum PatternDialect
+internal enum PatternDialect
 {
     /// <summary>The paper's short layout: <c>overall_neuron_index,layer,neuron_index_in_layer,weight,abs_weight</c>.</summary>
     Paper,
@@ -20,7 +20,7 @@ public enum PatternDialect
 /// One row of a pattern file. <see cref="Delta"/> is the file's <c>weight</c> column (mu+ - mu-);
 /// <see cref="MuPlus"/>, <see cref="MuMinus"/> and <see cref="Relative"/> exist only in our dialect.
 /// </summary>
-public sealed record PatternNeuron(int Line, long NeuronId, int Layer, int Index, float Delta, float? MuPlus, float? MuMinus, float? Relative)
+internal sealed record PatternNeuron(int Line, long NeuronId, int Layer, int Index, float Delta, float? MuPlus, float? MuMinus, float? Relative)
 {
     public float AbsDelta => Math.Abs(Delta);
 }
@@ -35,7 +35,7 @@ public sealed record PatternNeuron(int Line, long NeuronId, int Layer, int Index
 /// files do not carry (their <c>weight</c> is the difference of the means, and a difference cannot give back
 /// either mean); they need our <see cref="PatternDialect.AdaRas"/> dialect (see <see cref="RequireClassMeans"/>).
 /// </remarks>
-public sealed class RcnPattern
+internal sealed class RcnPattern
 {
     public const string DirectionGood = "predicts_good";
     public const string DirectionBad = "predicts_bad";

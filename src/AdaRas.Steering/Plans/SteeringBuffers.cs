@@ -20,7 +20,7 @@ namespace AdaRas.Steering.Plans;
 /// bind it as CUDA memory, and call <see cref="KernelDevice.Synchronize"/> (done by <see cref="SteeringPlan"/>)
 /// before ORT reads it, since ILGPU and ORT use different streams.
 /// </remarks>
-public sealed class SteeringBuffers : IDisposable
+internal sealed class SteeringBuffers : IDisposable
 {
     readonly MemoryBuffer1D<float, Stride1D.Dense> _scale, _shift;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>> _fillIdentity;

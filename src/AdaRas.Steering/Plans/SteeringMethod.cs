@@ -14,7 +14,7 @@ public enum SteeringMethod
     SoftplusAdd = 2,
 }
 
-public static class SteeringMethods
+internal static class SteeringMethods
 {
     /// <summary>The paper's names: steering_add, linear_blend, softplus_add.</summary>
     public static string ToName(this SteeringMethod method) => method switch

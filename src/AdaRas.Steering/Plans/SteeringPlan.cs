@@ -15,7 +15,7 @@ namespace AdaRas.Steering.Plans;
 /// The buffers outlive plans: the engine binds their pointers once, and a new plan on the same buffers
 /// first resets them to identity. Only the latest plan on a buffer set is meaningful.
 /// </remarks>
-public sealed class SteeringPlan : IDisposable
+internal sealed class SteeringPlan : IDisposable
 {
     readonly MemoryBuffer1D<int, Stride1D.Dense> _ids;
     readonly MemoryBuffer1D<float, Stride1D.Dense> _delta, _muPlus;

@@ -11,7 +11,7 @@ namespace AdaRas.Steering.Rcn;
 /// <param name="Id">The question's id (<c>id</c>; JSON number or string, kept as written).</param>
 /// <param name="SampleId">The trajectory's number within its question (<c>_id</c>).</param>
 /// <param name="Line">1-based line in the file, for messages.</param>
-public sealed record Trajectory(string Id, string SampleId, string Question, string Thinking, bool IsGood, int Line)
+internal sealed record Trajectory(string Id, string SampleId, string Question, string Thinking, bool IsGood, int Line)
 {
     /// <summary>
     /// What the model reads, as in the paper's released code: raw text, no chat template.
@@ -29,7 +29,7 @@ public sealed record Trajectory(string Id, string SampleId, string Question, str
 /// trajectory, <c>{id, _id, question, thinking, is_good}</c>. <c>is_good</c> may be a JSON boolean or the strings
 /// "True"/"False" (as the paper's Python wrote them); other fields are ignored. Blank lines are skipped.
 /// </summary>
-public sealed class ContrastiveSet
+internal sealed class ContrastiveSet
 {
     public string Path { get; }
     /// <summary>The file name without extension (recorded in the pattern's sidecar).</summary>

@@ -7,7 +7,7 @@ using ILGPU.Runtime;
 namespace AdaRas.Steering.Rcn;
 
 /// <summary>How <see cref="NeuronStatistics.Rank"/> orders the neurons; all give the same order.</summary>
-public enum RankingAlgorithm
+internal enum RankingAlgorithm
 {
     /// <summary>Device radix sort on CUDA, host selection on the CPU accelerator.</summary>
     Auto,
@@ -29,7 +29,7 @@ public enum RankingAlgorithm
 /// A trajectory with NaN or infinity anywhere is rejected (<see cref="NonFiniteActivationException"/>) before
 /// anything is added. Not thread-safe: one caller adds trajectories at a time.
 /// </remarks>
-public sealed class NeuronStatistics : IDisposable
+internal sealed class NeuronStatistics : IDisposable
 {
     readonly KernelDevice _device;
     readonly Accelerator _acc;

@@ -7,7 +7,7 @@ using AdaRas.Steering.Patterns;
 namespace AdaRas.Steering.Rcn;
 
 /// <summary>How <see cref="RcnIdentifier.Identify"/> runs.</summary>
-public sealed record IdentifyOptions
+internal sealed record IdentifyOptions
 {
     /// <summary>Neurons written to the pattern (the paper keeps 200 and steers the first K = 50).</summary>
     public int Top { get; init; } = 200;
@@ -33,7 +33,7 @@ public sealed record IdentifyOptions
 /// <param name="TokensToCompute">Tokens this run has to teacher-force in all (trajectories not cached).</param>
 /// <param name="TokensPerSecond">Teacher-forcing throughput of this run (0 before the first chunk).</param>
 /// <param name="Eta">Time left at that throughput (null until it is known).</param>
-public sealed record IdentifyProgress(int Done, int Total, int FromCache, long TokensComputed, long TokensToCompute,
+internal sealed record IdentifyProgress(int Done, int Total, int FromCache, long TokensComputed, long TokensToCompute,
     double TokensPerSecond, TimeSpan? Eta)
 {
     public override string ToString() =>
@@ -46,7 +46,7 @@ public sealed record IdentifyProgress(int Done, int Total, int FromCache, long T
 /// <param name="Truncated">Trajectories longer than <see cref="IdentifyOptions.MaxTokens"/>, cut to it.</param>
 /// <param name="TokensDropped">Tokens left out by those cuts.</param>
 /// <param name="TokensTotal">Tokens of all trajectories before any cut.</param>
-public sealed record IdentifyResult(string PatternPath, IReadOnlyList<RankedNeuron> Ranked, PatternSidecar Sidecar,
+internal sealed record IdentifyResult(string PatternPath, IReadOnlyList<RankedNeuron> Ranked, PatternSidecar Sidecar,
     int Computed, int FromCache, long TokensComputed, TimeSpan ComputeTime, TimeSpan Elapsed,
     int Truncated = 0, long TokensDropped = 0, long TokensTotal = 0)
 {
@@ -59,7 +59,7 @@ public sealed record IdentifyResult(string PatternPath, IReadOnlyList<RankedNeur
 /// reading the graph's sum-over-positions tap; its token-mean goes into <see cref="NeuronStatistics"/>, whose
 /// ranking becomes the pattern file.
 /// </summary>
-public sealed class RcnIdentifier
+internal sealed class RcnIdentifier
 {
     readonly AdaRas.Engine.LanguageModel _model;
 

@@ -8,7 +8,7 @@ namespace AdaRas.Steering.Rcn;
 /// What teacher-forcing one trajectory produced: the MLP activations summed over its tokens
 /// (float [layers * I], neuron id = layer * I + index) and the token count. The mean is <c>Sum / Tokens</c>.
 /// </summary>
-public sealed record TrajectoryActivations(float[] Sum, int Tokens)
+internal sealed record TrajectoryActivations(float[] Sum, int Tokens)
 {
     public float[] Mean()
     {
@@ -28,7 +28,7 @@ public sealed record TrajectoryActivations(float[] Sum, int Tokens)
 /// Layout (little-endian): magic <c>ADRSTRJ1</c>; model key, input hash, id, _id (length-prefixed UTF-8);
 /// int32 layers, int32 intermediate size, int32 tokens; then layers * I float32 sums.
 /// </remarks>
-public sealed class TrajectoryCache
+internal sealed class TrajectoryCache
 {
     static readonly byte[] Magic = "ADRSTRJ1"u8.ToArray();
 

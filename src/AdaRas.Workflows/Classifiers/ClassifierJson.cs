@@ -6,7 +6,7 @@ using AdaRas.Probing.Metrics;
 namespace AdaRas.Workflows;
 
 /// <summary>The JSON reports of <c>gate train</c>, <c>gate evaluate</c> and <c>probe-l1</c>, and the parts they share.</summary>
-public static class ClassifierJson
+internal static class ClassifierJson
 {
     /// <summary>
     /// Metrics at the classifier's threshold (AUROC, accuracy, precision, recall, specificity, steer rate, confusion

@@ -8,16 +8,16 @@ using AdaRas.Probing.Metrics;
 namespace AdaRas.Workflows;
 
 /// <summary>Labelled questions for the L1 probe: read at the question's last token, or at the trajectory's (question + thinking).</summary>
-public sealed record L1ProbeRequest(LabelledQuestionSet Set, bool WithTrajectory, L1ProbeOptions Options);
+internal sealed record L1ProbeRequest(LabelledQuestionSet Set, bool WithTrajectory, L1ProbeOptions Options);
 
 /// <summary>A fitted probe with its regularisation path and its out-of-fold evaluation.</summary>
-public sealed record L1ProbeRun(L1ProbeTrainingResult Training, ClassifierEvaluation OutOfFold, double FitSeconds)
+internal sealed record L1ProbeRun(L1ProbeTrainingResult Training, ClassifierEvaluation OutOfFold, double FitSeconds)
 {
     public L1Probe Probe => Training.Probe;
 }
 
 /// <summary>The paper's preliminary L1 probe: last-token activations through the loaded model, then the cross-validated L1 path.</summary>
-public static class L1ProbeTraining
+internal static class L1ProbeTraining
 {
     /// <param name="onFit">Called once the activations are read, with (rows, columns), before the path is fitted.</param>
     public static L1ProbeRun Train(LanguageModel model, L1ProbeRequest request, IProgress<ExtractionProgress>? progress = null,

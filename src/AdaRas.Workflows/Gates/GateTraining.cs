@@ -12,7 +12,7 @@ namespace AdaRas.Workflows;
 /// What to train a gate on: labelled train and validation questions, and the feature neurons, either from a
 /// feature file (<see cref="FeaturesPath"/>) or the top <see cref="Top"/> by ANOVA F-score on the train questions.
 /// </summary>
-public sealed record GateTrainingRequest(LabelledQuestionSet Train, LabelledQuestionSet Validation)
+internal sealed record GateTrainingRequest(LabelledQuestionSet Train, LabelledQuestionSet Validation)
 {
     public string? FeaturesPath { get; init; }
     public int? Top { get; init; }
@@ -20,7 +20,7 @@ public sealed record GateTrainingRequest(LabelledQuestionSet Train, LabelledQues
 }
 
 /// <summary>A trained gate with what it was trained on and how it did on the validation questions.</summary>
-public sealed record GateTrainingResult(AttentionGate Gate, SelectedFeatures Features, IReadOnlyList<GateEpoch> History,
+internal sealed record GateTrainingResult(AttentionGate Gate, SelectedFeatures Features, IReadOnlyList<GateEpoch> History,
     ClassifierEvaluation Validation, double TrainingSeconds);
 
 /// <summary>
@@ -28,7 +28,7 @@ public sealed record GateTrainingResult(AttentionGate Gate, SelectedFeatures Fea
 /// N), the questions run through the loaded model for their per-token activations at those neurons, the attention
 /// gate trained with early stopping on validation AUROC, and its evaluation on the validation questions.
 /// </summary>
-public static class GateTraining
+internal static class GateTraining
 {
     public static GateTrainingResult Train(LanguageModel model, GateTrainingRequest request,
         IProgress<ExtractionProgress>? progress = null, Action<GateEpoch>? onEpoch = null, CancellationToken cancellation = default)

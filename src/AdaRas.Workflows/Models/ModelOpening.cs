@@ -8,7 +8,7 @@ namespace AdaRas.Workflows;
 /// once into the cache (<see cref="ModelResolver.CacheRoot"/>) and reused. The one way every verb and the demo load
 /// a model, so they accept the same paths and the same <see cref="ModelOptions"/> (the execution provider).
 /// </summary>
-public static class ModelOpening
+internal static class ModelOpening
 {
     public static LanguageModel Open(string path, ModelOptions? options = null, IProgress<ExportProgress>? exportProgress = null,
         CancellationToken cancellation = default) =>

@@ -8,13 +8,13 @@ using AdaRas.Steering;
 namespace AdaRas.Workflows;
 
 /// <summary>The gate's verdict on one question: p(correct), the threshold used, and whether to steer (p &lt; threshold).</summary>
-public sealed record GateDecision(double Score, double Threshold, bool Steer);
+internal sealed record GateDecision(double Score, double Threshold, bool Steer);
 
 /// <summary>One evaluation of the per-token probe: after <see cref="GeneratedTokens"/> tokens, p(correct) and the steering state from then on.</summary>
-public sealed record ProbeCheck(int GeneratedTokens, double Score, bool Steer);
+internal sealed record ProbeCheck(int GeneratedTokens, double Score, bool Steer);
 
 /// <summary>An answer with the decisions that shaped it.</summary>
-public sealed record AdaptiveGenerationResult(GenerationResult Generation, GateDecision Decision, IReadOnlyList<ProbeCheck> ProbeChecks)
+internal sealed record AdaptiveGenerationResult(GenerationResult Generation, GateDecision Decision, IReadOnlyList<ProbeCheck> ProbeChecks)
 {
     /// <summary>Whether steering was on at any step (the gate's choice, or a later probe check).</summary>
     public bool SteeredAtAll => Decision.Steer || ProbeChecks.Any(c => c.Steer);
@@ -31,7 +31,7 @@ public sealed record AdaptiveGenerationResult(GenerationResult Generation, GateD
 /// </para>
 /// The steerer stays owned by the caller; this object holds no native resources.
 /// </summary>
-public sealed class AdaptiveSteering
+internal sealed class AdaptiveSteering
 {
     readonly AdaRas.Engine.LanguageModel _model;
     readonly QuestionFeatures _features;

@@ -5,7 +5,7 @@ using AdaRas.Steering.Kernels;
 namespace AdaRas.Workflows;
 
 /// <summary>How a <see cref="SteeringPolicy"/> decides to steer.</summary>
-public enum SteeringMode
+internal enum SteeringMode
 {
     /// <summary>Plain generation.</summary>
     None,
@@ -21,7 +21,7 @@ public enum SteeringMode
 /// What a user asked for, before anything is loaded: the steering (null: none) and, optionally, the gate that
 /// decides per question and the probe that switches per token. <see cref="SteeringOptions"/> holds the defaults.
 /// </summary>
-public sealed record SteeringSettings
+internal sealed record SteeringSettings
 {
     public SteeringOptions? Steering { get; init; }
     public string? GatePath { get; init; }
@@ -37,7 +37,7 @@ public sealed record SteeringSettings
 /// <summary>One generation under a policy, with the decisions that shaped it.</summary>
 /// <param name="Steered">Null when the policy never steers; else whether steering was on at any step.</param>
 /// <param name="Decision">The gate's verdict (gated modes only).</param>
-public sealed record SteeredGeneration(GenerationResult Generation, bool? Steered, GateDecision? Decision,
+internal sealed record SteeredGeneration(GenerationResult Generation, bool? Steered, GateDecision? Decision,
     IReadOnlyList<ProbeCheck> ProbeChecks);
 
 /// <summary>
@@ -51,7 +51,7 @@ public sealed record SteeredGeneration(GenerationResult Generation, bool? Steere
 /// Not thread-safe: the steering buffers are shared by every generation of this policy, so generations run one at
 /// a time (a server serialises requests on it, or holds one policy per concurrent slot).
 /// </remarks>
-public sealed class SteeringPolicy : IDisposable
+internal sealed class SteeringPolicy : IDisposable
 {
     readonly LanguageModel _model;
     /// <summary>The model this policy steers.</summary>

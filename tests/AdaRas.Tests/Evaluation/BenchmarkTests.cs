@@ -6,7 +6,7 @@ using AdaRas.Evaluation.Prompts;
 namespace AdaRas.Tests.Evaluation;
 
 [TestFixture]
-public class BenchmarkTests
+internal class BenchmarkTests
 {
     [TestCase("aime24", 23, BenchmarkTask.Math)]
     [TestCase("aime25", 22, BenchmarkTask.Math)]

@@ -8,7 +8,7 @@ using AdaRas.Model.Synthetic;
 namespace AdaRas.Tests.Export;
 
 /// <summary>The exported graph computes exactly Qwen3, as the plainly written reference forward does.</summary>
-public class ExportParityTests
+internal class ExportParityTests
 {
     public static IEnumerable<CheckpointShape> TinyShapes => [CheckpointShapes.Tiny, CheckpointShapes.TinyUntied, CheckpointShapes.TinyMqa];
 

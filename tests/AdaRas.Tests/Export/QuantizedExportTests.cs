@@ -12,7 +12,7 @@ namespace AdaRas.Tests.Export;
 /// accuracy_level 1, float compute) — which checks every projection's packing, the q/k/v and gate/up row order,
 /// the in-graph embedding dequantization and the shared tied table in one comparison.
 /// </summary>
-public class QuantizedExportTests
+internal class QuantizedExportTests
 {
     static readonly int[] Prompt = [5, 17, 42, 99, 3, 150, 7, 64, 12, 200, 31];
 

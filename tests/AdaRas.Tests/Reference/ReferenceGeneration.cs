@@ -1,7 +1,7 @@
 namespace AdaRas.Tests.Reference;
 
 /// <summary>Greedy decoding with the reference model (the behaviour an engine's greedy generator must reproduce).</summary>
-public static class ReferenceGeneration
+internal static class ReferenceGeneration
 {
     /// <summary>
     /// Prefills <paramref name="prompt"/>, then appends the argmax token (lowest id on ties, like torch.argmax) up

@@ -4,7 +4,7 @@ namespace AdaRas.Tests.Reference;
 /// The few numeric building blocks of Qwen3, written as plainly as possible. Everything accumulates in double
 /// so the reference is an oracle for float32 graphs, not another float32 implementation with its own rounding.
 /// </summary>
-public static class ReferenceMath
+internal static class ReferenceMath
 {
     /// <summary>y = W x for a Linear weight W stored [outputs, inputs] row-major (PyTorch's Linear: x @ W^T).</summary>
     public static double[] Linear(float[] weight, int outputs, int inputs, ReadOnlySpan<double> x)

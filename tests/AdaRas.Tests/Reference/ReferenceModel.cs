@@ -7,7 +7,7 @@ namespace AdaRas.Tests.Reference;
 /// A plain managed Qwen3 (HF Qwen3ForCausalLM) for tests: the oracle that exported graphs are compared with.
 /// It shares no code with the exporter; weights are read as float32 and all arithmetic is done in double.
 /// </summary>
-public sealed class ReferenceModel
+internal sealed class ReferenceModel
 {
     /// <summary>One decoder layer's weights, Linear weights [out, in] row-major.</summary>
     internal sealed record Layer(

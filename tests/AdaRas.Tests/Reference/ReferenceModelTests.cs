@@ -6,7 +6,7 @@ using W = AdaRas.Model.Qwen3Weights;
 namespace AdaRas.Tests.Reference;
 
 /// <summary>The reference forward checks itself: hand-computed pieces, cache consistency, steering identities.</summary>
-public class ReferenceModelTests
+internal class ReferenceModelTests
 {
     static IEnumerable<CheckpointShape> TinyShapes() => [CheckpointShapes.Tiny, CheckpointShapes.TinyUntied, CheckpointShapes.TinyMqa];
 

@@ -6,7 +6,7 @@ namespace AdaRas.Tests.Reference;
 /// One sequence being decoded by a <see cref="ReferenceModel"/>: holds the KV cache (keys after k_norm and RoPE,
 /// values as projected), so a prefill followed by single-token calls gives the same logits as one long call.
 /// </summary>
-public sealed class ReferenceSession
+internal sealed class ReferenceSession
 {
     readonly ReferenceModel _model;
     // Per layer, per cached position: [kvHeads * headDim].

@@ -8,7 +8,7 @@ namespace AdaRas.Tests.Reference;
 /// All apply at the call's positions t with t &gt;= <see cref="From"/>, Python-style: a negative value counts from
 /// the end of the call, so the default -1 is the call's last position (the graph contract's default) and 0 is all.
 /// </summary>
-public sealed record ReferenceSteering
+internal sealed record ReferenceSteering
 {
     public int From { get; init; } = -1;
     public IReadOnlyDictionary<int, float[]> Scale { get; init; } = new Dictionary<int, float[]>();

@@ -4,7 +4,7 @@ using AdaRas.Steering.Rcn;
 namespace AdaRas.Tests.Steering;
 
 [TestFixture]
-public sealed class NeuronStatisticsTests
+internal sealed class NeuronStatisticsTests
 {
     const int Layers = 4;
     const int I = 97;

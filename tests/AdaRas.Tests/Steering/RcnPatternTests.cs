@@ -7,7 +7,7 @@ using AdaRas.Steering.Rcn;
 namespace AdaRas.Tests.Steering;
 
 [TestFixture]
-public sealed class RcnPatternTests
+internal sealed class RcnPatternTests
 {
     string _dir = "";
 

@@ -7,7 +7,7 @@ namespace AdaRas.Tests.Steering;
 /// seconds, which every fixture would otherwise pay again.
 /// </summary>
 [SetUpFixture]
-public sealed class SteeringTestDevice
+internal sealed class SteeringTestDevice
 {
     static KernelDevice? _cpu;
 

@@ -8,7 +8,7 @@ namespace AdaRas.Tests.Support;
 /// Tiny random checkpoints for tests, written once per test run under a private temporary folder (deleted after
 /// the run). Tests that edit files must use <see cref="CopyOf"/> or <see cref="NewFolder"/>.
 /// </summary>
-public static class TestCheckpoints
+internal static class TestCheckpoints
 {
     static readonly Lazy<string> RootFolder = new(() =>
     {

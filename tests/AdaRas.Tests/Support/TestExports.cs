@@ -6,7 +6,7 @@ using AdaRas.Model.Synthetic;
 namespace AdaRas.Tests.Support;
 
 /// <summary>Exported model folders of the test checkpoints, made once per test run and shared read-only.</summary>
-public static class TestExports
+internal static class TestExports
 {
     static readonly ConcurrentDictionary<string, Lazy<string>> Made = new();
 

@@ -6,7 +6,7 @@ using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Tools;
 
-public class RandomCheckpointTests
+internal class RandomCheckpointTests
 {
     static IEnumerable<CheckpointShape> TinyShapes() => [CheckpointShapes.Tiny, CheckpointShapes.TinyUntied, CheckpointShapes.TinyMqa];
 
