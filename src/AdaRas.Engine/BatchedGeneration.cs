@@ -55,10 +55,7 @@ public static class BatchedGeneration
                     clock.Restart();
                     clocks[row] = clock;
                     jobOf[row] = j;
-                    if (batch[row].IsDone) // nothing to generate (MaxNewTokens 0)
-                    {
-                        yield return Finish(row);
-                    }
+                    if (batch[row].IsDone) yield return Finish(row); // nothing to generate (MaxNewTokens 0)
                 }
             }
             if (!batch.AnyGenerating) yield break;

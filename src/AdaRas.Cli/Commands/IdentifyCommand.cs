@@ -54,18 +54,23 @@ static class IdentifyCommand
             {
                 if (drew) console.Error.WriteLine();
             }
-            var s = result.Sidecar;
-            console.Out.WriteLine($"wrote {result.PatternPath}: top {s.Top} of {identifier.Shape.NeuronCount} neurons from " +
-                $"{s.CorrectTrajectories} correct and {s.IncorrectTrajectories} incorrect trajectories " +
-                $"({s.CorrectTokens + s.IncorrectTokens} tokens; {result.Computed} computed at {result.TokensPerSecond:F1} tok/s, {result.FromCache} from the cache)");
-            if (cap is { } n)
-                console.Out.WriteLine($"--max-tokens {n}: {result.Truncated} of {set.Trajectories.Count} trajectories cut, " +
-                    $"{result.TokensDropped} of {result.TokensTotal} tokens left out " +
-                    $"({(result.TokensTotal == 0 ? 0 : 100.0 * result.TokensDropped / result.TokensTotal):F1}%)");
-            var first = result.Ranked[0];
-            console.Out.WriteLine($"rank 1: layer {first.Layer} neuron {first.Index}, mu+ {first.MuPlus:G4}, mu- {first.MuMinus:G4}, r {first.Relative:G4}");
+            Print(console, result, set, cap, identifier.Shape.NeuronCount);
             return 0;
         })));
         return command;
+    }
+
+    static void Print(CliConsole console, IdentifyResult result, ContrastiveSet set, int? cap, long neurons)
+    {
+        var s = result.Sidecar;
+        console.Out.WriteLine($"wrote {result.PatternPath}: top {s.Top} of {neurons} neurons from " +
+            $"{s.CorrectTrajectories} correct and {s.IncorrectTrajectories} incorrect trajectories " +
+            $"({s.CorrectTokens + s.IncorrectTokens} tokens; {result.Computed} computed at {result.TokensPerSecond:F1} tok/s, {result.FromCache} from the cache)");
+        if (cap is { } n)
+            console.Out.WriteLine($"--max-tokens {n}: {result.Truncated} of {set.Trajectories.Count} trajectories cut, " +
+                $"{result.TokensDropped} of {result.TokensTotal} tokens left out " +
+                $"({(result.TokensTotal == 0 ? 0 : 100.0 * result.TokensDropped / result.TokensTotal):F1}%)");
+        var first = result.Ranked[0];
+        console.Out.WriteLine($"rank 1: layer {first.Layer} neuron {first.Index}, mu+ {first.MuPlus:G4}, mu- {first.MuMinus:G4}, r {first.Relative:G4}");
     }
 }

@@ -150,23 +150,7 @@ internal static class BenchSuite
 
         double Decode(string runtime, string precision, string variant) =>
             results.FirstOrDefault(r => r.row.Runtime == runtime && r.row.Precision == precision && r.row.Variant == variant)?.decode ?? double.NaN;
-        void Ratio(string label, double a, double b, string target)
-        {
-            if (double.IsNaN(a) || double.IsNaN(b)) return;
-            md.AppendLine($"- {label}: **{a / b:F3}x** ({target})");
-        }
-        foreach (var precision in options.Precisions)
-        {
-            Ratio($"engine {precision} steering on / off", Decode("engine", precision, "steered"), Decode("engine", precision, "steerable"), "target >= 0.99");
-            Ratio($"engine {precision} steerable / plain", Decode("engine", precision, "steerable"), Decode("engine", precision, "plain"), "target >= 0.98");
-        }
-        Ratio("engine fp32 / llama.cpp F32", Decode("engine", "fp32", "steerable"), Decode("llama.cpp", "F32", "plain"), "target >= 1");
-        Ratio("engine int8 / llama.cpp Q8_0", Decode("engine", "int8", "steerable"), Decode("llama.cpp", "Q8_0", "plain"), "target >= 1");
-        Ratio("engine int4 / llama.cpp Q4_0", Decode("engine", "int4", "steerable"), Decode("llama.cpp", "Q4_0", "plain"), "target >= 1");
-        Ratio("engine int4 steered / llama.cpp Q4_0 with control vector", Decode("engine", "int4", "steered"), Decode("llama.cpp", "Q4_0", "steered"), "both steering");
-        Ratio("engine fp32 / GenAI fp32", Decode("engine", "fp32", "steerable"), Decode("GenAI", "fp32", "steerable"), "equal threads");
-        foreach (var q in new[] { "F32", "F16", "Q8_0", "Q4_0", "Q4_K_M" })
-            Ratio($"llama.cpp {q} control vector on / off", Decode("llama.cpp", q, "steered"), Decode("llama.cpp", q, "plain"), "its steering cost");
+        AppendRatios(md, options.Precisions, Decode);
         return new
         {
             shape = shape.Name, threads = t, rounds, prompt_tokens = p, new_tokens = n,
@@ -179,6 +163,28 @@ internal static class BenchSuite
                 weight_bytes_per_token = r.row.BytesPerToken, copy_bandwidth_fraction = r.decode * r.row.BytesPerToken / copy,
             }),
         };
+    }
+
+    /// <summary>The side-by-side decode ratios the speed goals name (a pair missing from the run is left out).</summary>
+    static void AppendRatios(StringBuilder md, IEnumerable<string> precisions, Func<string, string, string, double> decode)
+    {
+        void Ratio(string label, double a, double b, string target)
+        {
+            if (double.IsNaN(a) || double.IsNaN(b)) return;
+            md.AppendLine($"- {label}: **{a / b:F3}x** ({target})");
+        }
+        foreach (var precision in precisions)
+        {
+            Ratio($"engine {precision} steering on / off", decode("engine", precision, "steered"), decode("engine", precision, "steerable"), "target >= 0.99");
+            Ratio($"engine {precision} steerable / plain", decode("engine", precision, "steerable"), decode("engine", precision, "plain"), "target >= 0.98");
+        }
+        Ratio("engine fp32 / llama.cpp F32", decode("engine", "fp32", "steerable"), decode("llama.cpp", "F32", "plain"), "target >= 1");
+        Ratio("engine int8 / llama.cpp Q8_0", decode("engine", "int8", "steerable"), decode("llama.cpp", "Q8_0", "plain"), "target >= 1");
+        Ratio("engine int4 / llama.cpp Q4_0", decode("engine", "int4", "steerable"), decode("llama.cpp", "Q4_0", "plain"), "target >= 1");
+        Ratio("engine int4 steered / llama.cpp Q4_0 with control vector", decode("engine", "int4", "steered"), decode("llama.cpp", "Q4_0", "steered"), "both steering");
+        Ratio("engine fp32 / GenAI fp32", decode("engine", "fp32", "steerable"), decode("GenAI", "fp32", "steerable"), "equal threads");
+        foreach (var q in new[] { "F32", "F16", "Q8_0", "Q4_0", "Q4_K_M" })
+            Ratio($"llama.cpp {q} control vector on / off", decode("llama.cpp", q, "steered"), decode("llama.cpp", q, "plain"), "its steering cost");
     }
 
     /// <summary>
