@@ -84,7 +84,7 @@ internal sealed record AccuracyLevels(int QkvProj, int OProj, int GateUpProj, in
             int level = kv.Length == 2 ? ParseLevel(kv[1], spec) : ParseLevel(kv[0], spec);
             if (kv.Length == 1) { all = level; continue; }
             if (!Kinds.Contains(kv[0]))
-                throw new ArgumentException($"accuracy levels '{spec}': unknown projection '{kv[0]}' (expected one of {string.Join(", ", Kinds)})");
+                throw new UsageException($"--accuracy-level '{spec}': unknown projection '{kv[0]}' (expected one of {string.Join(", ", Kinds)})");
             levels[kv[0]] = level;
         }
         var d = all is int a ? All(a) : Default;
@@ -94,7 +94,7 @@ internal sealed record AccuracyLevels(int QkvProj, int OProj, int GateUpProj, in
 
     static int ParseLevel(string text, string spec) =>
         int.TryParse(text, out int l) && l is >= 0 and <= 4
-            ? l : throw new ArgumentException($"accuracy levels '{spec}': '{text}' is not a level 0-4");
+            ? l : throw new UsageException($"--accuracy-level '{spec}': '{text}' is not a level 0-4");
 
     public override string ToString() => string.Join(",", Kinds.Select(k => $"{k}={For(k)}"));
 }

@@ -54,7 +54,7 @@ internal static class Qwen3Exporter
         ExportTarget.Check(checkpoint.Folder, outputFolder, options.Overwrite);
 
         if (options.BlockSize < 16 || (options.BlockSize & (options.BlockSize - 1)) != 0)
-            throw new ArgumentException($"block size must be a power of two >= 16, got {options.BlockSize}");
+            throw new UsageException($"--block-size must be a power of two >= 16, got {options.BlockSize}");
         // Bytes per weight element: quantized ones carry one float32 scale per block.
         double elemSize = options.Precision switch
         {

@@ -32,7 +32,8 @@ sealed class SteeringArguments
         if (options is null)
         {
             if (gate is not null) throw new AdaRas.Files.UsageException("--gate decides when to steer: give the pattern to steer with (--steer pattern.csv)");
-            if (parse.GetValue(_tokenProbe) is not null) throw new AdaRas.Files.UsageException("--token-probe needs --steer and --gate");
+            if (parse.GetValue(_tokenProbe) is not null || parse.GetValue(_gateThreshold) is not null || parse.GetValue(_probeEvery) is not null)
+                throw new AdaRas.Files.UsageException("--gate-threshold, --token-probe and --probe-every need --steer and --gate");
             return SteeringSettings.None;
         }
         if (gate is null && (parse.GetValue(_tokenProbe) is not null || parse.GetValue(_gateThreshold) is not null || parse.GetValue(_probeEvery) is not null))

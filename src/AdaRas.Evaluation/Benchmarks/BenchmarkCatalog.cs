@@ -46,13 +46,13 @@ internal static class BenchmarkCatalog
 
     public static Entry Find(string name) =>
         Entries.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase))
-        ?? throw new ArgumentException($"unknown benchmark '{name}' (known: {string.Join(", ", Entries.Select(e => e.Name))})", nameof(name));
+        ?? throw new InputException($"unknown benchmark '{name}': no such file, and not a benchmark name (known: {string.Join(", ", Entries.Select(e => e.Name))})");
 
     public static string PathOf(string name) => Path.Combine(DataDirectory, Find(name).RelativePath);
 
     public static string ContrastivePath(string name) =>
         ContrastiveSets.TryGetValue(name.ToLowerInvariant(), out var rel) ? Path.Combine(DataDirectory, rel)
-        : throw new ArgumentException($"unknown contrastive set '{name}' (known: {string.Join(", ", ContrastiveSets.Keys)})", nameof(name));
+        : throw new InputException($"unknown contrastive set '{name}' (known: {string.Join(", ", ContrastiveSets.Keys)})");
 
     public static Benchmark Load(string name)
     {
@@ -66,7 +66,7 @@ internal static class BenchmarkCatalog
         if (File.Exists(nameOrPath)) return BenchmarkFile.Load(nameOrPath, task);
         var entry = Find(nameOrPath);
         if (entry.Task != task)
-            throw new ArgumentException($"benchmark '{entry.Name}' is a {entry.Task.ToString().ToLowerInvariant()} benchmark, not {task.ToString().ToLowerInvariant()}");
+            throw new InputException($"benchmark '{entry.Name}' is a {entry.Task.ToString().ToLowerInvariant()} benchmark, not {task.ToString().ToLowerInvariant()}");
         return Load(entry.Name);
     }
 

@@ -204,11 +204,11 @@ internal readonly record struct Shard
         if (text != "auto") return Parse(text);
         string? index = environment(IndexVariable), count = environment(CountVariable);
         if (string.IsNullOrEmpty(index) || string.IsNullOrEmpty(count))
-            throw new ArgumentException($"--shard auto reads {IndexVariable} (0-based, set by a Kubernetes Indexed Job) and {CountVariable} " +
+            throw new AdaRas.Files.UsageException($"--shard auto reads {IndexVariable} (0-based, set by a Kubernetes Indexed Job) and {CountVariable} " +
                 $"(the Job's completions); {(string.IsNullOrEmpty(index) ? IndexVariable : CountVariable)} is not set");
         if (!int.TryParse(index, NumberStyles.None, CultureInfo.InvariantCulture, out int i) || !int.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out int n))
-            throw new ArgumentException($"--shard auto: {IndexVariable}='{index}' and {CountVariable}='{count}' must be non-negative integers");
-        if (n < 1 || i >= n) throw new ArgumentException($"--shard auto: {IndexVariable}={i} must be below {CountVariable}={n}");
+            throw new AdaRas.Files.UsageException($"--shard auto: {IndexVariable}='{index}' and {CountVariable}='{count}' must be non-negative integers");
+        if (n < 1 || i >= n) throw new AdaRas.Files.UsageException($"--shard auto: {IndexVariable}={i} must be below {CountVariable}={n}");
         return new Shard(i + 1, n);
     }
 

@@ -32,13 +32,14 @@ internal sealed record BenchOptions
     public void Validate()
     {
         if (Parts.FirstOrDefault(p => !KnownParts.Contains(p)) is { } unknown)
-            throw new ArgumentException($"unknown bench part '{unknown}' (known: {string.Join(", ", KnownParts)})");
+            throw new UsageException($"--parts: unknown bench part '{unknown}' (known: {string.Join(", ", KnownParts)})");
         if (PromptTokens < 1 || NewTokens < 2 || Repetitions < 1 || IdentifyTokens < 2)
-            throw new ArgumentException("prompt >= 1, new tokens >= 2, repetitions >= 1 and identify tokens >= 2 are required");
+            throw new UsageException($"--prompt {PromptTokens}, --new-tokens {NewTokens}, --reps {Repetitions}, --identify-tokens {IdentifyTokens}: " +
+                "prompt >= 1, new tokens >= 2, repetitions >= 1 and identify tokens >= 2 are required");
         foreach (var shape in Shapes) CheckpointShapes.Get(shape);
         foreach (var precision in Precisions)
-            if (precision is not ("fp32" or "int8" or "int4")) throw new ArgumentException($"bench precision '{precision}' is not fp32, int8 or int4");
-        if (Threads < 0) throw new ArgumentException("threads must be >= 0");
+            if (precision is not ("fp32" or "int8" or "int4")) throw new UsageException($"--precisions: '{precision}' is not fp32, int8 or int4");
+        if (Threads < 0) throw new UsageException($"--threads must be >= 0, got {Threads}");
     }
 }
 

@@ -79,6 +79,6 @@ internal static class CheckpointShapes
         static string Key(string s) => new string(s.ToLowerInvariant().Where(char.IsLetterOrDigit).ToArray()).Replace("qwen3", "");
         var key = Key(name);
         return All.FirstOrDefault(s => Key(s.Name) == key)
-            ?? throw new ArgumentException($"unknown checkpoint shape '{name}' (known: {string.Join(", ", All.Select(s => s.Name))})");
+            ?? throw new UsageException($"unknown checkpoint shape '{name}' (known: {string.Join(", ", All.Select(s => s.Name))})");
     }
 }

@@ -43,7 +43,7 @@ internal static class RandomCheckpoint
             .Select(t => new StreamedTensor(t.Name, type, t.Shape, stream => WriteValues(stream, shape, seed, t.Name, t.Shape, type, gain)))
             .ToList();
         if (shards < 1 || shards > tensors.Count)
-            throw new ArgumentOutOfRangeException(nameof(shards), shards, $"must be between 1 and the tensor count ({tensors.Count})");
+            throw new UsageException($"--shards {shards} must be between 1 and the checkpoint's tensor count ({tensors.Count})");
 
         AtomicFile.WriteFolder(folder, overwrite, temp =>
         {

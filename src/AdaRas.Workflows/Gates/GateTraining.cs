@@ -50,11 +50,11 @@ internal static class GateTraining
         IProgress<ExtractionProgress>? progress, CancellationToken cancellation)
     {
         if ((request.FeaturesPath is null) == (request.Top is null))
-            throw new ArgumentException("give exactly one of a feature file or a top N");
+            throw new UsageException("give exactly one of a feature file (--features) or a top N (--top)");
         if (request.FeaturesPath is not null) return SelectedFeatures.Load(request.FeaturesPath, shape);
         int top = request.Top!.Value;
         if (top <= 0 || top > shape.NeuronCount)
-            throw new ArgumentException($"top {top} is outside 1..{shape.NeuronCount} (the model's neurons: {shape})");
+            throw new UsageException($"--top {top} is outside 1..{shape.NeuronCount} (the model's neurons: {shape})");
         var train = request.Train;
         var scores = QuestionDataset.FScores(model, train, progress, cancellation);
         return SelectedFeatures.FromScores(shape, scores, top, train.Path, train.Correct, train.Incorrect);

@@ -131,8 +131,8 @@ internal class QuantizedExportTests
             Assert.That(level, Is.EqualTo(expected), node.Name);
             Assert.That(node.Attribute.Single(a => a.Name == "block_size").I, Is.EqualTo(32));
         }
-        Assert.Throws<ArgumentException>(() => AccuracyLevels.Parse("4,up_proj=1"));
-        Assert.Throws<ArgumentException>(() => AccuracyLevels.Parse("5"));
+        Assert.Throws<UsageException>(() => AccuracyLevels.Parse("4,up_proj=1"));
+        Assert.Throws<UsageException>(() => AccuracyLevels.Parse("5"));
     }
 
     [TestCase(ExportPrecision.Fp32), TestCase(ExportPrecision.Int4), TestCase(ExportPrecision.Int8)]

@@ -22,10 +22,10 @@ public sealed class ScaleOutTests
         Assert.That(Shard.Resolve("auto", v => v == Shard.IndexVariable ? "0" : "3"), Is.EqualTo(Shard.Parse("1/3")));
         Assert.That(Shard.Resolve("auto", v => v == Shard.IndexVariable ? "2" : "3"), Is.EqualTo(Shard.Parse("3/3")));
         Assert.That(Shard.Resolve("2/5", _ => null), Is.EqualTo(Shard.Parse("2/5")));
-        Assert.That(() => Shard.Resolve("auto", _ => null), Throws.ArgumentException.With.Message.Contains("JOB_COMPLETION_INDEX"));
-        Assert.That(() => Shard.Resolve("auto", v => v == Shard.IndexVariable ? "1" : null), Throws.ArgumentException.With.Message.Contains("JOB_COMPLETIONS"));
-        Assert.That(() => Shard.Resolve("auto", v => v == Shard.IndexVariable ? "3" : "3"), Throws.ArgumentException.With.Message.Contains("below"));
-        Assert.That(() => Shard.Resolve("auto", v => v == Shard.IndexVariable ? "-1" : "3"), Throws.ArgumentException);
+        Assert.That(() => Shard.Resolve("auto", _ => null), Throws.InstanceOf<UsageException>().With.Message.Contains("JOB_COMPLETION_INDEX"));
+        Assert.That(() => Shard.Resolve("auto", v => v == Shard.IndexVariable ? "1" : null), Throws.InstanceOf<UsageException>().With.Message.Contains("JOB_COMPLETIONS"));
+        Assert.That(() => Shard.Resolve("auto", v => v == Shard.IndexVariable ? "3" : "3"), Throws.InstanceOf<UsageException>().With.Message.Contains("below"));
+        Assert.That(() => Shard.Resolve("auto", v => v == Shard.IndexVariable ? "-1" : "3"), Throws.InstanceOf<UsageException>());
     }
 
     [Test]

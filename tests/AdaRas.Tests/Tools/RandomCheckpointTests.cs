@@ -52,7 +52,7 @@ internal class RandomCheckpointTests
             Is.EqualTo((28, 2048, 6144, 16, 8, 128, true)));
         Assert.That(large.DefaultDType, Is.EqualTo(TensorDType.BF16));
         Assert.That(large.ParameterCount, Is.InRange(1_650_000_000, 1_750_000_000));
-        Assert.Throws<ArgumentException>(() => CheckpointShapes.Get("qwen3-8b"));
+        Assert.Throws<UsageException>(() => CheckpointShapes.Get("qwen3-8b"));
     }
 
     [Test]
