@@ -4,10 +4,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using AdaRas.Engine;
 using AdaRas.Evaluation.Experiments;
-using AdaRas.Model;
-using AdaRas.Tests.Cli;
-using AdaRas.Tests.Support;
-using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Reliability;
 

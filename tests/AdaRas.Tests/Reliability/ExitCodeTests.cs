@@ -1,8 +1,6 @@
 using AdaRas.Cli;
 using AdaRas.Cli.Commands;
-using AdaRas.Model;
 using AdaRas.Steering.Patterns;
-using AdaRas.Tests.Cli;
 
 namespace AdaRas.Tests.Reliability;
 

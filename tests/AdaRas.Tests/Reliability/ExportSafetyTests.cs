@@ -1,8 +1,4 @@
 using AdaRas.Export;
-using AdaRas.Model;
-using AdaRas.Tests.Cli;
-using AdaRas.Tests.Support;
-using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Reliability;
 

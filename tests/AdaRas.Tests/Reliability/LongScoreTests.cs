@@ -1,7 +1,5 @@
 using AdaRas.Engine;
 using AdaRas.Export;
-using AdaRas.Tests.Support;
-using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Reliability;
 

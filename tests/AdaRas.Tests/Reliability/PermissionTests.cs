@@ -1,6 +1,4 @@
 using System.Text.Json;
-using AdaRas.Tests.Support;
-using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Reliability;
 

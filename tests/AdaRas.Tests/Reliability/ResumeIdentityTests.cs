@@ -1,10 +1,6 @@
 using System.Text.Json;
 using AdaRas.Evaluation.Benchmarks;
 using AdaRas.Evaluation.Experiments;
-using AdaRas.Model;
-using AdaRas.Tests.Cli;
-using AdaRas.Tests.Support;
-using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Reliability;
 

@@ -1,8 +1,6 @@
 using System.Text.Json;
 using AdaRas.Evaluation.Experiments;
 using AdaRas.Export;
-using AdaRas.Tests.Support;
-using AdaRas.Model.Synthetic;
 
 namespace AdaRas.Tests.Reliability;
 

@@ -1,5 +1,3 @@
-using AdaRas.Tests.Cli;
-using AdaRas.Tests.Support;
 
 namespace AdaRas.Tests.Reliability;
 
