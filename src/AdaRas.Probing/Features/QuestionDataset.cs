@@ -55,6 +55,8 @@ internal static class QuestionDataset
     {
         var features = new QuestionFeatures(model);
         set.RequireBothClasses();
+        // Checked here, before any question runs, so the error names the file (ANOVA F has n - 2 degrees of freedom).
+        if (set.Count < 3) throw new InputException(set.Path, null, $"ANOVA F-score feature selection needs at least 3 questions, got {set.Count}");
         var anova = new AnovaFScore(features.Shape.NeuronCount);
         Extract(features, set, "pooling " + set.Name, (i, r) => anova.AddQuestion(r.MeanPooled, set.Questions[i].IsGood),
             progress: progress, cancellation: cancellation);

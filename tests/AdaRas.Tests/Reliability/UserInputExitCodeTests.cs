@@ -100,6 +100,16 @@ public sealed class UserInputExitCodeTests
     }
 
     [Test]
+    public void FeaturesSelect_TooFewQuestionsForAnova()
+    {
+        var two = Path.Combine(_dir, "two.jsonl");
+        File.WriteAllLines(two, File.ReadLines(Path.Combine(_dir, "q.jsonl")).Take(2));
+        var output = Path.Combine(_dir, "features.json");
+        AssertInputError(CliRunner.Run("features", "select", "--train", two, "--top", "5", "--out", output), two, "at least 3 questions, got 2");
+        Assert.That(File.Exists(output), Is.False);
+    }
+
+    [Test]
     public void Eval_ASamplePathThatIsNeitherFileNorBenchmark()
     {
         var results = Path.Combine(_dir, "results-answers");
