@@ -232,6 +232,15 @@ public sealed class BatchGenerator : IDisposable
         return _idsValue;
     }
 
+    /// <summary>Binds the logits output unless that value is bound already (a decode step rebinds nothing it needs not).</summary>
+    void BindLogits(OrtValue value)
+    {
+        if (ReferenceEquals(_boundLogits, value)) return;
+        _binding.BindOutput(GraphNames.Logits, value);
+        _boundLogits = value;
+    }
+    OrtValue? _boundLogits;
+
     OrtValue LogitsView(int start, int count)
     {
         if (_logitsViews.TryGetValue((start, count), out var v)) return v;
@@ -255,17 +264,18 @@ public sealed class BatchGenerator : IDisposable
         {
             case LogitsScope.Last:
                 _logitsFrom[0] = -1;
-                _binding.BindOutput(GraphNames.Logits, LogitsView(row, 1));
+                BindLogits(LogitsView(row, 1));
                 break;
             case LogitsScope.All:
                 _logitsFrom[0] = 0;
                 allLogits = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance,
                     r.AllLogitsBuffer.AsMemory(logitsOffset * _m.VocabSize, n * _m.VocabSize), [1, n, _m.VocabSize]);
-                _binding.BindOutput(GraphNames.Logits, allLogits);
+                BindLogits(allLogits);
                 break;
             default:
                 _logitsFrom[0] = long.MaxValue; // an empty slice: no vocabulary projection at all
                 _binding.BindOutputToDevice(GraphNames.Logits, OrtMemoryInfo.DefaultInstance);
+                _boundLogits = null;
                 break;
         }
         _taps?.Bind(_binding, row, 1, n);
@@ -313,7 +323,7 @@ public sealed class BatchGenerator : IDisposable
         _binding.BindInput(GraphNames.AttentionMask, mask);
         _cache!.Bind(_binding, 0, count);
         _logitsFrom[0] = -1;
-        _binding.BindOutput(GraphNames.Logits, LogitsView(0, count));
+        BindLogits(LogitsView(0, count));
         _taps?.Bind(_binding, 0, count, 1);
         _steering?.BindDecode(_binding, count, _live);
         _model.Session.RunWithBinding(_runOptions, _binding);

@@ -21,6 +21,7 @@ sealed class TapBuffers : IDisposable
     OrtValue[] _indexValues = [];
     OrtValue? _featuresValue;
     (int Rows, int Tokens, int Features) _featuresShape = (-1, -1, -1);
+    bool _featuresBound;
     float[] _featureBuffer = [];
     (int, int) _boundRows = (-1, 0);
 
@@ -81,8 +82,10 @@ sealed class TapBuffers : IDisposable
             _featureBuffer = new float[(long)count * tokens * FeatureCount];
             _featuresValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _featureBuffer.AsMemory(), [count, tokens, FeatureCount]);
             _featuresShape = shape;
+            _featuresBound = false;
         }
-        binding.BindOutput(GraphNames.TapFeatures, _featuresValue);
+        if (!_featuresBound) binding.BindOutput(GraphNames.TapFeatures, _featuresValue);
+        _featuresBound = true;
     }
 
     /// <summary>Starts a row's append or step: its sum and features count from here.</summary>
