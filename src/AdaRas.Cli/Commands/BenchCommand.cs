@@ -38,7 +38,7 @@ static class BenchCommand
                 Precisions = List(parse.GetValue(precisions)!).Select(x => x.ToLowerInvariant()).ToArray(),
                 LlamaCpp = !parse.GetValue(noLlama),
             };
-            var report = BenchSuite.Run(options, WorkerStart, console.Error.WriteLine);
+            var report = BenchSuite.Run(options, WorkerStart, console.Error.WriteLine, console.Cancellation);
             console.Out.WriteLine(report.Markdown.TrimEnd());
             if (parse.GetValue(output) is { } folder) report.Write(folder);
             return 0;

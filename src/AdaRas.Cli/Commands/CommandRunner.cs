@@ -17,6 +17,9 @@ static class CommandRunner
     {
         try
         {
+            // A signal that came before the verb started: nothing is done. Verbs then check the token at each step;
+            // the instant ones (info, tokenize, report, eval merge) write atomically, so a signal never leaves half a file.
+            console.Cancellation.ThrowIfCancellationRequested();
             return body();
         }
         catch (Exception e)

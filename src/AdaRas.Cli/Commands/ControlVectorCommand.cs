@@ -39,8 +39,10 @@ static class ControlVectorCommand
             bool hasSidecar = File.Exists(PatternSidecar.PathFor(options.PatternPath))
                 && PatternSidecar.Load(PatternSidecar.PathFor(options.PatternPath)).ModelId is not null;
             var shape = ModelShape.FromConfig(checkpoint.Config, hasSidecar ? ModelIdentity.Compute(checkpoint) : null);
+            console.Cancellation.ThrowIfCancellationRequested();
             var pattern = RcnPattern.Load(options.PatternPath, shape);
-            var vector = ControlVector.FromPattern(checkpoint, pattern, options.Neurons, options.Alpha, options.Method);
+            var vector = ControlVector.FromPattern(checkpoint, pattern, options.Neurons, options.Alpha, options.Method, console.Cancellation);
+            console.Cancellation.ThrowIfCancellationRequested();   // the file is written atomically: all of it or nothing
             vector.WriteGguf(outPath, overwrite: parse.GetValue(force));
             var norms = vector.Directions.Select((d, l) => (Layer: l, Norm: Math.Sqrt(d.Sum(v => (double)v * v)))).Where(x => x.Norm > 0);
             console.Out.WriteLine($"wrote {outPath}: {options.Method.ToName()} alpha={options.Alpha} on the top {options.Neurons} of " +

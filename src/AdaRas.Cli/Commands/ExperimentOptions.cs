@@ -55,8 +55,9 @@ sealed class ExperimentOptions
     public static string FormatSummary(ExperimentSummary s, string folder)
     {
         var steered = s.Steered is { } n ? $", steered {n}" : "";
+        var baseTests = s.CorrectBase is { } b ? string.Create(CultureInfo.InvariantCulture, $" (base+plus), base {100 * (s.AccuracyBase ?? 0):F2}% ({b}/{s.Finished})") : "";
         var incomplete = (s.Unfinished is > 0 ? $", {s.Unfinished} unfinished" : "") + (s.Complete ? "" : " (incomplete)");
         return string.Create(CultureInfo.InvariantCulture,
-            $"{s.Name}: {s.Finished}/{s.Planned} samples, accuracy {100 * s.Accuracy:F2}% ({s.Correct}/{s.Finished}), mean {s.MeanTokens:F1} tokens, {s.MeanSeconds:F2} s/sample{steered}{incomplete} -> {folder}");
+            $"{s.Name}: {s.Finished}/{s.Planned} samples, accuracy {100 * s.Accuracy:F2}% ({s.Correct}/{s.Finished}){baseTests}, mean {s.MeanTokens:F1} tokens, {s.MeanSeconds:F2} s/sample{steered}{incomplete} -> {folder}");
     }
 }

@@ -29,7 +29,8 @@ static class MakeCheckpointCommand
                 var s => throw new AdaRas.Files.UsageException($"--dtype '{s}' is not f32, bf16 or f16"),
             };
             var clock = Stopwatch.StartNew();
-            RandomCheckpoint.Write(parse.GetValue(output)!, chosen, parse.GetValue(seed), type, parse.GetValue(shards), parse.GetValue(force));
+            RandomCheckpoint.Write(parse.GetValue(output)!, chosen, parse.GetValue(seed), type, parse.GetValue(shards), parse.GetValue(force),
+                cancellation: console.Cancellation);
             console.Out.WriteLine($"wrote {chosen.Name} ({chosen.ParameterCount / 1e6:F1}M parameters) to {Path.GetFullPath(parse.GetValue(output)!)} in {clock.Elapsed.TotalSeconds:F1} s");
             return 0;
         }));

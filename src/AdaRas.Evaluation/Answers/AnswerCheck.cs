@@ -5,8 +5,10 @@ namespace AdaRas.Evaluation.Answers;
 /// <summary>
 /// The verdict on one model output: what was extracted from it (the boxed answer, or the program run),
 /// whether it is correct, and a short reason when it is not (e.g. "no \boxed{}", "timeout", "AssertionError").
+/// <paramref name="BaseCorrect"/> is code's second verdict: EvalPlus's base tests alone (<paramref name="Correct"/>
+/// is base+plus); null for math.
 /// </summary>
-internal sealed record AnswerCheck(string? Extracted, bool Correct, string? Detail = null);
+internal sealed record AnswerCheck(string? Extracted, bool Correct, string? Detail = null, bool? BaseCorrect = null);
 
 /// <summary>Scores a model's whole generated text against a benchmark sample.</summary>
 internal interface IAnswerChecker

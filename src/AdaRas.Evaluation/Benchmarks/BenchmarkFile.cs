@@ -4,7 +4,9 @@ namespace AdaRas.Evaluation.Benchmarks;
 
 /// <summary>
 /// Reads the paper's JSONL format: one object per line with <c>id</c>, <c>question</c>, <c>answer</c> (math),
-/// optional <c>is_good</c> (bool or "True"/"False"), and <c>task_id</c>/<c>entry_point</c> (code).
+/// optional <c>is_good</c> (bool or "True"/"False"), and <c>task_id</c>/<c>entry_point</c> (code). Code rows load
+/// whatever their task (the MBPP gate splits name tasks MBPP+ dropped, and helpers as entry points: their labels
+/// still train a gate); an eval checks them against EvalPlus before running (<see cref="Experiments.ExperimentRunner"/>).
 /// Other fields are ignored. Blank lines are skipped; anything else malformed is a
 /// <see cref="JsonLinesException"/> naming the file and line.
 /// </summary>
@@ -41,7 +43,6 @@ internal static class BenchmarkFile
         string? answer = line.Scalar("answer");
         string? taskId = line.String("task_id");
         string? entryPoint = line.String("entry_point");
-        CodeTest? codeTest = null;
         if (task == BenchmarkTask.Math)
         {
             if (answer is null) throw line.Missing("answer");
@@ -49,8 +50,7 @@ internal static class BenchmarkFile
         else
         {
             if (entryPoint is null) throw line.Missing("entry_point");
-            codeTest = CodeTests.Resolve(line.File, line.Line, question, taskId, entryPoint, line.String("test"));
         }
-        return new BenchmarkSample(index, id, question, answer, line.Bool("is_good"), taskId, entryPoint, codeTest, line.Line);
+        return new BenchmarkSample(index, id, question, answer, line.Bool("is_good"), taskId, entryPoint, line.Line);
     }
 }

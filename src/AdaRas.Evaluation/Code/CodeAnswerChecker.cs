@@ -12,9 +12,8 @@ internal sealed record CodeVerdict(bool Base, bool BasePlus, int BaseFailed, int
 /// lines that parses, reduced to imports and the definitions the entry point reaches, so demo code, example
 /// asserts and <c>input()</c> calls are dropped. The code is executed (not as <c>__main__</c>) and the entry
 /// point called on every base and plus input; the results go out as data and a trusted comparer outside the
-/// sandbox (<see cref="OutputComparer"/>) matches them against the canonical solution's outputs, which the
-/// sandboxed code never sees. <see cref="AnswerCheck.Correct"/> is base+plus (what the paper reports);
-/// <see cref="CheckCode"/> gives both.
+/// sandboxed code never sees. <see cref="AnswerCheck.Correct"/> is base+plus (what the paper reports),
+/// <see cref="AnswerCheck.BaseCorrect"/> the base tests alone (EvalPlus reports both).
 /// </summary>
 internal sealed class CodeAnswerChecker(PythonSandbox sandbox, bool unfinishedThoughtCounts = false) : IAnswerChecker, IDisposable
 {
@@ -30,7 +29,7 @@ internal sealed class CodeAnswerChecker(PythonSandbox sandbox, bool unfinishedTh
         var verdict = CheckCode(sample, modelText, cancellationToken);
         var detail = verdict.BasePlus ? null
             : verdict.Reason ?? $"base {(verdict.Base ? "pass" : $"fail ({verdict.BaseFailed} inputs)")}, plus fail ({verdict.PlusFailed} inputs)";
-        return new AnswerCheck(verdict.Sanitized, verdict.BasePlus, detail);
+        return new AnswerCheck(verdict.Sanitized, verdict.BasePlus, detail, verdict.Base);
     }
 
     public CodeVerdict CheckCode(BenchmarkSample sample, string modelText, CancellationToken cancellationToken = default)

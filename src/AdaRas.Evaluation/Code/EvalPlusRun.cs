@@ -124,7 +124,7 @@ internal static class ReferenceOutputs
         return computed;
     }
 
-    static void Store(EvalPlusProblem problem, ExpectedOutputs computed)
+    internal static void Store(EvalPlusProblem problem, ExpectedOutputs computed)
     {
         var file = CacheFile(problem);
         try
@@ -133,6 +133,10 @@ internal static class ReferenceOutputs
             var temp = file + "." + Guid.NewGuid().ToString("N") + ".tmp";
             File.WriteAllText(temp, JsonSerializer.Serialize(computed));
             File.Move(temp, file, overwrite: true);
+            // Entries of this task under another key (other EvalPlus data, an older launcher) are never read again:
+            // without this the cache grew by the whole set (about 300 MB for HumanEval+) at every launcher change.
+            foreach (var stale in Directory.EnumerateFiles(CacheDirectory, problem.TaskId.Replace('/', '-') + "-*.json"))
+                if (stale != file && Path.GetFileName(stale).Length == Path.GetFileName(file).Length) File.Delete(stale);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

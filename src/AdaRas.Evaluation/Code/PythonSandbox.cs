@@ -39,6 +39,9 @@ internal sealed record SandboxLimits
     public int MaxProcesses { get; init; } = 64;
     /// <summary>RLIMIT_FSIZE: largest file the program may write.</summary>
     public long MaxFileBytes { get; init; } = 16L << 20;
+    /// <summary>Size of the work folder, a tmpfs under bubblewrap: all the program's files together (its data
+    /// pages; a file count is bounded by the time limit only). Not enforced by the process-only mode.</summary>
+    public long MaxWorkFolderBytes { get; init; } = 64L << 20;
     public int MaxOpenFiles { get; init; } = 256;
     /// <summary>Bytes of stdout and of stderr kept (the rest is read and dropped).</summary>
     public int MaxOutputBytes { get; init; } = 64 << 10;
@@ -83,8 +86,10 @@ internal sealed class SandboxSetupException(string message) : Exception(message)
 /// <item>Time: the wall-clock timeout kills bubblewrap, whose namespace init then takes every process with it
 /// (also when the harness itself dies: <c>--die-with-parent</c>); <see cref="CancellationToken"/>s do the
 /// same at once. RLIMIT_CPU is a backstop.</item>
-/// <item>Files: the work folder is deleted afterwards with <c>rm -rf --one-file-system</c>, which never follows
-/// links and handles trees nested past PATH_MAX.</item>
+/// <item>Files: under bubblewrap the code's <c>/work</c> is a tmpfs of <see cref="SandboxLimits.MaxWorkFolderBytes"/>
+/// (the job's files bound into it read-only), so nothing it writes reaches the disk and all of it goes with the
+/// namespace; RLIMIT_FSIZE caps each file. The host work folder is deleted afterwards with
+/// <c>rm -rf --one-file-system</c>, which never follows links and handles trees nested past PATH_MAX.</item>
 /// </list>
 /// Without bubblewrap the constructor refuses, unless weak isolation is opted into
 /// (<c>allowWeakIsolation</c> or <c>ADARAS_ALLOW_WEAK_SANDBOX=1</c>).
@@ -133,7 +138,7 @@ internal sealed class PythonSandbox
 
     static SandboxLimits Validate(SandboxLimits limits) =>
         limits.Timeout <= TimeSpan.Zero || limits.MemoryBytes <= 0 || limits.MaxProcesses < 1 || limits.MaxFileBytes <= 0
-            || limits.MaxOpenFiles < 16 || limits.MaxOutputBytes < 0
+            || limits.MaxOpenFiles < 16 || limits.MaxOutputBytes < 0 || limits.MaxWorkFolderBytes < (1L << 20)
             ? throw new ArgumentException($"sandbox limits must be positive (open files >= 16): {limits}", nameof(limits))
             : limits;
 
@@ -177,20 +182,41 @@ internal sealed class PythonSandbox
         }
     }
 
+    // The steps of one run, in order: files in, a fresh uid, the launcher's settings, start, run to the verdict.
     RawRun ExecuteIn(string work, Dictionary<string, object?> job, IEnumerable<(string Name, string Content)> files, TimeSpan timeout,
         int maxStdoutBytes, CancellationToken cancellationToken)
     {
-        foreach (var (name, content) in files.Append((LauncherFile, LauncherSource.Value)))
-            File.WriteAllText(Path.Combine(work, name), content, new UTF8Encoding(false));
-        bool bwrap = Isolation == SandboxIsolation.Bubblewrap;
+        var names = WriteWorkFiles(work, files);
         int? uid = IsRoot ? 200_000 + RandomNumberGenerator.GetInt32(100_000) : null;
-        if (uid is { } u)
-            foreach (var path in Directory.EnumerateFileSystemEntries(work).Prepend(work))
-                if (lchown(path, u, u) != 0) throw new SandboxSetupException($"chown {path}: errno {Marshal.GetLastPInvokeError()}");
+        if (uid is { } u) GiveTo(work, u);
+        var settings = LauncherSettings(job, work, uid, timeout);
+        var psi = StartInfo(CommandLine(work, uid, names), work);
+        return RunToVerdict(psi, settings, timeout, maxStdoutBytes, cancellationToken);
+    }
 
-        var settings = new Dictionary<string, object?>(job)
+    /// <summary>Writes the job's files and the launcher into the work folder; returns their names.</summary>
+    static List<string> WriteWorkFiles(string work, IEnumerable<(string Name, string Content)> files)
+    {
+        var names = new List<string>();
+        foreach (var (name, content) in files.Append((LauncherFile, LauncherSource.Value)))
         {
-            ["workdir"] = bwrap ? "/work" : work,
+            File.WriteAllText(Path.Combine(work, name), content, new UTF8Encoding(false));
+            names.Add(name);
+        }
+        return names;
+    }
+
+    /// <summary>Root harness: the folder and its files belong to the sandbox's fresh uid (the process-only mode writes there).</summary>
+    static void GiveTo(string work, int uid)
+    {
+        foreach (var path in Directory.EnumerateFileSystemEntries(work).Prepend(work))
+            if (lchown(path, uid, uid) != 0) throw new SandboxSetupException($"chown {path}: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    Dictionary<string, object?> LauncherSettings(Dictionary<string, object?> job, string work, int? uid, TimeSpan timeout) =>
+        new(job)
+        {
+            ["workdir"] = Isolation == SandboxIsolation.Bubblewrap ? "/work" : work,
             ["seccomp"] = Seccomp,
             ["limits"] = new Dictionary<string, object?>
             {
@@ -202,8 +228,9 @@ internal sealed class PythonSandbox
             },
         };
 
-        var command = CommandLine(work, uid);
-
+    /// <summary>The command with an empty environment but PATH and LANG, started in the work folder.</summary>
+    static ProcessStartInfo StartInfo(List<string> command, string work)
+    {
         var psi = new ProcessStartInfo
         {
             FileName = command[0],
@@ -217,7 +244,14 @@ internal sealed class PythonSandbox
         psi.Environment.Clear();
         psi.Environment["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin";
         psi.Environment["LANG"] = "C.UTF-8";
+        return psi;
+    }
 
+    /// <summary>Starts the launcher, hands it its settings, waits for its end, the timeout or cancellation, and
+    /// kills whatever is left of the sandbox in every case.</summary>
+    RawRun RunToVerdict(ProcessStartInfo psi, Dictionary<string, object?> settings, TimeSpan timeout, int maxStdoutBytes,
+        CancellationToken cancellationToken)
+    {
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(psi) ?? throw new SandboxSetupException($"could not start {psi.FileName}");
         var stdout = new CappedReader(process.StandardOutput.BaseStream, maxStdoutBytes);
@@ -256,11 +290,11 @@ internal sealed class PythonSandbox
     }
 
     /// <summary>The launcher's command line: [setpriv to a fresh uid] [bubblewrap] python3 -I -B launcher.</summary>
-    internal List<string> CommandLine(string work, int? uid)
+    internal List<string> CommandLine(string work, int? uid, IReadOnlyList<string> files)
     {
         var command = new List<string>();
         if (uid is { } id) command.AddRange(["setpriv", $"--reuid={id}", $"--regid={id}", "--clear-groups", "--no-new-privs", "--"]);
-        if (Isolation == SandboxIsolation.Bubblewrap) command.AddRange(BubblewrapArguments(work));
+        if (Isolation == SandboxIsolation.Bubblewrap) command.AddRange(BubblewrapArguments(work, files, Limits.MaxWorkFolderBytes));
         // Isolated mode (no environment, no user site), no .pyc writes.
         command.AddRange([PythonPath, "-I", "-B", Path.Combine(Isolation == SandboxIsolation.Bubblewrap ? "/work" : work, LauncherFile)]);
         return command;
@@ -270,8 +304,9 @@ internal sealed class PythonSandbox
     internal static string Launcher => LauncherSource.Value;
 
     /// <summary>Only /usr (and the /lib, /bin links into it), a few files of /etc the loader and Python read,
-    /// and the work folder as /work.</summary>
-    static List<string> BubblewrapArguments(string work)
+    /// and as /work a tmpfs of <paramref name="workBytes"/> holding the job's files read-only: whatever the code
+    /// writes lives in memory, bounded in bytes, and never reaches this machine's disk.</summary>
+    static List<string> BubblewrapArguments(string work, IReadOnlyList<string> files, long workBytes)
     {
         var args = new List<string> { "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--hostname", "sandbox", "--ro-bind", "/usr", "/usr" };
@@ -285,7 +320,9 @@ internal sealed class PythonSandbox
             args.AddRange(["--ro-bind-try", file, file]);
         foreach (var dir in Directory.EnumerateDirectories("/etc", "python3*"))
             args.AddRange(["--ro-bind-try", dir, dir]);
-        args.AddRange(["--proc", "/proc", "--dev", "/dev", "--bind", work, "/work", "--chdir", "/work", "--clearenv",
+        args.AddRange(["--proc", "/proc", "--dev", "/dev", "--size", workBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), "--tmpfs", "/work"]);
+        foreach (var name in files) args.AddRange(["--ro-bind", Path.Combine(work, name), "/work/" + name]);
+        args.AddRange(["--chdir", "/work", "--clearenv",
             "--setenv", "HOME", "/work", "--setenv", "TMPDIR", "/work", "--setenv", "PATH", "/usr/bin:/bin",
             "--setenv", "LANG", "C.UTF-8", "--"]);
         return args;

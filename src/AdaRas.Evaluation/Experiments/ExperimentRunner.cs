@@ -96,6 +96,7 @@ internal sealed class ExperimentRunner(string resultsRoot = "results")
         var checker = options.Checker ?? DefaultChecker(config);
 
         var plan = Plan(benchmark, options);
+        if (config.Task == BenchmarkTask.Code && options.Checker is null) RequireEvalPlusTasks(benchmark, plan);
         var folder = FolderFor(config, options.Shard);
         Directory.CreateDirectory(folder);
         using var folderLock = LockFolder(folder);
@@ -179,6 +180,7 @@ internal sealed class ExperimentRunner(string resultsRoot = "results")
             return new ResultRecord
             {
                 Index = sample.Index, Id = sample.Id, Answer = "", Extracted = null, Correct = false,
+                CorrectBase = task == BenchmarkTask.Code ? false : null,
                 Detail = $"not run: {e.Problem}", Tokens = 0, Seconds = 0,
             };
         }
@@ -195,12 +197,27 @@ internal sealed class ExperimentRunner(string resultsRoot = "results")
             Answer = answer.Text,
             Extracted = check.Extracted,
             Correct = check.Correct,
+            CorrectBase = check.BaseCorrect,
             Detail = check.Detail,
             GateScore = answer.GateScore,
             Steered = answer.Steered,
             Tokens = answer.Tokens,
             Seconds = answer.Seconds,
         };
+    }
+
+    /// <summary>Code is scored with EvalPlus: every sample must be one of its tasks, with its entry point (checked
+    /// before anything is written, so a sample it cannot score stops the run at its line, not midway).</summary>
+    static void RequireEvalPlusTasks(Benchmark benchmark, IEnumerable<BenchmarkSample> plan)
+    {
+        foreach (var s in plan)
+        {
+            var problem = Code.EvalPlusData.Find(s.TaskId);
+            string? why = problem is null ? $"task_id '{s.TaskId}' is not a HumanEval+ or MBPP+ task; code is scored with EvalPlus"
+                : problem.EntryPoint != s.EntryPoint ? $"entry_point '{s.EntryPoint}' differs from EvalPlus's '{problem.EntryPoint}' for {s.TaskId}"
+                : null;
+            if (why is not null) throw new InputException(benchmark.SourcePath, s.Line > 0 ? s.Line : null, $"sample {s.Id}: {why}");
+        }
     }
 
     /// <summary>The samples a run covers: the first <see cref="ExperimentRunOptions.Limit"/>, then those of its shard.</summary>

@@ -16,7 +16,11 @@ internal sealed record ResultRecord
     public required string Answer { get; init; }
     /// <summary>The boxed answer, or the program that was run; null when none was found.</summary>
     public string? Extracted { get; init; }
+    /// <summary>The verdict: for code, EvalPlus's base+plus (the paper's number).</summary>
     public required bool Correct { get; init; }
+    /// <summary>Code only: EvalPlus's base tests alone (reported apart from base+plus, as EvalPlus does); absent for math.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? CorrectBase { get; init; }
     public string? Detail { get; init; }
     public double? GateScore { get; init; }
     /// <summary>Whether steering was applied to this sample (null when the run has no intervention).</summary>
@@ -39,6 +43,11 @@ internal sealed record ExperimentSummary
     public required int Finished { get; init; }
     public required int Correct { get; init; }
     public required double Accuracy { get; init; }
+    /// <summary>Code only: samples passing EvalPlus's base tests (<see cref="Correct"/> is base+plus); absent for math.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? CorrectBase { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? AccuracyBase { get; init; }
     public required double MeanTokens { get; init; }
     public required double MeanSeconds { get; init; }
     /// <summary>Samples that were steered (null when no sample reported a decision).</summary>
@@ -146,6 +155,7 @@ internal static class ResultsFolder
         int finished = records.Count;
         int correct = records.Count(r => r.Correct);
         var decisions = records.Where(r => r.Steered is not null).ToList();
+        int? correctBase = records.Any(r => r.CorrectBase is not null) ? records.Count(r => r.CorrectBase == true) : null;
         return new ExperimentSummary
         {
             Name = name,
@@ -158,6 +168,8 @@ internal static class ResultsFolder
             Finished = finished,
             Correct = correct,
             Accuracy = finished == 0 ? 0 : Math.Round((double)correct / finished, 6),
+            CorrectBase = correctBase,
+            AccuracyBase = correctBase is { } b ? Math.Round((double)b / finished, 6) : null,
             MeanTokens = finished == 0 ? 0 : Math.Round(records.Average(r => (double)r.Tokens), 3),
             MeanSeconds = finished == 0 ? 0 : Math.Round(records.Average(r => r.Seconds), 6),
             Steered = decisions.Count == 0 ? null : decisions.Count(r => r.Steered == true),

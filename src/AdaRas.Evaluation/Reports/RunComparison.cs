@@ -22,8 +22,11 @@ internal sealed record RunResults(string Name, string Folder, ExperimentSummary 
 }
 
 /// <summary>One run's totals in a comparison.</summary>
+/// <param name="Correct">Correct answers; for code, EvalPlus's base+plus (the paper's number).</param>
 /// <param name="Unfinished">Outputs whose thought never closed (they ran out of tokens).</param>
-internal sealed record RunRow(string Name, int Samples, int Correct, double Accuracy, double MeanTokens, double MeanSeconds, int? Steered, int Unfinished = 0);
+/// <param name="CorrectBase">Code only: answers passing EvalPlus's base tests alone; null for math.</param>
+internal sealed record RunRow(string Name, int Samples, int Correct, double Accuracy, double MeanTokens, double MeanSeconds, int? Steered, int Unfinished = 0,
+    int? CorrectBase = null);
 
 /// <summary>
 /// A run against the baseline (the first run), on the samples both finished: how many answers flipped each
@@ -49,7 +52,8 @@ internal sealed record ComparisonReport(IReadOnlyList<RunRow> Rows, IReadOnlyLis
             r.Records.Count == 0 ? 0 : r.Records.Average(x => (double)x.Tokens),
             r.Records.Count == 0 ? 0 : r.Records.Average(x => x.Seconds),
             r.Records.Any(x => x.Steered is not null) ? r.Records.Count(x => x.Steered == true) : null,
-            r.Records.Count(x => Answers.ModelOutput.IsUnfinished(x.Answer)))).ToList();
+            r.Records.Count(x => Answers.ModelOutput.IsUnfinished(x.Answer)),
+            r.Records.Any(x => x.CorrectBase is not null) ? r.Records.Count(x => x.CorrectBase == true) : null)).ToList();
 
         var baseline = runs[0];
         var baseCorrect = baseline.Records.ToDictionary(r => r.Id, r => r.Correct, StringComparer.Ordinal);
@@ -97,10 +101,18 @@ internal sealed record ComparisonReport(IReadOnlyList<RunRow> Rows, IReadOnlyLis
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.AppendLine("| run | samples | correct | accuracy | mean tokens | mean seconds | steered | unfinished |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        // Code runs: EvalPlus's two numbers, base and base+plus (the paper's), in their own columns.
+        bool code = Rows.Any(r => r.CorrectBase is not null);
+        sb.AppendLine(code
+            ? "| run | samples | correct (base+plus) | accuracy (base+plus) | correct (base) | accuracy (base) | mean tokens | mean seconds | steered | unfinished |"
+            : "| run | samples | correct | accuracy | mean tokens | mean seconds | steered | unfinished |");
+        sb.AppendLine(code ? "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" : "|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in Rows)
-            sb.AppendLine(string.Create(c, $"| {r.Name} | {r.Samples} | {r.Correct} | {100 * r.Accuracy:F2}% | {r.MeanTokens:F1} | {r.MeanSeconds:F2} | {(r.Steered is { } s ? s.ToString(c) : "-")} | {r.Unfinished} |"));
+        {
+            var baseColumns = !code ? ""
+                : r.CorrectBase is { } b ? string.Create(c, $" {b} | {(r.Samples == 0 ? 0 : 100.0 * b / r.Samples):F2}% |") : " - | - |";
+            sb.AppendLine(string.Create(c, $"| {r.Name} | {r.Samples} | {r.Correct} | {100 * r.Accuracy:F2}% |{baseColumns} {r.MeanTokens:F1} | {r.MeanSeconds:F2} | {(r.Steered is { } s ? s.ToString(c) : "-")} | {r.Unfinished} |"));
+        }
         if (Flips.Count > 0)
         {
             sb.AppendLine();

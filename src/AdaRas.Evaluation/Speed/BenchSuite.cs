@@ -61,10 +61,14 @@ internal sealed record BenchReport(string Markdown, string Json)
 /// </summary>
 internal static class BenchSuite
 {
-    public static BenchReport Run(BenchOptions options, Func<BenchConfig, ProcessStartInfo> startWorker, Action<string>? log = null)
+    /// <remarks>Cancellation is checked at every step (each logs before it starts) and kills a running worker process.</remarks>
+    public static BenchReport Run(BenchOptions options, Func<BenchConfig, ProcessStartInfo> startWorker, Action<string>? log = null,
+        CancellationToken cancellation = default)
     {
         options.Validate();
-        log ??= _ => { };
+        var say = log ?? (_ => { });
+        log = message => { cancellation.ThrowIfCancellationRequested(); say(message); };
+        cancellation.ThrowIfCancellationRequested();
         var md = new StringBuilder();
         var json = new List<object>();
         double read = MemoryBandwidth.MeasureReadBytesPerSecond();
@@ -76,12 +80,12 @@ internal static class BenchSuite
         {
             if (!options.Parts.Contains("decode") && !options.Parts.Contains("identify") && !options.Parts.Contains("batch")) break;
             var shape = CheckpointShapes.Get(shapeName);
-            var checkpoint = PrepareCheckpoint(shape, log);
-            string steerable = ModelResolver.Resolve(checkpoint, new ExportOptions { Steerable = true });
+            var checkpoint = PrepareCheckpoint(shape, log, cancellation);
+            string steerable = ModelResolver.Resolve(checkpoint, new ExportOptions { Steerable = true }, cancellation: cancellation);
             md.AppendLine();
             md.AppendLine($"### {shape.Name} (CPU, {shape.ParameterCount / 1e6:F1}M parameters, {options.EffectiveThreads} threads for every row)");
             if (options.Parts.Contains("decode"))
-                json.Add(Decode(options, shape, checkpoint, copy, read, startWorker, log, md));
+                json.Add(Decode(options, shape, checkpoint, copy, read, startWorker, log, md, cancellation));
             if (options.Parts.Contains("identify"))
             {
                 log($"[{shape.Name}] RCN identification vs scoring: {r} x {options.IdentifyTokens} teacher-forced tokens...");
@@ -109,7 +113,7 @@ internal static class BenchSuite
     sealed record DecodeRow(BenchConfig Config, string Runtime, string Precision, string Variant, long BytesPerToken);
 
     static object Decode(BenchOptions options, CheckpointShape shape, string checkpoint, double copy, double read,
-        Func<BenchConfig, ProcessStartInfo> startWorker, Action<string> log, StringBuilder md)
+        Func<BenchConfig, ProcessStartInfo> startWorker, Action<string> log, StringBuilder md, CancellationToken cancellation)
     {
         int p = options.PromptTokens, n = options.NewTokens, rounds = options.Repetitions, t = options.EffectiveThreads;
         var rows = DecodeRows(options, shape, checkpoint, log);
@@ -121,7 +125,7 @@ internal static class BenchSuite
             foreach (var row in rows)
             {
                 log($"[{shape.Name}] round {round}/{rounds}: {row.Config.Name} ({p} prompt + {n} new tokens, {t} threads)...");
-                samples[row].Add(SpeedBench.RunInWorker(row.Config with { Repetitions = 1 }, startWorker));
+                samples[row].Add(SpeedBench.RunInWorker(row.Config with { Repetitions = 1 }, startWorker, cancellation));
             }
 
         var results = rows.Select(row =>
@@ -306,13 +310,13 @@ internal static class BenchSuite
     }
 
     /// <summary>Random-weight checkpoint of the shape (cached); its exports and GGUF files are made from it on demand.</summary>
-    static string PrepareCheckpoint(CheckpointShape shape, Action<string> log)
+    static string PrepareCheckpoint(CheckpointShape shape, Action<string> log, CancellationToken cancellation)
     {
         var checkpoint = Path.Combine(ModelResolver.CacheRoot, "bench", shape.Name);
         if (!File.Exists(Path.Combine(checkpoint, Checkpoint.ConfigFile)))
         {
             log($"[{shape.Name}] writing a random checkpoint to {checkpoint}...");
-            RandomCheckpoint.Write(checkpoint, shape, seed: 1, overwrite: true);
+            RandomCheckpoint.Write(checkpoint, shape, seed: 1, overwrite: true, cancellation: cancellation);
         }
         return checkpoint;
     }

@@ -119,18 +119,30 @@ internal static class SpeedBench
         return directions;
     }
 
-    /// <summary>Runs a configuration in a child process started by <paramref name="startWorker"/>, which must print <see cref="ToJson(BenchResult)"/> of its result as its last stdout line.</summary>
-    public static BenchResult RunInWorker(BenchConfig config, Func<BenchConfig, ProcessStartInfo> startWorker)
+    /// <summary>Runs a configuration in a child process started by <paramref name="startWorker"/>, which must print
+    /// <see cref="ToJson(BenchResult)"/> of its result as its last stdout line. Cancellation kills the worker (and anything it
+    /// started) at once.</summary>
+    public static BenchResult RunInWorker(BenchConfig config, Func<BenchConfig, ProcessStartInfo> startWorker, CancellationToken cancellation = default)
     {
+        cancellation.ThrowIfCancellationRequested();
         var start = startWorker(config);
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         using var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start the benchmark worker");
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"benchmark worker for '{config.Name}' failed ({process.ExitCode}): {stderr.Result.Trim()}");
+        using (cancellation.Register(() => { try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } }))
+        {
+            var stderrText = process.StandardError.ReadToEndAsync();
+            var stdoutText = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            cancellation.ThrowIfCancellationRequested();
+            return Parse(config, process.ExitCode, stdoutText, stderrText.Result);
+        }
+    }
+
+    static BenchResult Parse(BenchConfig config, int exitCode, string stdout, string stderr)
+    {
+        if (exitCode != 0)
+            throw new InvalidOperationException($"benchmark worker for '{config.Name}' failed ({exitCode}): {stderr.Trim()}");
         var last = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last();
         return JsonSerializer.Deserialize<BenchResult>(last, Json) ?? throw new InvalidDataException($"worker printed no result: {last}");
     }

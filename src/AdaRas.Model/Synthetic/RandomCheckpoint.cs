@@ -32,15 +32,16 @@ internal static class RandomCheckpoint
     /// <param name="shards">1 writes <c>model.safetensors</c>; more writes HF-style shards and an index.</param>
     /// <param name="overwrite">Replace an existing folder (otherwise an existing folder is an error).</param>
     /// <param name="gain">Multiplies every weight's standard deviation (norm weights excepted).</param>
+    /// <param name="cancellation">Checked every 64k values; cancelling removes the temporary folder (nothing is left).</param>
     public static void Write(string folder, CheckpointShape shape, int seed, TensorDType? dtype = null, int shards = 1,
-        bool overwrite = false, double gain = 1.0)
+        bool overwrite = false, double gain = 1.0, CancellationToken cancellation = default)
     {
         var type = dtype ?? shape.DefaultDType;
         if (!type.IsFloat()) throw new ArgumentException($"{type} is not a weight dtype (F32, BF16 or F16)", nameof(dtype));
         if (!(gain > 0)) throw new ArgumentOutOfRangeException(nameof(gain), gain, "must be positive");
         var config = shape.ToConfig(type);
         var tensors = Qwen3Weights.Expected(config)
-            .Select(t => new StreamedTensor(t.Name, type, t.Shape, stream => WriteValues(stream, shape, seed, t.Name, t.Shape, type, gain)))
+            .Select(t => new StreamedTensor(t.Name, type, t.Shape, stream => WriteValues(stream, shape, seed, t.Name, t.Shape, type, gain, cancellation)))
             .ToList();
         if (shards < 1 || shards > tensors.Count)
             throw new UsageException($"--shards {shards} must be between 1 and the checkpoint's tensor count ({tensors.Count})");
@@ -123,7 +124,8 @@ internal static class RandomCheckpoint
         return groups;
     }
 
-    static void WriteValues(Stream stream, CheckpointShape shape, int seed, string name, long[] tensorShape, TensorDType dtype, double gain)
+    static void WriteValues(Stream stream, CheckpointShape shape, int seed, string name, long[] tensorShape, TensorDType dtype, double gain,
+        CancellationToken cancellation)
     {
         const int chunk = 1 << 16;
         long count = tensorShape.Aggregate(1L, (a, b) => a * b);
@@ -132,6 +134,7 @@ internal static class RandomCheckpoint
         var draw = Distribution(shape, seed, name, gain);
         for (long done = 0; done < count; done += chunk)
         {
+            cancellation.ThrowIfCancellationRequested();
             int n = (int)Math.Min(chunk, count - done);
             draw(values.AsSpan(0, n));
             TensorDTypes.FromFloat32(dtype, values.AsSpan(0, n), bytes.AsSpan(0, n * dtype.SizeOf()));

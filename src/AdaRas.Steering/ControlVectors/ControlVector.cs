@@ -56,7 +56,8 @@ internal sealed class ControlVector
         FromPattern(checkpoint, plan.Pattern, plan.Selected.Count, plan.Alpha, plan.Method);
 
     /// <summary>The control vector equivalent to steering the top <paramref name="neurons"/> of a pattern.</summary>
-    public static ControlVector FromPattern(Checkpoint checkpoint, RcnPattern pattern, int neurons, float alpha, SteeringMethod method)
+    public static ControlVector FromPattern(Checkpoint checkpoint, RcnPattern pattern, int neurons, float alpha, SteeringMethod method,
+        CancellationToken cancellation = default)
     {
         var config = checkpoint.Config;
         if (config.NumHiddenLayers != pattern.Shape.Layers || config.IntermediateSize != pattern.Shape.IntermediateSize)
@@ -81,6 +82,7 @@ internal sealed class ControlVector
         for (int l = 0; l < directions.Length; l++) directions[l] = new float[hidden];
         foreach (var layer in selected.GroupBy(n => n.Layer))
         {
+            cancellation.ThrowIfCancellationRequested();   // a layer's down_proj is the unit of work (tens of MB)
             // down_proj.weight is [hidden, I] row-major: column j is neuron j's contribution to the residual.
             var w = checkpoint.ReadFloat32(Qwen3Weights.Layer(layer.Key, Qwen3Weights.DownProj));
             var sum = new double[hidden];

@@ -166,6 +166,32 @@ public class CodeCheckingTests
     }
 
     [Test]
+    public void StoringExpectedOutputsRemovesTheTasksStaleEntries()
+    {
+        // An entry under an older key (another launcher) is never read again; the cache used to keep every one.
+        var root = Directory.CreateTempSubdirectory("adaras-expected-").FullName;
+        Environment.SetEnvironmentVariable("ADARAS_CACHE", root);
+        try
+        {
+            var problem = EvalPlusData.Find("Mbpp/2")!;
+            Directory.CreateDirectory(ReferenceOutputs.CacheDirectory);
+            var stale = Path.Combine(ReferenceOutputs.CacheDirectory, "Mbpp-2-" + new string('A', 24) + ".json");
+            var otherTask = Path.Combine(ReferenceOutputs.CacheDirectory, "Mbpp-20-" + new string('A', 24) + ".json");
+            File.WriteAllText(stale, "{}");
+            File.WriteAllText(otherTask, "{}");
+            ReferenceOutputs.Store(problem, ReferenceOutputs.Get(problem, Checker.Sandbox, default));
+            Assert.That(File.Exists(stale), Is.False);
+            Assert.That(File.Exists(otherTask), Is.True);
+            Assert.That(Directory.GetFiles(ReferenceOutputs.CacheDirectory, "Mbpp-2-*.json"), Has.Length.EqualTo(1));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("ADARAS_CACHE", null);
+            Directory.Delete(root, true);
+        }
+    }
+
+    [Test]
     public void AgreesWithThePapersLabelsOnTheContrastiveGsm8kSet()
     {
         var checker = new MathAnswerChecker();

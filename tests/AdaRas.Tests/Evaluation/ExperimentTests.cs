@@ -398,13 +398,45 @@ public class ExperimentRunnerTests
     {
         var config = ExperimentConfig.Parse("name: mbpp-fake\nmodel: fake\nsample_path: mbpp\ntask: code\n");
         var runner = new ExperimentRunner(_root);
-        var summary = runner.Run(config, new CodeSource(), new ExperimentRunOptions { Limit = 2 });
+        var summary = runner.Run(config, new CodeSource(), new ExperimentRunOptions { Limit = 3 });
         var records = ResultsFolder.ReadRecords(runner.FolderFor(config));
         Assert.That(records[0].Correct, Is.True, records[0].Detail);
+        Assert.That(records[0].CorrectBase, Is.True);
+        // Base and base+plus are separate verdicts: this one passes EvalPlus's base tests, not the plus inputs.
         Assert.That(records[1].Correct, Is.False);
-        Assert.That(records[1].Detail, Does.Contain("base fail"));
-        Assert.That(summary.Accuracy, Is.EqualTo(0.5));
+        Assert.That(records[1].CorrectBase, Is.True, records[1].Detail);
+        Assert.That(records[1].Detail, Does.Contain("base pass, plus fail"));
+        Assert.That(records[2].Correct, Is.False);
+        Assert.That(records[2].CorrectBase, Is.False);
+        Assert.That(records[2].Detail, Does.Contain("base fail"));
+        Assert.That(summary.Correct, Is.EqualTo(1));
+        Assert.That(summary.Accuracy, Is.EqualTo(0.333333));
+        Assert.That(summary.CorrectBase, Is.EqualTo(2));
+        Assert.That(summary.AccuracyBase, Is.EqualTo(0.666667));
         Assert.That(records[0].Steered, Is.Null);
+        var folder = runner.FolderFor(config);
+        Assert.That(File.ReadAllText(Path.Combine(folder, ResultsFolder.OutputFile)), Does.Contain("\"correct_base\":true"));
+        Assert.That(File.ReadAllText(Path.Combine(folder, ResultsFolder.SummaryFile)), Does.Contain("\"correct_base\": 2").And.Contain("\"accuracy_base\": 0.666667"));
+        // Math rows and summaries have no base column at all.
+        var math = new ResultRecord { Index = 0, Id = "0", Answer = "", Correct = true, Tokens = 1, Seconds = 0 };
+        Assert.That(ResultsFolder.Serialize(math), Does.Not.Contain("correct_base"));
+    }
+
+    // Mbpp/617 is in the MBPP gate split but not in MBPP+; Mbpp/630's split row names a helper as its entry point.
+    [TestCase("Mbpp/617", "min_Jumps", "not a HumanEval+ or MBPP+ task")]
+    [TestCase("Mbpp/630", "adjac", "differs from EvalPlus's 'get_coordinates'")]
+    public void ACodeSampleEvalPlusCannotScoreIsRefusedBeforeAnythingIsWritten(string taskId, string entryPoint, string why)
+    {
+        Directory.CreateDirectory(_root);
+        var file = Path.Combine(_root, "code.jsonl");
+        File.WriteAllText(file, "{\"id\": 1, \"task_id\": \"Mbpp/2\", \"entry_point\": \"similar_elements\", \"question\": \"q\"}\n" +
+                                $"{{\"id\": 2, \"task_id\": \"{taskId}\", \"entry_point\": \"{entryPoint}\", \"question\": \"q\"}}\n");
+        var config = ExperimentConfig.Parse("name: not-evalplus\nmodel: fake\nsample_path: s\ntask: code\n");
+        var runner = new ExperimentRunner(_root);
+        var e = Assert.Throws<AdaRas.Files.InputException>(() => runner.Run(config, new CodeSource(),
+            new ExperimentRunOptions { Benchmark = BenchmarkFile.Load(file, BenchmarkTask.Code) }))!;
+        Assert.That(e.Message, Does.Contain("code.jsonl:2").And.Contain(taskId).And.Contain(why));
+        Assert.That(Directory.Exists(runner.FolderFor(config)), Is.False);
     }
 
     sealed class CodeSource : IAnswerSource
@@ -412,9 +444,12 @@ public class ExperimentRunnerTests
         public SampleAnswer Answer(BenchmarkSample sample, string userMessage, CancellationToken cancellationToken)
         {
             Assert.That(userMessage, Is.EqualTo(sample.Question));
-            var code = sample.Index == 0
-                ? "def similar_elements(a, b):\n    return tuple(set(a) & set(b))\n"
-                : "def is_not_prime(n):\n    return True\n";
+            var code = sample.Index switch
+            {
+                0 => "def similar_elements(a, b):\n    return tuple(set(a) & set(b))\n",
+                1 => "def is_not_prime(n):\n    return n in (1, 10, 35)\n",   // right on the base inputs only
+                _ => "def heap_queue_largest(nums, n):\n    return []\n",
+            };
             return new SampleAnswer($"<think>\nhmm\n</think>\n```python\n{code}```", 50, 1.0);
         }
     }

@@ -118,6 +118,38 @@ public class PythonSandboxTests
         Assert.That(result.Stdout.Trim(), Is.EqualTo("started 0"), result.Stderr);
     }
 
+    [TestCaseSource(nameof(All))]
+    public void OneProcessCannotAllocatePastTheLimit(Layer layer)
+    {
+        // The whole tree is one process (seccomp; the kernel refuses fork above), so RLIMIT_AS is its memory:
+        // 300 MB fits in 512 MB, 700 MB touched for real does not.
+        var result = Make(layer, Short with { Timeout = TimeSpan.FromSeconds(20) }).Run(
+            "a = bytearray(300 << 20)\nprint('300 MB ok')\ntry:\n    b = bytearray(700 << 20)\n    print('700 MB ok')\nexcept MemoryError:\n    print('700 MB refused')\n");
+        Assert.That(result.Passed, result.Summary + "\n" + result.Stderr);
+        Assert.That(result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries), Is.EqualTo(new[] { "300 MB ok", "700 MB refused" }));
+    }
+
+    [TestCaseSource(nameof(Namespaced))]
+    public void FillingTheDiskIsBoundedAndNeverReachesIt(Layer layer)
+    {
+        // /work is a tmpfs of MaxWorkFolderBytes (8 MiB here): one huge file, then 100,000 small ones, stop when it
+        // is full; nothing lands on this machine's disk. (RLIMIT_FSIZE is set above the tmpfs so the tmpfs is what stops it.)
+        var limits = Short with { Timeout = TimeSpan.FromSeconds(60), MaxWorkFolderBytes = 8L << 20, MaxFileBytes = 256L << 20 };
+        var result = Make(layer, limits).Run(
+            "import os\nst = os.statvfs('.')\nprint('size', st.f_blocks * st.f_frsize)\nbig = 0\n" +
+            "fd = os.open('big', os.O_CREAT | os.O_WRONLY)\ntry:\n    for _ in range(100):\n        big += os.write(fd, b'x' * (1 << 20))\n" +
+            "except OSError as e:\n    print('big stopped', e.errno)\nos.close(fd)\nprint('big bytes', big)\nos.remove('big')\nsmall = 0\n" +
+            "try:\n    for i in range(100000):\n        fd = os.open('f%d' % i, os.O_CREAT | os.O_WRONLY)\n        try:\n            os.write(fd, b'x' * 1024)\n" +
+            "        finally:\n            os.close(fd)\n        small += 1\nexcept OSError as e:\n    print('small stopped', e.errno)\nprint('small files', small)\n");
+        Assert.That(result.Passed, result.Summary + "\n" + result.Stderr);
+        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines[0], Is.EqualTo($"size {8 << 20}"), "the work folder is the bounded tmpfs");
+        Assert.That(lines, Does.Contain("big stopped 28"), "ENOSPC");
+        Assert.That(long.Parse(lines.Single(l => l.StartsWith("big bytes ", StringComparison.Ordinal))[10..]), Is.LessThanOrEqualTo(8L << 20));
+        Assert.That(lines, Does.Contain("small stopped 28"));
+        Assert.That(int.Parse(lines.Single(l => l.StartsWith("small files ", StringComparison.Ordinal))[12..]), Is.LessThanOrEqualTo((8 << 20) / 1024));
+    }
+
     [TestCaseSource(nameof(Namespaced))]
     public void GrandchildDoesNotOutliveTheVerdict(Layer layer)
     {
@@ -251,7 +283,7 @@ public class PythonSandboxTests
                 foreach (var path in Directory.EnumerateFileSystemEntries(work).Prepend(work)) Chown(path, uid.Value);
             File.WriteAllText(job, "{\"mode\": \"program\", \"program\": \"program.py\", \"workdir\": \"" +
                 (layer == Layer.ProcessOnlySeccomp ? work : "/work") + "\", \"seccomp\": " + (sandbox.Seccomp ? "true" : "false") + "}\n");
-            var command = string.Join(' ', sandbox.CommandLine(work, uid).Select(a => "'" + a.Replace("'", "'\\''") + "'"));
+            var command = string.Join(' ', sandbox.CommandLine(work, uid, [PythonSandbox.LauncherFile, "program.py"]).Select(a => "'" + a.Replace("'", "'\\''") + "'"));
             using var shell = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", $"{command} < '{job}' & wait"]) { UseShellExecute = false })!;
             var clock = Stopwatch.StartNew();
             while (ProcessesWith(token).Count < (sandbox.Seccomp ? 1 : 2) && clock.Elapsed < TimeSpan.FromSeconds(30)) Thread.Sleep(100);

@@ -80,6 +80,25 @@ public class ReportTests
     }
 
     [Test]
+    public void CodeRunsReportEvalPlusBaseApartFromBasePlus()
+    {
+        // Code records carry both verdicts: base+plus in Correct (the paper's), the base tests alone in CorrectBase.
+        static ResultRecord C(int i, bool basePlus, bool baseOnly) => R(i, basePlus) with { CorrectBase = baseOnly };
+        var control = Run("control", C(0, true, true), C(1, false, true), C(2, false, true), C(3, false, false));
+        var steered = Run("steered", C(0, true, true), C(1, true, true), C(2, false, false), C(3, false, false));
+        var report = ComparisonReport.Compare([control, steered]);
+        Assert.That(report.Rows[0].Correct, Is.EqualTo(1));
+        Assert.That(report.Rows[0].CorrectBase, Is.EqualTo(3));
+        Assert.That(report.Rows[1].CorrectBase, Is.EqualTo(2));
+        var md = report.ToMarkdown();
+        Assert.That(md, Does.Contain("| correct (base+plus) | accuracy (base+plus) | correct (base) | accuracy (base) |"));
+        Assert.That(md, Does.Contain("| control | 4 | 1 | 25.00% | 3 | 75.00% | 100.0 |"));
+        Assert.That(md, Does.Contain("| steered | 4 | 2 | 50.00% | 2 | 50.00% | 100.0 |"));
+        // Math runs keep their table (no base columns).
+        Assert.That(ComparisonReport.Compare([Run("m", R(0, true))]).ToMarkdown(), Does.Not.Contain("base"));
+    }
+
+    [Test]
     public void ReportWritesMarkdownAndValidPngs()
     {
         var (control, steered, adaptive) = ThreeRuns();

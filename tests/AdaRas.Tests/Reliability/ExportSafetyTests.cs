@@ -106,16 +106,27 @@ public sealed class ExportSafetyTests
         foreach (var c in children) c.Dispose();
         Assert.That(codes.Select(c => c.Code), Is.All.Zero, string.Join("\n", codes.Select(c => c.Error)));
 
-        // And threads of one process, released together, through the library.
+        // And threads of one process, released together, through the library. The first export's first progress
+        // report holds it for a second, so every other thread has long checked the cache and found nothing: only
+        // the lock keeps them from exporting too (without it all four export: the assertion below fails).
         Environment.SetEnvironmentVariable("ADARAS_CACHE", cache + "-threads");
         try
         {
             using var start = new Barrier(4);
             var folders = new string[4];
-            var threads = Enumerable.Range(0, 4).Select(i => new Thread(() => { start.SignalAndWait(); folders[i] = ModelResolver.Resolve(ckpt); })).ToList();
+            var exported = new int[4];
+            var threads = Enumerable.Range(0, 4).Select(i => new Thread(() =>
+            {
+                start.SignalAndWait();
+                folders[i] = ModelResolver.Resolve(ckpt, progress: new SignalTests.SynchronousProgress(_ =>
+                {
+                    if (Interlocked.Exchange(ref exported[i], 1) == 0) Thread.Sleep(1000);
+                }));
+            })).ToList();
             threads.ForEach(t => t.Start());
             threads.ForEach(t => t.Join());
             Assert.That(folders.Distinct().Count(), Is.EqualTo(1));
+            Assert.That(exported.Sum(), Is.EqualTo(1), "one thread exports; the others wait for the lock and reuse its export");
         }
         finally { Environment.SetEnvironmentVariable("ADARAS_CACHE", null); }
 

@@ -76,7 +76,81 @@ public sealed class SignalTests
         Assert.That(Directory.GetFileSystemEntries(parent), Is.Empty, "the temporary folder is removed");
     }
 
-    sealed class SynchronousProgress(Action<ExportProgress> report) : IProgress<ExportProgress>
+    [Test]
+    public void MakeCheckpointStopsCleanlyOnASignal_LeavingNothingBehind()
+    {
+        // A Qwen3-0.6B-shaped checkpoint takes many seconds to write: the signal lands while weights are written.
+        var parent = TestCheckpoints.NewFolder("make-checkpoint-signal");
+        Directory.CreateDirectory(parent);
+        var output = Path.Combine(parent, "big");
+        using var child = new ChildAdaras(["make-checkpoint", output, "--shape", "qwen3-0.6b"]);
+        child.WaitUntil(() => Directory.GetDirectories(parent, "big.tmp-*").Any(d => Directory.GetFiles(d, "model.safetensors*").Length > 0),
+            TimeSpan.FromSeconds(120), "weights being written");
+        child.Signal("INT");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int code = child.WaitForExit(TimeSpan.FromSeconds(60));
+        Assert.That(code, Is.EqualTo(130), child.Error);
+        Assert.That(child.Error, Does.Contain("cancelled").And.Not.Contain("did not stop"), "stopped by the token, not the 30 s fallback");
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(20)));
+        Assert.That(Directory.GetFileSystemEntries(parent), Is.Empty, "no output and no temporary folder");
+    }
+
+    [Test]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void BenchStopsCleanlyOnASignal_AndKillsItsWorker()
+    {
+        var cache = TestCheckpoints.NewFolder("bench-signal");
+        Directory.CreateDirectory(cache);
+        var output = Path.Combine(cache, "report");
+        using var child = new ChildAdaras(["bench", "--shapes", "tiny", "--parts", "decode", "--reps", "100", "--precisions", "fp32",
+            "--no-llama", "--prompt", "16", "--new-tokens", "8", "--out", output], new Dictionary<string, string> { ["ADARAS_CACHE"] = cache });
+        child.WaitUntil(() => child.Error.Contains("round 2/100"), TimeSpan.FromSeconds(240), "the second decode round");
+        child.Signal("TERM");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int code = child.WaitForExit(TimeSpan.FromSeconds(60));
+        Assert.That(code, Is.EqualTo(130), child.Error);
+        Assert.That(child.Error, Does.Contain("cancelled").And.Not.Contain("did not stop"), "stopped by the token, not the 30 s fallback");
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(20)));
+        Assert.That(Directory.Exists(output), Is.False, "no half-written report");
+        Thread.Sleep(500);
+        Assert.That(AdaRas.Tests.Evaluation.PythonSandboxTests.ProcessesWith(cache).Where(p => p.Contains("bench-worker")), Is.Empty,
+            "a benchmark worker outlived the cancelled bench");
+    }
+
+    /// <summary>
+    /// The quick verbs (and every verb before it starts): a cancellation that is already there when the verb begins
+    /// makes it exit 130 having written nothing. Their writes are atomic, so a later signal leaves a whole file or none.
+    /// </summary>
+    [Test]
+    public void QuickVerbsOnACancelledTokenExit130AndWriteNothing()
+    {
+        var dir = TestCheckpoints.NewFolder("cancelled-verbs");
+        Directory.CreateDirectory(dir);
+        var model = TestExports.Folder(CheckpointShapes.Tiny);
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        var verbs = new[]
+        {
+            new[] { "info", model },
+            ["tokenize", "hello", "--model", model],
+            ["report", Path.Combine(dir, "run"), "--out", Path.Combine(dir, "report")],
+            ["eval", "merge", Path.Combine(dir, "run")],
+            ["make-checkpoint", Path.Combine(dir, "ckpt"), "--shape", "tiny"],
+            ["control-vector", "--model", TestCheckpoints.Folder(CheckpointShapes.Tiny), "--steer", Path.Combine(dir, "p.csv"), "--out", Path.Combine(dir, "v.gguf")],
+            ["bench", "--shapes", "tiny", "--parts", "ranking", "--out", Path.Combine(dir, "bench")],
+        };
+        foreach (var args in verbs)
+        {
+            var stdout = new StringWriter();
+            var stderr = new StringWriter();
+            int code = AdaRas.Cli.Program.Run(args, stdout, stderr, cancelled.Token);
+            Assert.That(code, Is.EqualTo(130), $"{args[0]}: {stderr}");
+            Assert.That(stdout.ToString(), Is.Empty, args[0]);
+        }
+        Assert.That(Directory.GetFileSystemEntries(dir), Is.Empty);
+    }
+
+    internal sealed class SynchronousProgress(Action<ExportProgress> report) : IProgress<ExportProgress>
     {
         public void Report(ExportProgress value) => report(value);
     }
