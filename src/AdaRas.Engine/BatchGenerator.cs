@@ -112,6 +112,17 @@ public sealed class BatchGenerator : IDisposable
     }
 
     /// <summary>
+    /// Frees <paramref name="row"/> at once, mid-generation or not (a server's client went away): it stops
+    /// generating, drops its steering and rides along idle until the next <see cref="Start"/>; the others go on.
+    /// </summary>
+    public void Release(int row)
+    {
+        _rows[row].Clear();
+        if (_steering is not null) _steering[row] = null;
+        _taps?.Begin(row);
+    }
+
+    /// <summary>
     /// Neurons to gather per token into each row's <see cref="GeneratorRow.Features"/> at every following call:
     /// global ids (layer * intermediate + index), any order; the tap returns them sorted ascending.
     /// </summary>
