@@ -32,7 +32,7 @@ sealed class ModelRunner : IDisposable
     BatchGenerator? _batch;
     Work?[] _rows = [];
     int _inFlight, _liveRows;
-    long _completed, _cancelled, _failed;
+    long _completed, _cancelled, _failed, _steps;
 
     public ModelRunner(AdaRas.Engine.LanguageModel model, SteeringCatalog steering, int maxInFlight, int maxBatch)
     {
@@ -52,6 +52,8 @@ sealed class ModelRunner : IDisposable
     public long Completed => Interlocked.Read(ref _completed);
     public long Cancelled => Interlocked.Read(ref _cancelled);
     public long Failed => Interlocked.Read(ref _failed);
+    /// <summary>Decode steps run (one forward pass each, whatever the rows in it): fewer than the tokens made when requests share steps.</summary>
+    public long Steps => Interlocked.Read(ref _steps);
 
     /// <summary>Called on the generation thread after each token with the row's count so far (tests pace and watch generation with it).</summary>
     internal Action<int>? AfterToken { get; set; }
@@ -242,6 +244,7 @@ sealed class ModelRunner : IDisposable
         }
         if (_liveRows == 0) return;
         batch.Step();
+        Interlocked.Increment(ref _steps);
         for (int row = 0; row < _rows.Length; row++)
         {
             if (_rows[row] is not { } w) continue;
