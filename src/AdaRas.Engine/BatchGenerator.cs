@@ -182,7 +182,12 @@ public sealed class BatchGenerator : IDisposable
     /// through the model together. A row that reaches a stop token or a limit skips that forward pass (nothing
     /// would read its logits). False when no row was generating.
     /// </summary>
-    public bool Step()
+    /// <param name="onRowFailure">
+    /// Null: a row whose logits are unusable (NaN, infinite, all equal) throws <see cref="InvalidLogitsException"/>
+    /// for the whole step. Given: that row is released and reported here, and the others step on (a server, where
+    /// one request's steering must not fail the others).
+    /// </param>
+    public bool Step(Action<int, InvalidLogitsException>? onRowFailure = null)
     {
         int count = 0;
         bool any = false;
@@ -192,7 +197,14 @@ public sealed class BatchGenerator : IDisposable
             _pending[i] = -1;
             if (!r.IsGenerating) continue;
             any = true;
-            int token = r.Sampler.Next(Logits(i), r.Length);
+            int token;
+            try { token = r.Sampler.Next(Logits(i), r.Length); }
+            catch (InvalidLogitsException e) when (onRowFailure is not null)
+            {
+                Release(i);
+                onRowFailure(i, e);
+                continue;
+            }
             if (r.StopIds.Contains(token) || r.GeneratedCount + 1 >= r.Parameters.MaxNewTokens || r.Length + 1 >= r.LengthLimit)
             {
                 r.Finish(token, r.StopIds.Contains(token));

@@ -215,7 +215,15 @@ sealed class ModelRunner : IDisposable
             work.OnStart?.Invoke(work.Steering?.Outcome);
             var parameters = job.PromptLogprobs ? job.Parameters with { MaxLength = job.Prompt.Length + job.Parameters.MaxNewTokens } : job.Parameters;
             batch.Start(row, parameters);
-            if (work.Steering?.Tensors is { } tensors) batch[row].Steering = tensors;
+            if (work.Steering?.Tensors is { } tensors)
+            {
+                try { batch[row].Steering = tensors; }
+                catch (ArgumentException e) // non-finite values: a steering strength the floats cannot hold
+                {
+                    throw new RequestException(400, $"this request's steering cannot be applied: {e.Message}; lower steering.alpha",
+                        "invalid_request_error", "steering.alpha", "invalid_steering");
+                }
+            }
             var clock = Stopwatch.StartNew();
             if (job.PromptLogprobs) work.PromptLogprobs = AppendScoringPrompt(batch, row, job, work.Cancellation);
             else batch.AppendTokens(row, job.Prompt);
@@ -243,7 +251,9 @@ sealed class ModelRunner : IDisposable
             if (w.Logits is not null) batch[row].Logits.CopyTo(w.Logits);
         }
         if (_liveRows == 0) return;
-        batch.Step();
+        batch.Step((row, e) => Leave(row, _rows[row]!, new RequestException(400,
+            $"the model's output became unusable under this request's steering ({e.Message}); lower steering.alpha",
+            "invalid_request_error", "steering.alpha", "invalid_logits")));
         Interlocked.Increment(ref _steps);
         for (int row = 0; row < _rows.Length; row++)
         {
@@ -285,7 +295,10 @@ sealed class ModelRunner : IDisposable
         w.Steering = null;
         Interlocked.Decrement(ref _liveRows);
         if (outcome is not null && w.Result.TrySetResult(outcome)) Interlocked.Increment(ref _completed);
-        else if (error is not null && error is not OperationCanceledException && w.Result.TrySetException(error)) Interlocked.Increment(ref _failed);
+        else if (error is not null && error is not OperationCanceledException && w.Result.TrySetException(error))
+        {
+            if (error is not RequestException) Interlocked.Increment(ref _failed); // a refused request is not a server failure
+        }
         else
         {
             w.Result.TrySetCanceled(w.Cancellation.IsCancellationRequested ? w.Cancellation : new CancellationToken(true));

@@ -149,6 +149,35 @@ public class BatchGenerationTests
     }
 
     [Test]
+    public void Step_WithARowFailureHandler_ReleasesTheRowWhoseLogitsAreUnusable_TheOthersGoOn()
+    {
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny));
+        using var broken = SteeringTensors.Create(model.Manifest);
+        for (int layer = 0; layer < model.Manifest.NumLayers; layer++) broken.Shift(layer).Fill(1e30f); // non-finite activations
+        var c = new Case(PromptOf(9, 1), new GeneratorParams { MaxNewTokens = 6, StopTokenIds = [] }, 0);
+        var expected = Single(model, c, [null]);
+
+        using var batch = new BatchGenerator(model, rows: 2, capacity: 32);
+        batch.Start(0, c.Parameters);
+        batch[0].Steering = broken;
+        batch.AppendTokens(0, PromptOf(5, 2));
+        batch.Start(1, c.Parameters);
+        batch.AppendTokens(1, c.Prompt);
+        Assert.Throws<AdaRas.Model.InvalidLogitsException>(() => batch.Step(), "control: without a handler the step throws");
+
+        batch.Start(0, c.Parameters);
+        batch[0].Steering = broken;
+        batch.AppendTokens(0, PromptOf(5, 2));
+        batch.Start(1, c.Parameters);
+        batch.AppendTokens(1, c.Prompt);
+        var failed = new List<int>();
+        while (batch.Step((row, _) => failed.Add(row))) { }
+        Assert.That(failed, Is.EqualTo(new[] { 0 }));
+        Assert.That(batch[0].IsGenerating, Is.False, "the failed row was released");
+        Assert.That(batch[1].Sequence, Is.EqualTo(expected), "the other row made the tokens it makes alone");
+    }
+
+    [Test]
     public void RowTaps_EqualTheSingleRunTaps()
     {
         using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny));

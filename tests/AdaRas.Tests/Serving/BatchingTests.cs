@@ -87,6 +87,42 @@ public sealed class BatchingTests
     }
 
     [Test]
+    public async Task HostileSteering_FailsItsOwnRequestWith400_TheOthersInTheBatchFinish()
+    {
+        const float alpha = 1e30f; // finite, so the request parses; the steering it makes is not
+        await using var server = await TestServer.StartAsync();
+        var plain = Chat(null);
+        string alone = (await server.PostAsync("/v1/chat/completions", plain)).Body!["choices"]!.ToJsonString();
+        var hostile = Chat(new { pattern = "tiny", neurons = 20, alpha });
+        using var allIn = new ManualResetEventSlim();
+        server.Host.Runner.AfterToken = _ => allIn.Wait(TimeSpan.FromSeconds(20));
+        try
+        {
+            var first = server.PostAsync("/v1/chat/completions", plain);
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (server.Host.Runner.InFlight < 1 && DateTime.UtcNow < deadline) await Task.Delay(5);
+            var bad = server.PostAsync("/v1/chat/completions", hostile);
+            while (server.Host.Runner.InFlight < 2 && DateTime.UtcNow < deadline) await Task.Delay(5);
+            allIn.Set();
+            var (status, error) = await bad;
+            Assert.That(status, Is.EqualTo(400), error?.ToJsonString());
+            Assert.That((string?)error!["error"]!["param"], Is.EqualTo("steering.alpha"));
+            var (okStatus, body) = await first;
+            Assert.That(okStatus, Is.EqualTo(200));
+            Assert.That(body!["choices"]!.ToJsonString(), Is.EqualTo(alone), "the request batched with it is unaffected");
+        }
+        finally
+        {
+            allIn.Set();
+            server.Host.Runner.AfterToken = null;
+        }
+        var health = await server.IdleHealthAsync();
+        Assert.That((long)health["failed"]!, Is.Zero, "a refused request is not a server failure");
+        Assert.That((int)health["live_generators"]!, Is.Zero);
+        Assert.That((await server.PostAsync("/v1/chat/completions", plain)).Status, Is.EqualTo(200), "the server goes on serving");
+    }
+
+    [Test]
     public async Task AClientThatGoesAway_FreesItsRowAtOnce_TheOthersFinishWithTheirAnswers()
     {
         await using var server = await TestServer.StartAsync();
