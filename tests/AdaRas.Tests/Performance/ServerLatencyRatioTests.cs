@@ -16,7 +16,7 @@ namespace AdaRas.Tests.Performance;
 /// only, a real regression fails every attempt.
 /// </summary>
 [Category("Performance")]
-public class ServingLatencyTests
+public class ServerLatencyRatioTests
 {
     static readonly CheckpointShape Mid = CheckpointShapes.Tiny with
     {
