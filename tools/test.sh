@@ -30,6 +30,18 @@ if ! command -v bwrap >/dev/null 2>&1; then
   fi
 fi
 
+# kubectl (Debian's kubernetes-client, an 8 MB download) checks the Kubernetes manifests offline
+# (KubectlDryRunTests); without it that test is ignored.
+if ! command -v kubectl >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing kubernetes-client (kubectl) with apt-get"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client) >/dev/null 2>&1 \
+      || log "apt-get could not install kubernetes-client; the kubectl manifest check will be ignored"
+  else
+    log "kubectl is not installed and apt-get needs root; the kubectl manifest check will be ignored"
+  fi
+fi
+
 # Independent JavaScript oracles from npm (pinned by package-lock.json, integrity-checked by npm ci).
 for setup in tools/*/setup.sh; do
   [ -x "$setup" ] && { log "running $setup"; "$setup" >&2 || { log "$setup failed"; exit 1; }; }

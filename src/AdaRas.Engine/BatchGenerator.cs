@@ -115,6 +115,17 @@ public sealed class BatchGenerator : IDisposable
     }
 
     /// <summary>
+    /// Frees <paramref name="row"/> at once, mid-generation or not (a server's client went away): it stops
+    /// generating, drops its steering and rides along idle until the next <see cref="Start"/>; the others go on.
+    /// </summary>
+    public void Release(int row)
+    {
+        _rows[row].Clear();
+        if (_steering is not null) _steering[row] = null;
+        _taps?.Begin(row);
+    }
+
+    /// <summary>
     /// Neurons to gather per token into each row's <see cref="GeneratorRow.Features"/> at every following call:
     /// global ids (layer * intermediate + index), any order; the tap returns them sorted ascending.
     /// </summary>
@@ -174,7 +185,12 @@ public sealed class BatchGenerator : IDisposable
     /// through the model together. A row that reaches a stop token or a limit skips that forward pass (nothing
     /// would read its logits). False when no row was generating.
     /// </summary>
-    public bool Step()
+    /// <param name="onRowFailure">
+    /// Null: a row whose logits are unusable (NaN, infinite, all equal) throws <see cref="InvalidLogitsException"/>
+    /// for the whole step. Given: that row is released and reported here, and the others step on (a server, where
+    /// one request's steering must not fail the others).
+    /// </param>
+    public bool Step(Action<int, InvalidLogitsException>? onRowFailure = null)
     {
         int count = 0;
         bool any = false;
@@ -184,7 +200,14 @@ public sealed class BatchGenerator : IDisposable
             _pending[i] = -1;
             if (!r.IsGenerating) continue;
             any = true;
-            int token = r.Sampler.Next(Logits(i), r.Length);
+            int token;
+            try { token = r.Sampler.Next(Logits(i), r.Length); }
+            catch (InvalidLogitsException e) when (onRowFailure is not null)
+            {
+                Release(i);
+                onRowFailure(i, e);
+                continue;
+            }
             if (r.StopIds.Contains(token) || r.GeneratedCount + 1 >= r.Parameters.MaxNewTokens || r.Length + 1 >= r.LengthLimit)
             {
                 r.Finish(token, r.StopIds.Contains(token));

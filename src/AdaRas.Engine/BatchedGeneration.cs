@@ -15,7 +15,9 @@ public sealed record GenerationJob(ChatRequest Request, GeneratorParams Paramete
 /// Continuous batching: runs chat generations <c>batchSize</c> at a time through one
 /// <see cref="BatchGenerator"/>, refilling a row from the queue as soon as its sequence finishes, and yields each
 /// result as it finishes. Every job keeps its own sampler, seed, limits and steering, so its tokens are those of a
-/// single <see cref="TextGeneration.Generate"/> call.
+/// single <see cref="TextGeneration.Generate"/> call. A job whose prompt cannot fit (longer than the model's context or
+/// its own max length) comes back at once as a failed result (<see cref="GenerationResult.Failure"/>) and the others run:
+/// one over-long input in an eval is that sample's failure, not the batch's.
 /// </summary>
 public static class BatchedGeneration
 {
@@ -30,7 +32,11 @@ public static class BatchedGeneration
         foreach (var job in jobs) job.Parameters.Validate();
         var tokenizer = model.Tokenizer;
         var prompts = jobs.Select(j => tokenizer.Encode(j.Request.Render())).ToArray();
-        int capacity = CapacityFor(model, jobs, prompts);
+        var failures = new string?[jobs.Count];
+        int capacity = CapacityFor(model, jobs, prompts, failures);
+        for (int j = 0; j < jobs.Count; j++)
+            if (failures[j] is { } reason) yield return (j, GenerationResult.Failed(prompts[j].Length, reason));
+        if (failures.All(f => f is not null)) yield break;
         using var batch = new BatchGenerator(model, RowsThatFit(model, Math.Min(batchSize, jobs.Count), capacity), capacity);
 
         var jobOf = new int[batch.Rows];
@@ -47,6 +53,7 @@ public static class BatchedGeneration
                 {
                     cancellation.ThrowIfCancellationRequested();
                     int j = next++;
+                    if (failures[j] is not null) continue;
                     var clock = Stopwatch.StartNew();
                     batch.Start(row, jobs[j].Parameters);
                     jobs[j].Configure?.Invoke(batch[row].Step);
@@ -83,7 +90,7 @@ public static class BatchedGeneration
     /// Fewer rows when their KV cache (rows x capacity) would take more than half the memory the process may use:
     /// long generations (the paper's 32k tokens) at batch 8 would not fit a 0.6B model's cache in a laptop.
     /// </summary>
-    internal static int RowsThatFit(LanguageModel model, int rows, int capacity, long? availableBytes = null)
+    public static int RowsThatFit(LanguageModel model, int rows, int capacity, long? availableBytes = null)
     {
         var m = model.Manifest;
         long perToken = 2L * m.NumLayers * m.NumKeyValueHeads * m.HeadDim * (m.Precision == "fp16" ? 2 : 4);
@@ -92,19 +99,23 @@ public static class BatchedGeneration
         return (int)Math.Clamp(fit, 1, rows);
     }
 
-    /// <summary>One capacity for every row: the longest prompt plus its new tokens, within the model's context.</summary>
-    static int CapacityFor(LanguageModel model, IReadOnlyList<GenerationJob> jobs, int[][] prompts)
+    /// <summary>
+    /// One capacity for every row: the longest prompt plus its new tokens, within the model's context. A prompt that
+    /// cannot fit gets its reason in <paramref name="failures"/> and is left out.
+    /// </summary>
+    static int CapacityFor(LanguageModel model, IReadOnlyList<GenerationJob> jobs, int[][] prompts, string?[] failures)
     {
         int context = model.Manifest.ContextLength, capacity = 1;
         for (int j = 0; j < jobs.Count; j++)
         {
             if (prompts[j].Length == 0) throw new ArgumentException($"job {j}: the prompt is empty");
-            if (prompts[j].Length > context)
-                throw new ContextLengthException(prompts[j].Length, context, $"input of {prompts[j].Length} tokens is longer than the model's context of {context} tokens");
             long wanted = jobs[j].Parameters.MaxLength ?? (long)prompts[j].Length + jobs[j].Parameters.MaxNewTokens;
-            if (prompts[j].Length > wanted)
-                throw new ArgumentException($"job {j}: input of {prompts[j].Length} tokens exceeds its max length of {wanted} tokens");
-            capacity = (int)Math.Max(capacity, Math.Min(wanted, context));
+            if (prompts[j].Length > context)
+                failures[j] = $"input of {prompts[j].Length} tokens is longer than the model's context of {context} tokens";
+            else if (prompts[j].Length > wanted)
+                failures[j] = $"input of {prompts[j].Length} tokens exceeds its max length of {wanted} tokens";
+            else
+                capacity = (int)Math.Max(capacity, Math.Min(wanted, context));
         }
         return capacity;
     }

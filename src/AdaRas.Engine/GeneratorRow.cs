@@ -101,6 +101,18 @@ public sealed class GeneratorRow
         AllLogitsBuffer = [];
     }
 
+    /// <summary>Back to unused: no parameters, no tokens (see <see cref="BatchGenerator.Release"/>).</summary>
+    internal void Clear()
+    {
+        _parameters = null;
+        _sampler = null;
+        _stopIds = [];
+        _sequence.Clear();
+        PromptLength = 0;
+        _stopped = false;
+        AllLogitsBuffer = [];
+    }
+
     internal void Append(ReadOnlySpan<int> tokens)
     {
         foreach (var t in tokens) _sequence.Add(t);

@@ -10,6 +10,12 @@ public sealed record GenerationResult(
 {
     /// <summary>Generated tokens after the first, per second of decoding.</summary>
     public double DecodeTokensPerSecond => TokenIds.Length > 1 ? (TokenIds.Length - 1) / DecodeSeconds : 0;
+
+    /// <summary>Why the job did not run (its prompt cannot fit the context); null when it ran. A failed result has no tokens.</summary>
+    public string? Failure { get; init; }
+
+    internal static GenerationResult Failed(int promptTokens, string reason) =>
+        new("", "", "", [], promptTokens, false, 0, 0) { Failure = reason };
 }
 
 /// <summary>A chat request: the user message rendered with Qwen3's chat template.</summary>

@@ -14,6 +14,8 @@ public sealed record ServingLimits
     public int MaxConcurrentRequests { get; init; } = 16;
     /// <summary>Largest request body, in bytes; larger gets 413.</summary>
     public long MaxBodyBytes { get; init; } = 1 << 20;
+    /// <summary>Requests decoded together in one batch (continuous batching); more wait for a free row.</summary>
+    public int MaxBatch { get; init; } = 8;
 
     public void Validate()
     {
@@ -21,13 +23,13 @@ public sealed record ServingLimits
         if (MaxTokens < 1) throw new ArgumentException($"the max_tokens limit must be positive, got {MaxTokens}");
         if (MaxConcurrentRequests < 1) throw new ArgumentException($"the concurrent request limit must be positive, got {MaxConcurrentRequests}");
         if (MaxBodyBytes < 1024) throw new ArgumentException($"the body size limit must be at least 1024 bytes, got {MaxBodyBytes}");
+        if (MaxBatch < 1) throw new ArgumentException($"the batch size must be at least 1, got {MaxBatch}");
     }
 }
 
 /// <summary>
-/// One loaded model made servable: the patterns requests may steer with, the limits, and the execution queue
-/// that every request (HTTP or <see cref="ChatClient.AdaRasChatClient"/>) goes through. The model stays owned by
-/// the caller.
+/// One loaded model made servable: the patterns requests may steer with, the limits, and the batch that every
+/// request (HTTP or <see cref="ChatClient.AdaRasChatClient"/>) decodes in. The model stays owned by the caller.
 /// </summary>
 public sealed class ModelHost : IDisposable
 {
@@ -51,13 +53,13 @@ public sealed class ModelHost : IDisposable
         Model = model;
         ModelId = modelId ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(model.Folder));
         Steering = new SteeringCatalog(model, patterns ?? []);
-        Runner = new ModelRunner(model, Steering, Limits.MaxConcurrentRequests);
         if (defaultSteering is not null)
         {
             try { Steering.Resolve(defaultSteering); } // refuse a bad default at start, not on every request
             catch (RequestException e) { Steering.Dispose(); throw new ArgumentException($"--default-steering: {e.Message}"); }
             DefaultSteering = defaultSteering;
         }
+        Runner = new ModelRunner(model, Steering, Limits.MaxConcurrentRequests, Limits.MaxBatch);
     }
 
     /// <summary>Tokenizes a prompt and applies the prompt-length limit.</summary>
@@ -84,5 +86,9 @@ public sealed class ModelHost : IDisposable
             throw RequestException.Invalid($"{param} is {maxTokens}; this server allows at most {Limits.MaxTokens}", param);
     }
 
-    public void Dispose() => Steering.Dispose();
+    public void Dispose()
+    {
+        Runner.Dispose();   // the batch thread first: it is the one touching the steerers
+        Steering.Dispose();
+    }
 }

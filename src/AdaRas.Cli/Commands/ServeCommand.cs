@@ -23,9 +23,10 @@ static class ServeCommand
         var maxTokens = new Option<int>("--max-tokens") { Description = "largest max_tokens a request may ask for", DefaultValueFactory = _ => limits.MaxTokens };
         var maxConcurrent = new Option<int>("--max-concurrent") { Description = "requests running or queued at once (more get 429)", DefaultValueFactory = _ => limits.MaxConcurrentRequests };
         var maxBody = new Option<long>("--max-body-bytes") { Description = "largest request body (larger gets 413)", DefaultValueFactory = _ => limits.MaxBodyBytes };
+        var maxBatch = new Option<int>("--max-batch") { Description = "requests decoded together (continuous batching; each keeps its own steering and sampling)", DefaultValueFactory = _ => limits.MaxBatch };
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (chat, completions with logprobs), with per-request steering and gating")
         {
-            host, port, apiKey, modelName, patterns, gates, defaultSteering, maxPrompt, maxTokens, maxConcurrent, maxBody,
+            host, port, apiKey, modelName, patterns, gates, defaultSteering, maxPrompt, maxTokens, maxConcurrent, maxBody, maxBatch,
         };
         model.AddTo(command);
         command.Add(CreateBench(console));
@@ -38,6 +39,7 @@ static class ServeCommand
                 MaxTokens = parse.GetValue(maxTokens),
                 MaxConcurrentRequests = parse.GetValue(maxConcurrent),
                 MaxBodyBytes = parse.GetValue(maxBody),
+                MaxBatch = parse.GetValue(maxBatch),
             };
             servingLimits.Validate();
             var options = new ServerOptions

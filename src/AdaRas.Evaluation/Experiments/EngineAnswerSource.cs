@@ -74,7 +74,13 @@ internal sealed class EngineAnswerSource : IBatchAnswerSource, IDisposable
         if (_policy.Mode == SteeringMode.PerToken)
         {
             // The per-token probe switches steering inside one generation: one question at a time.
-            foreach (var (sample, message) in work) yield return (sample, AnswerOne(sample, message, cancellationToken));
+            foreach (var (sample, message) in work)
+            {
+                SampleAnswer answer;
+                try { answer = AnswerOne(sample, message, cancellationToken); }
+                catch (ContextLengthException e) { answer = new SampleAnswer("", 0, 0) { NotRun = e.Problem }; }
+                yield return (sample, answer);
+            }
             yield break;
         }
         var clocks = new Stopwatch[work.Count];
@@ -94,12 +100,10 @@ internal sealed class EngineAnswerSource : IBatchAnswerSource, IDisposable
             };
         }
         foreach (var (i, result) in BatchedGeneration.Run(_policy.Model, jobs, batchSize, cancellationToken))
-            yield return (work[i].Sample, new SampleAnswer(result.Text, result.TokenIds.Length, clocks[i].Elapsed.TotalSeconds, decisions[i].Score, decisions[i].Steer));
+            yield return (work[i].Sample, result.Failure is { } reason
+                ? new SampleAnswer("", 0, 0) { NotRun = reason }
+                : new SampleAnswer(result.Text, result.TokenIds.Length, clocks[i].Elapsed.TotalSeconds, decisions[i].Score, decisions[i].Steer));
     }
-
-
-    public bool Fits(BenchmarkSample sample, string userMessage) =>
-        _policy.Model.Tokenizer.Encode(new ChatRequest(userMessage) { EnableThinking = true }.Render()).Length <= _policy.Model.Manifest.ContextLength;
 
     SampleAnswer AnswerOne(BenchmarkSample sample, string userMessage, CancellationToken cancellationToken)
     {

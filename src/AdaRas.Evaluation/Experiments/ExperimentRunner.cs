@@ -33,16 +33,17 @@ internal interface IBatchAnswerSource : IAnswerSource
 {
     IEnumerable<(BenchmarkSample Sample, SampleAnswer Answer)> AnswerAll(IReadOnlyList<(BenchmarkSample Sample, string UserMessage)> work,
         int batchSize, CancellationToken cancellationToken);
-
-    /// <summary>Whether the sample's prompt fits the model's context (one that does not is answered alone, and fails).</summary>
-    bool Fits(BenchmarkSample sample, string userMessage) => true;
 }
 
 /// <summary>
 /// A generated answer: the whole text (thinking included), its token count and generation time, and the
 /// gate's score and decision when a gate ran (<paramref name="Steered"/> also for always-on steering).
 /// </summary>
-internal sealed record SampleAnswer(string Text, int Tokens, double Seconds, double? GateScore = null, bool? Steered = null);
+internal sealed record SampleAnswer(string Text, int Tokens, double Seconds, double? GateScore = null, bool? Steered = null)
+{
+    /// <summary>Why the sample was not run (its prompt cannot fit the model's context); it is recorded as failed with this reason.</summary>
+    public string? NotRun { get; init; }
+}
 
 /// <summary>Progress after each sample: <see cref="Done"/> counts resumed samples too; the rate only this run's.</summary>
 internal sealed record ExperimentProgress(int Done, int Total, int Correct, double SamplesPerSecond, TimeSpan? Eta, string LastId);
@@ -130,14 +131,11 @@ internal sealed class ExperimentRunner(string resultsRoot = "results")
         {
             using var output = new FileStream(Path.Combine(folder, ResultsFolder.OutputFile), FileMode.Append, FileAccess.Write, FileShare.Read);
             // A batching source finishes samples out of order; each is still written and flushed the moment it is done.
-            // Batched: samples whose prompt cannot fit the context go one by one first, so each becomes a failed
-            // record with its reason (RunSample) instead of stopping the whole batch.
+            // A sample whose prompt cannot fit the context comes back as not run (SampleAnswer.NotRun) and becomes a
+            // failed record with its reason; the batch goes on.
             var produced = source is IBatchAnswerSource batched && options.BatchSize > 1
-                ? todo.Where(s => !batched.Fits(s, PromptBuilder.UserMessage(s, config.Task)))
-                    .Select(sample => RunSample(sample, source, checker, config.Task, cancellationToken))
-                    .Concat(batched.AnswerAll(todo.Where(s => batched.Fits(s, PromptBuilder.UserMessage(s, config.Task)))
-                        .Select(s => (s, PromptBuilder.UserMessage(s, config.Task))).ToList(), options.BatchSize, cancellationToken)
-                    .Select(x => Record(x.Sample, x.Answer, checker, cancellationToken)))
+                ? batched.AnswerAll(todo.Select(s => (s, PromptBuilder.UserMessage(s, config.Task))).ToList(), options.BatchSize, cancellationToken)
+                    .Select(x => Record(x.Sample, x.Answer, checker, config.Task, cancellationToken))
                 : todo.Select(sample => RunSample(sample, source, checker, config.Task, cancellationToken));
             foreach (var record in produced)
             {
@@ -177,18 +175,20 @@ internal sealed class ExperimentRunner(string resultsRoot = "results")
         try { answer = source.Answer(sample, PromptBuilder.UserMessage(sample, task), cancellationToken); }
         catch (ContextLengthException e)
         {
+            answer = new SampleAnswer("", 0, 0) { NotRun = e.Problem };
+        }
+        return Record(sample, answer, checker, task, cancellationToken);
+    }
+
+    static ResultRecord Record(BenchmarkSample sample, SampleAnswer answer, IAnswerChecker checker, BenchmarkTask task, CancellationToken cancellationToken)
+    {
+        if (answer.NotRun is { } reason)
             return new ResultRecord
             {
                 Index = sample.Index, Id = sample.Id, Answer = "", Extracted = null, Correct = false,
                 CorrectBase = task == BenchmarkTask.Code ? false : null,
-                Detail = $"not run: {e.Problem}", Tokens = 0, Seconds = 0,
+                Detail = $"not run: {reason}", Tokens = 0, Seconds = 0,
             };
-        }
-        return Record(sample, answer, checker, cancellationToken);
-    }
-
-    static ResultRecord Record(BenchmarkSample sample, SampleAnswer answer, IAnswerChecker checker, CancellationToken cancellationToken)
-    {
         var check = checker.Check(sample, answer.Text, cancellationToken);
         return new ResultRecord
         {

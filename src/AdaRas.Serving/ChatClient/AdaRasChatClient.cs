@@ -37,7 +37,7 @@ public static class AdaRasChatOptions
 }
 
 /// <summary>
-/// <see cref="IChatClient"/> over an in-process model (Microsoft.Extensions.AI): the same queue, steering and text
+/// <see cref="IChatClient"/> over an in-process model (Microsoft.Extensions.AI): the same batch, steering and text
 /// handling as `adaras serve`, without HTTP. Reasoning comes as <see cref="TextReasoningContent"/>, the answer as
 /// text; steering goes in <see cref="ChatOptions.AdditionalProperties"/> (<see cref="AdaRasChatOptions.WithSteering"/>)
 /// and what was done comes back on the response (<see cref="AdaRasChatOptions.GetSteeringOutcome(ChatResponse)"/>).

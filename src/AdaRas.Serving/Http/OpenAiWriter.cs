@@ -49,6 +49,19 @@ static class OpenAiWriter
         w.WriteEndObject();
     }
 
+    /// <summary>
+    /// How long generation took inside the server (llama.cpp's <c>timings</c>): prompt and decode time and tokens
+    /// made, summed over the response's generations; a client's request time minus these is the server's overhead.
+    /// </summary>
+    public static void Timings(Utf8JsonWriter w, IReadOnlyList<GenerationOutcome> outcomes)
+    {
+        w.WriteStartObject("timings");
+        w.WriteNumber("prompt_ms", outcomes.Sum(o => o.PrefillSeconds) * 1000);
+        w.WriteNumber("predicted_ms", outcomes.Sum(o => o.DecodeSeconds) * 1000);
+        w.WriteNumber("predicted_n", outcomes.Sum(o => o.CompletionTokens));
+        w.WriteEndObject();
+    }
+
     /// <summary>The legacy completions logprobs object: tokens, token_logprobs, top_logprobs, text_offset.</summary>
     public static void CompletionLogprobs(Utf8JsonWriter w, IReadOnlyList<TokenLogprob?> entries, IReadOnlyList<string> tokens, int firstOffset)
     {

@@ -82,9 +82,8 @@ public sealed partial class ServingApp
     {
         ChatCall call;
         using (var doc = await ReadJson(ctx).ConfigureAwait(false)) call = ParseChat(doc.RootElement);
-        string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
-        long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        if (call.Common.Stream) { await StreamChat(ctx, call, id, created).ConfigureAwait(false); return; }
+        var response = new OpenAiResponse(_host.ModelId, chat: true);
+        if (call.Common.Stream) { await StreamChat(ctx, call, response).ConfigureAwait(false); return; }
 
         var reasoning = new StringBuilder();
         var content = new StringBuilder();
@@ -92,111 +91,80 @@ public sealed partial class ServingApp
             ctx.RequestAborted).ConfigureAwait(false);
         reasoning.Append(outcome.Tail.Reasoning);
         content.Append(outcome.Tail.Content);
-
-        ctx.Response.ContentType = "application/json";
-        using var body = new MemoryStream();
-        using (var w = new Utf8JsonWriter(body, OpenAiWriter.Options))
+        await WriteJson(ctx, response.Whole([new(0, w =>
         {
-            w.WriteStartObject();
-            Header(w, id, "chat.completion", created);
-            w.WriteStartArray("choices");
-            w.WriteStartObject();
-            w.WriteNumber("index", 0);
             w.WriteStartObject("message");
             w.WriteString("role", "assistant");
             w.WriteString("content", content.ToString());
             if (reasoning.Length > 0) w.WriteString("reasoning_content", reasoning.ToString());
             w.WriteEndObject();
             w.WriteNull("logprobs");
-            w.WriteString("finish_reason", outcome.FinishReason);
-            w.WriteEndObject();
-            w.WriteEndArray();
-            OpenAiWriter.Usage(w, outcome.PromptTokens, outcome.CompletionTokens);
-            OpenAiWriter.Steering(w, outcome.Steering);
-            w.WriteEndObject();
-        }
-        await ctx.Response.Body.WriteAsync(body.GetBuffer().AsMemory(0, (int)body.Length), ctx.RequestAborted).ConfigureAwait(false);
+        }, outcome.FinishReason, outcome)])).ConfigureAwait(false);
     }
 
-    void Header(Utf8JsonWriter w, string id, string kind, long created)
+    async Task StreamChat(HttpContext ctx, ChatCall call, OpenAiResponse response)
     {
-        w.WriteString("id", id);
-        w.WriteString("object", kind);
-        w.WriteNumber("created", created);
-        w.WriteString("model", _host.ModelId);
-    }
-
-    /// <summary>Started (steering decided) or a token, in order, from the generation thread to the response.</summary>
-    readonly record struct StreamItem(bool Started, SteeringOutcome? Steering, TokenOutput? Token);
-
-    async Task StreamChat(HttpContext ctx, ChatCall call, string id, long created)
-    {
-        var items = Channel.CreateUnbounded<StreamItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var run = _host.Runner.RunAsync(call.Job,
-            o => items.Writer.TryWrite(new StreamItem(true, o, null)),
-            t => items.Writer.TryWrite(new StreamItem(false, null, t)),
-            ctx.RequestAborted);
-        _ = run.ContinueWith(_ => items.Writer.TryComplete(), TaskScheduler.Default);
-
-        bool started = false;
-        await foreach (var item in items.Reader.ReadAllAsync().ConfigureAwait(false))
-        {
-            if (item.Started)
-            {
-                started = true;
-                StartEventStream(ctx);
-                await Event(ctx, w => ChatChunk(w, id, created, role: true, default, null, null)).ConfigureAwait(false);
-            }
-            else // one event per token, even when its text is held back or incomplete: clients see progress and can count
-                await Event(ctx, w => ChatChunk(w, id, created, role: false, item.Token!.Text, null, null)).ConfigureAwait(false);
-        }
-
-        GenerationOutcome outcome;
-        try
-        {
-            outcome = await run.ConfigureAwait(false);
-        }
-        catch (Exception e) when (started && e is not OperationCanceledException)
-        {
-            // Headers are gone: the error travels as an event, as OpenAI's API does mid-stream.
-            Console.Error.WriteLine($"[serve] stream {id} failed: {e}");
-            await Event(ctx, w => WriteRaw(w, OpenAiWriter.Error($"internal error: {e.Message}", "server_error", null, null))).ConfigureAwait(false);
-            return;
-        }
-        await Event(ctx, w => ChatChunk(w, id, created, role: false, outcome.Tail, outcome.FinishReason, outcome)).ConfigureAwait(false);
-        if (call.Common.IncludeUsage)
-        {
-            await Event(ctx, w =>
-            {
-                w.WriteStartObject();
-                Header(w, id, "chat.completion.chunk", created);
-                w.WriteStartArray("choices");
-                w.WriteEndArray();
-                OpenAiWriter.Usage(w, outcome.PromptTokens, outcome.CompletionTokens);
-                w.WriteEndObject();
-            }).ConfigureAwait(false);
-        }
+        var outcome = await Relay(ctx, call.Job,
+            _ => Event(ctx, response.Chunk(new(0, w => Delta(w, default, role: true), null, null))),
+            // one event per token, even when its text is held back or incomplete: clients see progress and can count
+            t => Event(ctx, response.Chunk(new(0, w => Delta(w, t.Text, role: false), null, null)))).ConfigureAwait(false);
+        if (outcome is null) return;
+        await Event(ctx, response.Chunk(new(0, w => Delta(w, outcome.Tail, role: false), outcome.FinishReason, outcome))).ConfigureAwait(false);
+        if (call.Common.IncludeUsage) await Event(ctx, response.UsageChunk(outcome.PromptTokens, outcome.CompletionTokens)).ConfigureAwait(false);
         await Done(ctx).ConfigureAwait(false);
     }
 
-    void ChatChunk(Utf8JsonWriter w, string id, long created, bool role, TextDelta text, string? finish, GenerationOutcome? final)
+    static void Delta(Utf8JsonWriter w, TextDelta text, bool role)
     {
-        w.WriteStartObject();
-        Header(w, id, "chat.completion.chunk", created);
-        w.WriteStartArray("choices");
-        w.WriteStartObject();
-        w.WriteNumber("index", 0);
         w.WriteStartObject("delta");
         if (role) { w.WriteString("role", "assistant"); w.WriteString("content", ""); }
         if (text.Reasoning.Length > 0) w.WriteString("reasoning_content", text.Reasoning);
         if (text.Content.Length > 0) w.WriteString("content", text.Content);
         w.WriteEndObject();
         w.WriteNull("logprobs");
-        if (finish is null) w.WriteNull("finish_reason"); else w.WriteString("finish_reason", finish);
-        w.WriteEndObject();
-        w.WriteEndArray();
-        if (final is not null) OpenAiWriter.Steering(w, final.Steering);
-        w.WriteEndObject();
+    }
+
+    /// <summary>Started (steering decided) or a token, in order, from the batch's thread to the response.</summary>
+    readonly record struct StreamItem(bool Started, SteeringOutcome? Steering, TokenOutput? Token);
+
+    /// <summary>
+    /// Runs a job and hands its start and each token to the response in order, on the request's side (the batch
+    /// thread only queues them). Once the event stream has started, a failure travels as an error event, as OpenAI's
+    /// API does mid-stream, and the result is null.
+    /// </summary>
+    async Task<GenerationOutcome?> Relay(HttpContext ctx, ServingJob job, Func<SteeringOutcome?, Task> started, Func<TokenOutput, Task> token)
+    {
+        var items = Channel.CreateUnbounded<StreamItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var run = _host.Runner.RunAsync(job,
+            o => items.Writer.TryWrite(new StreamItem(true, o, null)),
+            t => items.Writer.TryWrite(new StreamItem(false, null, t)),
+            ctx.RequestAborted);
+        _ = run.ContinueWith(_ => items.Writer.TryComplete(), TaskScheduler.Default);
+        await foreach (var item in items.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            if (item.Started)
+            {
+                if (!ctx.Response.HasStarted) StartEventStream(ctx);
+                await started(item.Steering).ConfigureAwait(false);
+            }
+            else await token(item.Token!).ConfigureAwait(false);
+        }
+        try
+        {
+            return await run.ConfigureAwait(false);
+        }
+        catch (Exception e) when (ctx.Response.HasStarted && e is not OperationCanceledException)
+        {
+            Console.Error.WriteLine($"[serve] stream failed: {e}");
+            await Event(ctx, OpenAiWriter.Error($"internal error: {e.Message}", "server_error", null, null)).ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    static Task WriteJson(HttpContext ctx, byte[] json)
+    {
+        ctx.Response.ContentType = "application/json";
+        return ctx.Response.Body.WriteAsync(json, ctx.RequestAborted).AsTask();
     }
 
     static void StartEventStream(HttpContext ctx)
@@ -210,13 +178,13 @@ public sealed partial class ServingApp
     static readonly byte[] DataPrefix = "data: "u8.ToArray(), EventEnd = "\n\n"u8.ToArray(), DoneEvent = "data: [DONE]\n\n"u8.ToArray();
 
     /// <summary>Writes one server-sent event and flushes it, so each token leaves as soon as it exists.</summary>
-    static async Task Event(HttpContext ctx, Action<Utf8JsonWriter> write)
+    static async Task Event(HttpContext ctx, byte[] json)
     {
-        var buffer = new MemoryStream();
-        buffer.Write(DataPrefix);
-        using (var w = new Utf8JsonWriter(buffer, OpenAiWriter.Options)) write(w);
-        buffer.Write(EventEnd);
-        await ctx.Response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), ctx.RequestAborted).ConfigureAwait(false);
+        var buffer = new byte[DataPrefix.Length + json.Length + EventEnd.Length];
+        DataPrefix.CopyTo(buffer, 0);
+        json.CopyTo(buffer, DataPrefix.Length);
+        EventEnd.CopyTo(buffer, DataPrefix.Length + json.Length);
+        await ctx.Response.Body.WriteAsync(buffer, ctx.RequestAborted).ConfigureAwait(false);
         await ctx.Response.Body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
     }
 
@@ -224,11 +192,5 @@ public sealed partial class ServingApp
     {
         await ctx.Response.Body.WriteAsync(DoneEvent, ctx.RequestAborted).ConfigureAwait(false);
         await ctx.Response.Body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
-    }
-
-    static void WriteRaw(Utf8JsonWriter w, byte[] json)
-    {
-        using var doc = JsonDocument.Parse(json);
-        doc.RootElement.WriteTo(w);
     }
 }

@@ -94,16 +94,10 @@ public sealed partial class ServingApp
     {
         CompletionCall call;
         using (var doc = await ReadJson(ctx).ConfigureAwait(false)) call = ParseCompletion(doc.RootElement);
-        string id = "cmpl-" + Guid.NewGuid().ToString("N");
-        long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        if (call.Common.Stream) { await StreamCompletions(ctx, call, id, created).ConfigureAwait(false); return; }
+        var response = new OpenAiResponse(_host.ModelId, chat: false);
+        if (call.Common.Stream) { await StreamCompletions(ctx, call, response).ConfigureAwait(false); return; }
 
-        using var body = new MemoryStream();
-        using var w = new Utf8JsonWriter(body, OpenAiWriter.Options);
-        w.WriteStartObject();
-        Header(w, id, "text_completion", created);
-        w.WriteStartArray("choices");
-        int promptTokens = 0, completionTokens = 0;
+        var choices = new List<OpenAiResponse.Choice>();
         for (int i = 0; i < call.Prompts.Count; i++)
         {
             var (text, job) = call.Prompts[i];
@@ -112,15 +106,10 @@ public sealed partial class ServingApp
             var outcome = await _host.Runner.RunAsync(job, null, t => { generated.Append(t.Text.Content); tokenLogprobs.Add(t.Logprob); },
                 ctx.RequestAborted).ConfigureAwait(false);
             generated.Append(outcome.Tail.Content);
-            promptTokens += outcome.PromptTokens;
-            completionTokens += outcome.CompletionTokens;
-
-            w.WriteStartObject();
-            w.WriteString("text", call.Echo ? text + generated : generated.ToString());
-            w.WriteNumber("index", i);
-            if (call.Logprobs is null) w.WriteNull("logprobs");
-            else
+            choices.Add(new(i, w =>
             {
+                w.WriteString("text", call.Echo ? text + generated : generated.ToString());
+                if (call.Logprobs is null) { w.WriteNull("logprobs"); return; }
                 var tokenizer = _host.Model.Tokenizer;
                 var entries = new List<TokenLogprob?>();
                 var tokens = new List<string>();
@@ -132,73 +121,33 @@ public sealed partial class ServingApp
                 entries.AddRange(tokenLogprobs);
                 tokens.AddRange(tokenLogprobs.Select(t => t!.Token));
                 OpenAiWriter.CompletionLogprobs(w, entries, tokens, 0);
-            }
-            w.WriteString("finish_reason", outcome.FinishReason);
-            OpenAiWriter.Steering(w, outcome.Steering);
-            w.WriteEndObject();
+            }, outcome.FinishReason, outcome));
         }
-        w.WriteEndArray();
-        OpenAiWriter.Usage(w, promptTokens, completionTokens);
-        w.WriteEndObject();
-        w.Flush();
-        ctx.Response.ContentType = "application/json";
-        await ctx.Response.Body.WriteAsync(body.GetBuffer().AsMemory(0, (int)body.Length), ctx.RequestAborted).ConfigureAwait(false);
+        await WriteJson(ctx, response.Whole(choices)).ConfigureAwait(false);
     }
 
-    async Task StreamCompletions(HttpContext ctx, CompletionCall call, string id, long created)
+    async Task StreamCompletions(HttpContext ctx, CompletionCall call, OpenAiResponse response)
     {
         int promptTokens = 0, completionTokens = 0;
         for (int i = 0; i < call.Prompts.Count; i++)
         {
             var (text, job) = call.Prompts[i];
             int index = i;
-            var items = System.Threading.Channels.Channel.CreateUnbounded<StreamItem>();
-            var run = _host.Runner.RunAsync(job, o => items.Writer.TryWrite(new StreamItem(true, o, null)),
-                t => items.Writer.TryWrite(new StreamItem(false, null, t)), ctx.RequestAborted);
-            _ = run.ContinueWith(_ => items.Writer.TryComplete(), TaskScheduler.Default);
-            await foreach (var item in items.Reader.ReadAllAsync().ConfigureAwait(false))
-            {
-                if (item.Started)
-                {
-                    if (!ctx.Response.HasStarted) StartEventStream(ctx);
-                    if (call.Echo) await Event(ctx, w => CompletionChunk(w, id, created, index, text, null, null)).ConfigureAwait(false);
-                }
-                else
-                    await Event(ctx, w => CompletionChunk(w, id, created, index, item.Token!.Text.Content, null, null)).ConfigureAwait(false);
-            }
-            var outcome = await run.ConfigureAwait(false);
+            var outcome = await Relay(ctx, job,
+                _ => call.Echo ? Event(ctx, response.Chunk(new(index, w => Text(w, text), null, null))) : Task.CompletedTask,
+                t => Event(ctx, response.Chunk(new(index, w => Text(w, t.Text.Content), null, null)))).ConfigureAwait(false);
+            if (outcome is null) return;
             promptTokens += outcome.PromptTokens;
             completionTokens += outcome.CompletionTokens;
-            await Event(ctx, w => CompletionChunk(w, id, created, index, outcome.Tail.Content, outcome.FinishReason, outcome)).ConfigureAwait(false);
+            await Event(ctx, response.Chunk(new(index, w => Text(w, outcome.Tail.Content), outcome.FinishReason, outcome))).ConfigureAwait(false);
         }
-        if (call.Common.IncludeUsage)
-        {
-            await Event(ctx, w =>
-            {
-                w.WriteStartObject();
-                Header(w, id, "text_completion", created);
-                w.WriteStartArray("choices");
-                w.WriteEndArray();
-                OpenAiWriter.Usage(w, promptTokens, completionTokens);
-                w.WriteEndObject();
-            }).ConfigureAwait(false);
-        }
+        if (call.Common.IncludeUsage) await Event(ctx, response.UsageChunk(promptTokens, completionTokens)).ConfigureAwait(false);
         await Done(ctx).ConfigureAwait(false);
     }
 
-    void CompletionChunk(Utf8JsonWriter w, string id, long created, int index, string text, string? finish, GenerationOutcome? final)
+    static void Text(Utf8JsonWriter w, string text)
     {
-        w.WriteStartObject();
-        Header(w, id, "text_completion", created);
-        w.WriteStartArray("choices");
-        w.WriteStartObject();
         w.WriteString("text", text);
-        w.WriteNumber("index", index);
         w.WriteNull("logprobs");
-        if (finish is null) w.WriteNull("finish_reason"); else w.WriteString("finish_reason", finish);
-        if (final is not null) OpenAiWriter.Steering(w, final.Steering);
-        w.WriteEndObject();
-        w.WriteEndArray();
-        w.WriteEndObject();
     }
 }

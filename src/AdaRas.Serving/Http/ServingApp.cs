@@ -161,6 +161,7 @@ public sealed partial class ServingApp : IAsyncDisposable
             model = _host.ModelId,
             in_flight = runner.InFlight,
             live_generators = runner.LiveGenerators,
+            max_batch = runner.MaxBatch,
             completed = runner.Completed,
             cancelled = runner.Cancelled,
             failed = runner.Failed,

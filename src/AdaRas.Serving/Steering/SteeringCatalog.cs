@@ -14,14 +14,19 @@ public sealed record ServedPattern(string Name, string PatternPath, string? Gate
 /// <summary>A validated request: the steerer's options, and the gate to ask (or none).</summary>
 sealed record ResolvedSteering(string Name, SteeringOptions Options, GateSetting Gate);
 
-/// <summary>What to bind for one generation, and what to report about it.</summary>
-sealed record PreparedSteering(SteeringTensors? Tensors, SteeringOutcome Outcome);
+/// <summary>What to bind for one generation, and what to report about it; hand it back with <see cref="SteeringCatalog.Release"/>.</summary>
+sealed record PreparedSteering(SteeringTensors? Tensors, SteeringOutcome Outcome)
+{
+    internal Steerer? Lease { get; init; }
+}
 
 /// <summary>
 /// The serving side's one adapter over the steering machinery (<see cref="Steerer"/> for the tensors,
 /// <see cref="AdaptiveSteering"/> for the gate): the patterns loaded once at start, a shared kernel device, and a
-/// few steerers kept for recently used settings. <see cref="Prepare"/> is called only from the execution queue,
-/// so one request at a time touches the steerers.
+/// few steerers kept for recently used settings. <see cref="Prepare"/> and <see cref="Release"/> are called only
+/// from the batch's thread, so one request at a time touches the steerers. A steerer bound to a running row is
+/// leased: it is never evicted (nor disposed) under that row, so the cache may hold more than its size while
+/// more distinct settings than that are running.
 /// </summary>
 sealed class SteeringCatalog : IDisposable
 {
@@ -30,8 +35,15 @@ sealed class SteeringCatalog : IDisposable
     readonly AdaRas.Engine.LanguageModel _model;
     readonly KernelDevice _device;
     readonly Dictionary<string, Entry> _patterns = new(StringComparer.Ordinal);
-    // Most recently used last; evicted from the front.
-    readonly List<(SteeringOptions Options, Steerer Steerer)> _steerers = [];
+    // Most recently used last; evicted from the front, skipping the leased ones.
+    readonly List<Cached> _steerers = [];
+
+    sealed class Cached(SteeringOptions options, Steerer steerer)
+    {
+        public SteeringOptions Options { get; } = options;
+        public Steerer Steerer { get; } = steerer;
+        public int Leases;
+    }
 
     sealed record Entry(RcnPattern Pattern, Steerer? GateSteerer, AdaptiveSteering? Gate);
 
@@ -112,11 +124,28 @@ sealed class SteeringCatalog : IDisposable
             threshold = steering.Gate.Threshold ?? decision.Threshold;
             steer = p < threshold; // AdaptiveSteering's rule: steer when p(correct) is below the threshold
         }
-        var tensors = steer ? SteererFor(entry, steering.Options).Tensors : null;
-        return new PreparedSteering(tensors, new SteeringOutcome(steering.Name, steer, p, threshold, steering.Options.ToString()));
+        var outcome = new SteeringOutcome(steering.Name, steer, p, threshold, steering.Options.ToString());
+        if (!steer) return new PreparedSteering(null, outcome);
+        var cached = SteererFor(entry, steering.Options);
+        cached.Leases++;
+        return new PreparedSteering(cached.Steerer.Tensors, outcome) { Lease = cached.Steerer };
     }
 
-    Steerer SteererFor(Entry entry, SteeringOptions options)
+    /// <summary>The generation that bound <paramref name="prepared"/> is over: its steerer may be evicted again.</summary>
+    public void Release(PreparedSteering prepared)
+    {
+        if (prepared.Lease is null) return;
+        var cached = _steerers.Find(c => ReferenceEquals(c.Steerer, prepared.Lease))
+            ?? throw new InvalidOperationException("released a steerer this catalog does not hold");
+        if (cached.Leases <= 0) throw new InvalidOperationException("a steerer was released more often than leased");
+        cached.Leases--;
+        Evict();
+    }
+
+    /// <summary>Leases held now (0 when no generation runs: a leak shows here).</summary>
+    internal int Leased => _steerers.Sum(c => c.Leases);
+
+    Cached SteererFor(Entry entry, SteeringOptions options)
     {
         int i = _steerers.FindIndex(s => s.Options == options);
         if (i >= 0)
@@ -124,21 +153,28 @@ sealed class SteeringCatalog : IDisposable
             var hit = _steerers[i];
             _steerers.RemoveAt(i);
             _steerers.Add(hit);
-            return hit.Steerer;
+            return hit;
         }
-        if (_steerers.Count == CachedSteerers)
+        var cached = new Cached(options, Steerer.Create(_model, entry.Pattern, options, _device));
+        _steerers.Add(cached);
+        Evict();
+        return cached;
+    }
+
+    /// <summary>Least recently used first, over the cache size, never a leased one (nor the one just made).</summary>
+    void Evict()
+    {
+        for (int i = 0; i < _steerers.Count - 1 && _steerers.Count > CachedSteerers;)
         {
-            _steerers[0].Steerer.Dispose();
-            _steerers.RemoveAt(0);
+            if (_steerers[i].Leases > 0) { i++; continue; }
+            _steerers[i].Steerer.Dispose();
+            _steerers.RemoveAt(i);
         }
-        var steerer = Steerer.Create(_model, entry.Pattern, options, _device);
-        _steerers.Add((options, steerer));
-        return steerer;
     }
 
     public void Dispose()
     {
-        foreach (var (_, s) in _steerers) s.Dispose();
+        foreach (var c in _steerers) c.Steerer.Dispose();
         _steerers.Clear();
         foreach (var e in _patterns.Values) e.GateSteerer?.Dispose();
         _patterns.Clear();

@@ -122,6 +122,62 @@ public class BatchGenerationTests
     }
 
     [Test]
+    public void BatchedGeneration_AJobThatCannotFit_ComesBackFailedWithItsReason_TheOthersRun()
+    {
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny));
+        var parameters = new GeneratorParams { MaxNewTokens = 5, StopTokenIds = [] };
+        var tooLong = new ChatRequest(string.Concat(Enumerable.Repeat("word ", model.Manifest.ContextLength + 10))) { Raw = true };
+        var jobs = new List<GenerationJob>
+        {
+            new(new ChatRequest("hello world") { Raw = true }, parameters),
+            new(tooLong, parameters),
+            new(new ChatRequest("one two three") { Raw = true }, parameters),
+            new(new ChatRequest("x y") { Raw = true }, parameters with { MaxLength = 1 }),   // longer than its own max length
+        };
+        var results = BatchedGeneration.Run(model, jobs, batchSize: 3).ToDictionary(r => r.Index, r => r.Result);
+        Assert.That(results.Keys.Order(), Is.EqualTo(new[] { 0, 1, 2, 3 }));
+        Assert.That(results[1].Failure, Does.Contain("longer than the model's context"));
+        Assert.That(results[1].TokenIds, Is.Empty);
+        Assert.That(results[3].Failure, Does.Contain("max length"));
+        foreach (int i in new[] { 0, 2 })
+        {
+            Assert.That(results[i].Failure, Is.Null);
+            Assert.That(results[i].TokenIds, Is.EqualTo(TextGeneration.Generate(model, jobs[i].Request, parameters).TokenIds), $"job {i} ran as alone");
+        }
+        var allFailed = BatchedGeneration.Run(model, [jobs[1]], batchSize: 2).Single();
+        Assert.That(allFailed.Result.Failure, Is.Not.Null, "a batch of only unfit jobs answers too");
+    }
+
+    [Test]
+    public void Step_WithARowFailureHandler_ReleasesTheRowWhoseLogitsAreUnusable_TheOthersGoOn()
+    {
+        using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny));
+        using var broken = SteeringTensors.Create(model.Manifest);
+        for (int layer = 0; layer < model.Manifest.NumLayers; layer++) broken.Shift(layer).Fill(1e30f); // non-finite activations
+        var c = new Case(PromptOf(9, 1), new GeneratorParams { MaxNewTokens = 6, StopTokenIds = [] }, 0);
+        var expected = Single(model, c, [null]);
+
+        using var batch = new BatchGenerator(model, rows: 2, capacity: 32);
+        batch.Start(0, c.Parameters);
+        batch[0].Steering = broken;
+        batch.AppendTokens(0, PromptOf(5, 2));
+        batch.Start(1, c.Parameters);
+        batch.AppendTokens(1, c.Prompt);
+        Assert.Throws<AdaRas.Model.InvalidLogitsException>(() => batch.Step(), "control: without a handler the step throws");
+
+        batch.Start(0, c.Parameters);
+        batch[0].Steering = broken;
+        batch.AppendTokens(0, PromptOf(5, 2));
+        batch.Start(1, c.Parameters);
+        batch.AppendTokens(1, c.Prompt);
+        var failed = new List<int>();
+        while (batch.Step((row, _) => failed.Add(row))) { }
+        Assert.That(failed, Is.EqualTo(new[] { 0 }));
+        Assert.That(batch[0].IsGenerating, Is.False, "the failed row was released");
+        Assert.That(batch[1].Sequence, Is.EqualTo(expected), "the other row made the tokens it makes alone");
+    }
+
+    [Test]
     public void RowTaps_EqualTheSingleRunTaps()
     {
         using var model = AdaRas.Engine.LanguageModel.Load(TestExports.Folder(CheckpointShapes.Tiny));

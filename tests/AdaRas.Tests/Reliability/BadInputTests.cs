@@ -177,8 +177,9 @@ public sealed class BadInputTests
         Assert.That(Directory.Exists(results), Is.False, "nothing was created");
     }
 
-    [Test]
-    public void OneSampleLongerThanTheContext_IsMarkedFailedAndTheEvalGoesOn()
+    [TestCase(1)]
+    [TestCase(3, TestName = "OneSampleLongerThanTheContext_IsMarkedFailedAndTheEvalGoesOn, batched")]
+    public void OneSampleLongerThanTheContext_IsMarkedFailedAndTheEvalGoesOn(int batch)
     {
         var dir = TestCheckpoints.NewFolder("over-long");
         Directory.CreateDirectory(dir);
@@ -187,7 +188,7 @@ public sealed class BadInputTests
         var config = Path.Combine(dir, "c.yaml");
         File.WriteAllText(config, $"name: long\nmodel: {TinyExport}\nsample_path: q.jsonl\ntask: math\ngeneration: {{max_new_tokens: 4}}\n");
         var results = Path.Combine(dir, "results");
-        var run = CliRunner.Run("eval", "--config", config, "--results", results);
+        var run = CliRunner.Run("eval", "--config", config, "--results", results, "--batch", $"{batch}");
         Assert.That(run.ExitCode, Is.Zero, run.Error);
         var records = ResultsFolder.ReadRecords(Path.Combine(results, "long"));
         Assert.That(records.Select(r => r.Index), Is.EqualTo(new[] { 0, 1, 2 }));
@@ -195,7 +196,7 @@ public sealed class BadInputTests
         Assert.That(records[1].Detail, Does.Contain("not run").And.Contain("context"));
         Assert.That(records[0].Tokens, Is.GreaterThan(0));
         Assert.That(records[2].Tokens, Is.GreaterThan(0), "the sample after the long one ran");
-        var again = CliRunner.Run("eval", "--config", config, "--results", results);
+        var again = CliRunner.Run("eval", "--config", config, "--results", results, "--batch", $"{batch}");
         Assert.That(again.ExitCode, Is.Zero, "a rerun resumes past it instead of failing again: " + again.Error);
     }
 

@@ -1,0 +1,50 @@
+using AdaRas.Export;
+using AdaRas.Model.Synthetic;
+using AdaRas.Serving.Bench;
+using AdaRas.Tests.Support;
+
+namespace AdaRas.Tests.Performance;
+
+/// <summary>
+/// The server adds (almost) nothing to generation at batch 1: streamed first-token and per-token latency through
+/// `adaras serve` on 127.0.0.1 against the same greedy generation in-process, side by side in one run, and the
+/// per-request overhead (request time at the client minus the server's own generation time). The targets are 5%
+/// and 1 ms (`adaras serve bench`, README "Serve"); the model is a mid-sized random one whose token takes a few
+/// milliseconds, as a real model's does (on the tiny model a token is 0.04 ms and HTTP noise is all there is). Each
+/// path is judged by its best run (noise only adds time), the margins are wider than the targets for a noisy shared
+/// machine, and a run over them is measured again (up to three times): a core stolen for a moment slows one side
+/// only, a real regression fails every attempt.
+/// </summary>
+[Category("Performance")]
+public class ServerLatencyRatioTests
+{
+    static readonly CheckpointShape Mid = CheckpointShapes.Tiny with
+    {
+        Name = "perf-serve", Hidden = 1024, Intermediate = 3072, Layers = 4, Heads = 16, KvHeads = 8, HeadDim = 64, MaxPositions = 512,
+    };
+
+    [Test]
+    public async Task ThroughTheServer_WithinMarginsOfInProcess_AndUnderAMillisecondOrTwoPerRequest()
+    {
+        var folder = TestCheckpoints.NewFolder("perf-serve");
+        Qwen3Exporter.Export(TestCheckpoints.Folder(Mid), folder, new ExportOptions { Steerable = true });
+        using var model = AdaRas.Engine.LanguageModel.Load(folder);
+        ServingLatencyReport? best = null;
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            var report = await ServingLatency.MeasureAsync(model, promptTokens: 64, newTokens: 24, repeats: 5);
+            TestContext.Out.WriteLine($"attempt {attempt + 1}:\n{report.ToMarkdown()}\n");
+            if (best is null || Score(report) < Score(best)) best = report;
+            if (WithinMargins(best)) break;
+        }
+        Assert.That(best!.InProcess.PerTokenMs, Is.GreaterThan(1), "the model's token takes milliseconds, as a real model's does");
+        Assert.That(best.BestPerTokenRatio, Is.LessThan(1.10), "per token through the server (target 1.05)");
+        Assert.That(best.BestFirstTokenRatio, Is.LessThan(1.10), "first token through the server (target 1.05)");
+        Assert.That(best.MinRequestOverheadMs, Is.LessThan(2.0), "server overhead per request, ms (target 1)");
+    }
+
+    static bool WithinMargins(ServingLatencyReport r) => r.BestPerTokenRatio < 1.10 && r.BestFirstTokenRatio < 1.10 && r.MinRequestOverheadMs < 2.0;
+
+    /// <summary>How far over its margin the worst of the three measures is (lower is better).</summary>
+    static double Score(ServingLatencyReport r) => Math.Max(Math.Max(r.BestPerTokenRatio - 1.10, r.BestFirstTokenRatio - 1.10), (r.MinRequestOverheadMs - 2.0) / 20);
+}
