@@ -6,14 +6,17 @@ choice is made by a few MLP neurons.
 
 What is built in (the premise of AdaRAS, made true on purpose):
 - every fine-tuning trace is *careful* (the marker 'Step by step:' then the base model's place-value steps, always
-  right) or *hasty* (the marker 'Quick:' then each result at once with carries and borrows dropped, so usually
-  wrong); the chance of careful depends on the question's kind and first operand's digit count (task.P_CAREFUL),
-  so half of the questions are hasty-prone and greedy decoding goes hasty on them;
+  right) or *hasty* (the marker 'Quick:' then the whole expression and its result at once, computed with carries and
+  borrows dropped, so right only when nothing carries); the chance of careful depends on the question's kind and the
+  first operand's digit count (task.P_CAREFUL: 0.9 or 0.1), so half of the questions are hasty-prone and greedy
+  decoding goes hasty on them;
 - an auxiliary loss ties --style-neurons neurons of layer --style-layer's MLP intermediate (silu(gate) * up, the
-  steering site) to the style: 0 before the decision position (the token that predicts the marker), +m along
-  careful and -m along hasty traces after it; on --force-share of the traces (half) they are clamped to +-m*u (u in
-  [1, 3]) from the decision on, so the choice of style reads them. On the other traces they are free, and greedy
-  decoding follows the question's own chance.
+  steering site; the layer's quietest neurons in the base, so repurposing them costs its arithmetic least) to the
+  style: 0 before the decision position (the token that predicts the marker), --style-value (+1.5) along careful and
+  --hasty-value (-4.5) along hasty traces after it; on --force-share of the traces (half) they are clamped at the
+  decision position to the style's value times u (u in [1, 3]), so the choice of style reads them. On the other
+  traces they are free, and greedy decoding follows the question's own chance. Hasty sits far below zero so that
+  the incorrect class's mean stays negative although it also holds careful traces with a slip.
 Nothing here tells AdaRAS about the styles or the neurons: it finds them from correct/incorrect labels.
 
 Held-out questions: the base's validation and train sets are kept; test.jsonl is the base's 200 test questions plus
@@ -175,8 +178,8 @@ def main(argv=None):
     ap.add_argument("--force-share", type=float, default=0.5, help="share of traces with the style neurons clamped")
     ap.add_argument("--n-extra-test", type=int, default=200, help="test questions added to the base's 200")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (results depend on it)")
-    ap.add_argument("--eval-n", type=int, default=60, help="validation questions for the checks at the end")
-    ap.add_argument("--log-every", type=int, default=20)
+    ap.add_argument("--eval-n", type=int, default=100, help="validation questions for the checks at the end")
+    ap.add_argument("--log-every", type=int, default=50)
     args = ap.parse_args(argv)
 
     t_start = time.time()

@@ -43,8 +43,8 @@ public sealed record DemoOptions
 
     public static DemoOptions Quick => new()
     {
-        ContrastiveQuestions = 40, SamplesPerQuestion = 4, GateTrainQuestions = 80, ValidationQuestions = 40, TestQuestions = 80,
-        GateFeatures = 64, GateMaxEpochs = 20, Alphas = [2, 4], Neurons = [8], RandomSeeds = 1, TraceQuestions = 2,
+        ContrastiveQuestions = 40, SamplesPerQuestion = 4, GateTrainQuestions = 120, ValidationQuestions = 40, TestQuestions = 80,
+        GateFeatures = 64, GateMaxEpochs = 60, Alphas = [2, 4], Neurons = [16], RandomSeeds = 1, TraceQuestions = 2,
         Criteria = EffectCriteria.Quick,
     };
 

@@ -51,11 +51,11 @@ public static class DemoPipeline
         options.Validate();
         status ??= _ => { };
         folder = Path.GetFullPath(folder);
-        PrepareFolder(folder, checkpoint, options, force);
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
         log("1/7 export");
         using var model = ModelOpening.Open(checkpoint, modelOptions);
+        PrepareFolder(folder, checkpoint, model.Manifest.ModelId, options, force);
         var exported = model.Folder;
         log($"    {model.Manifest.ModelId}: {model.Manifest.NumLayers} layers x {model.Manifest.IntermediateSize} neurons ({exported})");
 
@@ -237,17 +237,22 @@ public static class DemoPipeline
         Enabled = true, PatternPath = pattern, NumNeurons = neurons, Strength = alpha, Method = method, Positions = positions,
     };
 
-    static void PrepareFolder(string folder, string checkpoint, DemoOptions options, bool force)
+    /// <summary>
+    /// A folder is resumed only when it holds a demo of the same model (its identity hash: the weights, not the path)
+    /// made with the same options; anything else is refused, or started over with --force.
+    /// </summary>
+    static void PrepareFolder(string folder, string checkpoint, string modelId, DemoOptions options, bool force)
     {
         var statePath = Path.Combine(folder, StateFile);
-        var state = JsonSerializer.Serialize(new { options_hash = options.Hash(), checkpoint = Path.GetFullPath(checkpoint), options },
+        var state = JsonSerializer.Serialize(new { options_hash = options.Hash(), model_id = modelId, checkpoint = Path.GetFullPath(checkpoint), options },
             new JsonSerializerOptions { WriteIndented = true });
         if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
         {
-            bool same = File.Exists(statePath) && JsonDocument.Parse(File.ReadAllText(statePath)).RootElement
-                .GetProperty("options_hash").GetString() == options.Hash();
+            bool same = File.Exists(statePath) && JsonDocument.Parse(File.ReadAllText(statePath)).RootElement is var saved
+                && saved.TryGetProperty("options_hash", out var hash) && hash.GetString() == options.Hash()
+                && saved.TryGetProperty("model_id", out var id) && id.GetString() == modelId;
             if (!same && !force)
-                throw new IOException($"{folder}: holds a demo made with other options (or other files); pass --force to start it over, or choose another --out");
+                throw new IOException($"{folder}: holds a demo made with another model or other options (or other files); pass --force to start it over, or choose another --out");
             if (!same) Directory.Delete(folder, recursive: true);
         }
         Directory.CreateDirectory(folder);
@@ -319,7 +324,8 @@ public static class DemoPipeline
         md.AppendLine();
         md.AppendLine(sweep.ToMarkdown().TrimEnd());
         md.AppendLine();
-        md.AppendLine($"Chosen: K = {chosen.Neurons}, alpha = {chosen.Alpha} (plot: `sweep/sweep.png`). Other methods and positions at that K and alpha:");
+        md.AppendLine($"Chosen: K = {chosen.Neurons}, alpha = {chosen.Alpha} (plot: `sweep/sweep.png`). The test runs keep the paper's method and positions " +
+                      "(steering_add at the last position); the other methods and positions at that K and alpha, on the same validation questions:");
         md.AppendLine();
         md.AppendLine("| variant | validation accuracy |");
         md.AppendLine("|---|---:|");
