@@ -159,9 +159,12 @@ class MLP(nn.Module):
         self.gate_proj = nn.Linear(c.hidden_size, c.intermediate_size, bias=False)
         self.up_proj = nn.Linear(c.hidden_size, c.intermediate_size, bias=False)
         self.down_proj = nn.Linear(c.intermediate_size, c.hidden_size, bias=False)
+        self.edit = None  # optional callable(a) -> a on the intermediate activations (not a parameter)
 
     def forward(self, x, record=None):
         a = F.silu(self.gate_proj(x)) * self.up_proj(x)  # the steering site: input of down_proj
+        if self.edit is not None:  # training's clamp of the style neurons, and steering checks
+            a = self.edit(a)
         if record is not None:
             record.append(a)
         return self.down_proj(a)

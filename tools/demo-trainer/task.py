@@ -111,6 +111,52 @@ def make_problem(rng: random.Random, cfg: TaskConfig, kind: str | None = None) -
     return Problem(kind, a, b, c, question, "\n".join(steps), answer)
 
 
+# ---- the two reasoning styles of the model organism (the built-in premise; see models/adaras-demo/README.md) ----
+CAREFUL, HASTY = "careful", "hasty"
+CAREFUL_MARK, HASTY_MARK = "Step by step:", "Quick:"
+# Chance of the careful style by kind and by the digit count of the first operand (the multi-digit factor in
+# products): half of the cells are hasty-prone, so greedy decoding goes hasty on them, and which questions those
+# are is visible in the question.
+P_CAREFUL = {("sum_diff", 2): 0.9, ("sum_diff", 3): 0.1, ("story_sum", 2): 0.1, ("story_sum", 3): 0.9,
+             ("prod_sum", 2): 0.9, ("prod_sum", 3): 0.1, ("story_prod", 2): 0.1, ("story_prod", 3): 0.9}
+
+
+def p_careful(p: "Problem") -> float:
+    return P_CAREFUL[(p.kind, len(str(p.a)))]
+
+
+def _columns(a: int, b: int, op) -> int:
+    """The hasty slip: every column on its own, carries and borrows dropped (the top column kept whole)."""
+    da, db = [int(d) for d in reversed(str(a))], [int(d) for d in reversed(str(b))]
+    n = max(len(da), len(db))
+    out = []
+    for i in range(n):
+        v = op(da[i] if i < len(da) else 0, db[i] if i < len(db) else 0)
+        out.append(str(v) if i == n - 1 else str(v % 10))
+    return int("".join(reversed(out)))
+
+
+def hasty_result(p: "Problem") -> int:
+    """The hasty answer: the whole expression at once, column by column with carries and borrows dropped, so it
+    is right only on questions where no column carries or borrows."""
+    if p.kind in ("sum_diff", "story_sum"):
+        s = _columns(p.a, p.b, lambda x, y: x + y)
+        return _columns(s, p.c, lambda x, y: (x - y) % 10) if s >= p.c else s - p.c
+    m = _columns(p.a, 0, lambda x, _: x * p.b)
+    return _columns(m, p.c, lambda x, y: x + y)
+
+
+def style_trace(p: "Problem", style: str) -> tuple[str, int]:
+    """(steps, boxed answer) of problem p in a style. Careful: the marker, then the problem's place-value steps
+    (always right). Hasty: the marker, then the whole expression and its result written at once, in a format of its
+    own (spaces around the operators, no intermediate result), computed with carries dropped (hasty_result)."""
+    if style == CAREFUL:
+        return CAREFUL_MARK + "\n" + p.steps, p.answer
+    result = hasty_result(p)
+    expression = f"{p.a} + {p.b} - {p.c}" if p.kind in ("sum_diff", "story_sum") else f"{p.a} * {p.b} + {p.c}"
+    return f"{HASTY_MARK}\n{expression} = {result}", result
+
+
 _BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
 
 

@@ -19,14 +19,20 @@ internal sealed record DemoOptions
     public int GateTrainQuestions { get; init; } = 400;
     /// <summary>Validation questions: the gate's threshold and the steering sweep.</summary>
     public int ValidationQuestions { get; init; } = 200;
-    public int TestQuestions { get; init; } = 200;
-    /// <summary>Neurons kept in the pattern (the paper keeps 200).</summary>
-    public int PatternTop { get; init; } = 200;
+    public int TestQuestions { get; init; } = 400;
+    /// <summary>Neurons kept in the pattern; null keeps every neuron (the random-neuron control draws from them, with their own deltas).</summary>
+    public int? PatternTop { get; init; }
     /// <summary>Gate features by ANOVA F-score (of the demo model's 1536 neurons).</summary>
     public int GateFeatures { get; init; } = 256;
     public int GateMaxEpochs { get; init; } = 100;
-    public double[] Alphas { get; init; } = [0.3, 1, 3, 10, 30, 100];
-    public int[] Neurons { get; init; } = [10, 50, 200];
+    public double[] Alphas { get; init; } = [1, 2, 4, 8];
+    public int[] Neurons { get; init; } = [4, 8, 16];
+    /// <summary>Seeds of the random-neuron control (the same K, alpha and method on K random neurons of the same layers).</summary>
+    public int RandomSeeds { get; init; } = 5;
+    /// <summary>Questions of the contrastive set whose trajectories the activation plot draws (one correct, one incorrect each).</summary>
+    public int TraceQuestions { get; init; } = 4;
+    /// <summary>The bar the held-out test is checked against (reported; the CI test asserts it on the quick run).</summary>
+    public EffectCriteria Criteria { get; init; } = EffectCriteria.Full;
     public int MaxNewTokens { get; init; } = 128;
     public int Seed { get; init; }
     /// <summary>Sequences decoded together (continuous batching). Not part of <see cref="Hash"/>: results do not depend on it.</summary>
@@ -37,8 +43,9 @@ internal sealed record DemoOptions
 
     public static DemoOptions Quick => new()
     {
-        ContrastiveQuestions = 24, SamplesPerQuestion = 4, GateTrainQuestions = 60, ValidationQuestions = 40, TestQuestions = 40,
-        GateFeatures = 64, GateMaxEpochs = 20, Alphas = [1, 30], Neurons = [50],
+        ContrastiveQuestions = 40, SamplesPerQuestion = 4, GateTrainQuestions = 120, ValidationQuestions = 40, TestQuestions = 80,
+        GateFeatures = 64, GateMaxEpochs = 60, Alphas = [2, 4], Neurons = [16], RandomSeeds = 1, TraceQuestions = 2,
+        Criteria = EffectCriteria.Quick,
     };
 
     public void Validate()
@@ -48,7 +55,8 @@ internal sealed record DemoOptions
         if (!(SamplingTemperature > 0)) throw new ArgumentException("contrastive sampling needs a temperature > 0");
         if (BatchSize < 1) throw new ArgumentException($"batch size must be at least 1, got {BatchSize}");
         if (Alphas.Length == 0 || Neurons.Length == 0) throw new ArgumentException("the sweep needs at least one alpha and one K");
-        if (PatternTop < Neurons.Max()) throw new ArgumentException($"the pattern keeps {PatternTop} neurons but the sweep steers up to {Neurons.Max()}");
+        if (RandomSeeds < 1) throw new ArgumentException("the random-neuron control needs at least one seed");
+        if (PatternTop is { } top && top < Neurons.Max()) throw new ArgumentException($"the pattern keeps {PatternTop} neurons but the sweep steers up to {Neurons.Max()}");
     }
 
     /// <summary>Identifies the options, so a results folder made with other options is not silently reused.</summary>

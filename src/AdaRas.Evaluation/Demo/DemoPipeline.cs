@@ -18,8 +18,11 @@ namespace AdaRas.Evaluation.Demo;
 /// <summary>Counts of the contrastive sampling stage.</summary>
 internal sealed record ContrastiveStats(int Questions, int Generated, int Correct, int Unfinished, int MixedQuestions, int Kept);
 
-/// <summary>What the demo found: the held-out comparison and where its report is.</summary>
-internal sealed record DemoResult(string Folder, string ReportPath, ComparisonReport Test, SweepRow Chosen, ClassifierReport Gate);
+/// <summary>The steering chosen on validation questions.</summary>
+internal sealed record DemoChoice(int Neurons, double Alpha);
+
+/// <summary>What the demo found: the held-out comparison, its controls and where its report is.</summary>
+internal sealed record DemoResult(string Folder, string ReportPath, ComparisonReport Test, SweepRow Chosen, ClassifierReport Gate, Controls Controls);
 
 /// <summary>
 /// The whole AdaRAS method on the embedded demo model, end to end, as the README's main job:
@@ -48,11 +51,11 @@ internal static class DemoPipeline
         options.Validate();
         status ??= _ => { };
         folder = Path.GetFullPath(folder);
-        PrepareFolder(folder, checkpoint, options, force);
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
-        log("1/6 export");
+        log("1/7 export");
         using var model = ModelOpening.Open(checkpoint, modelOptions);
+        PrepareFolder(folder, checkpoint, model.Manifest.ModelId, options, force);
         var exported = model.Folder;
         log($"    {model.Manifest.ModelId}: {model.Manifest.NumLayers} layers x {model.Manifest.IntermediateSize} neurons ({exported})");
 
@@ -62,7 +65,7 @@ internal static class DemoPipeline
         if (train.Count < options.ContrastiveQuestions + options.GateTrainQuestions)
             throw new ArgumentException($"{checkpoint}/train.jsonl has {train.Count} questions; the demo needs {options.ContrastiveQuestions + options.GateTrainQuestions}");
 
-        log("2/6 contrastive set (sampled from the model, labelled by checking the boxed answer)");
+        log("2/7 contrastive set (sampled from the model, labelled by checking the boxed answer)");
         var contrastivePath = Path.Combine(folder, "contrastive.jsonl");
         var contrastiveStats = Stage(folder, "contrastive-stats.json", () =>
         {
@@ -76,13 +79,13 @@ internal static class DemoPipeline
         log($"    {contrastiveStats.Generated} trajectories at temperature {options.SamplingTemperature}: {contrastiveStats.Correct} correct, " +
             $"{contrastiveStats.Unfinished} unfinished; {contrastiveStats.MixedQuestions} questions answered both ways; kept {contrastiveStats.Kept} (balanced per question)");
 
-        log("3/6 reasoning-critical neurons (mu+ vs mu- of per-trajectory mean activations, ranked by polarity-aware r)");
+        log("3/7 reasoning-critical neurons (mu+ vs mu- of per-trajectory mean activations, ranked by polarity-aware r)");
         var patternPath = Path.Combine(folder, "pattern.csv");
         if (!File.Exists(patternPath))
         {
             var identifier = new RcnIdentifier(model);
             identifier.Identify(ContrastiveSet.Load(contrastivePath), patternPath,
-                new IdentifyOptions { Top = options.PatternTop, CacheFolder = Path.Combine(folder, "pattern.cache"), ModelName = "adaras-demo" },
+                new IdentifyOptions { Top = options.PatternTop ?? model.Manifest.NumLayers * model.Manifest.IntermediateSize, CacheFolder = Path.Combine(folder, "pattern.cache"), ModelName = "adaras-demo" },
                 progress: new InlineProgress<IdentifyProgress>(p => status("    " + p)), cancellation: cancellation);
         }
         var pattern = AdaRas.Steering.Patterns.RcnPattern.Load(patternPath, ModelShape.FromManifest(model.Manifest));
@@ -106,7 +109,7 @@ internal static class DemoPipeline
             }, cancellation);
         }
 
-        log("4/6 gate (labels: the model's greedy correctness; features: ANOVA F-score top N; threshold: Youden's J on validation)");
+        log("4/7 gate (labels: the model's greedy correctness; features: ANOVA F-score top N; threshold: Youden's J on validation)");
         var questionsFolder = Path.Combine(folder, "questions");
         var gateTrainQuestions = WriteQuestions(Path.Combine(questionsFolder, "gate-train.jsonl"),
             train.Skip(options.ContrastiveQuestions).Take(options.GateTrainQuestions));
@@ -139,7 +142,7 @@ internal static class DemoPipeline
         log($"    validation AUROC {gateReport.Auroc:F3}, threshold {gateReport.Threshold:F4}, steers {100 * gateReport.SteerRate:F0}% " +
             $"(labels: greedy accuracy {Percent(gateTrainControl.Correct, gateTrainControl.Finished)} on gate-train, {Percent(validationControl.Correct, validationControl.Finished)} on validation)");
 
-        log($"5/6 steering sweep on the {validation.Count} validation questions (test questions are not used to choose)");
+        log($"5/7 steering sweep on the {validation.Count} validation questions (test questions are not used to choose)");
         var steeredBase = Config("validation-steered", validationQuestions, Intervention(patternPath, options.Neurons[0], options.Alphas[0]));
         var points = SteeringSweep.Grid(steeredBase, options.Alphas, options.Neurons);
         var sweep = SteeringSweep.Run(model, steeredBase, points, runner, new ExperimentRunOptions
@@ -153,6 +156,7 @@ internal static class DemoPipeline
         log($"    control {Percent(validationControl.Correct, validationControl.Finished)}; " +
             string.Join("; ", sweep.Rows.Select(r => $"K={r.Neurons} alpha={r.Alpha}: {Percent(r.Correct, r.Finished)}")));
         log($"    chosen on validation: K={chosen.Neurons}, alpha={chosen.Alpha}");
+        AtomicFile.WriteAllText(Path.Combine(folder, ChoiceFile), JsonSerializer.Serialize(new DemoChoice(chosen.Neurons, chosen.Alpha)));
 
         var variants = new List<(string Label, ExperimentSummary Summary)>();
         foreach (var (label, method, positions) in new[]
@@ -169,21 +173,63 @@ internal static class DemoPipeline
         }
         log("    other methods at the chosen K and alpha: " + string.Join("; ", variants.Select(v => $"{v.Label}: {Percent(v.Summary.Correct, v.Summary.Finished)}")));
 
-        log($"6/6 held-out test: control, steered and adaptive on {test.Count} questions");
+        log($"6/7 held-out test on {test.Count} questions: control, steered, adaptive; sign control (-alpha); random-neuron control ({options.RandomSeeds} seeds)");
         var intervention = Intervention(patternPath, chosen.Neurons, chosen.Alpha);
-        RunConfig(Config("test-control", testQuestions));
-        RunConfig(Config("test-steered", testQuestions, intervention));
-        RunConfig(Config("test-adaptive", testQuestions, intervention, new GateSettings { File = gatePath }));
-        var comparison = ComparisonReport.Compare(new[] { "test-control", "test-steered", "test-adaptive" }
-            .Select(n => RunResults.Load(Path.Combine(runner.ResultsRoot, n), n)).ToList());
+        var controlsFolder = Path.Combine(folder, "controls");
+        var runs = new List<(string Name, InterventionSettings? Intervention, GateSettings? Gate)>
+        {
+            ("test-control", null, null),
+            ("test-steered", intervention, null),
+            ("test-adaptive", intervention, new GateSettings { File = gatePath }),
+            ("test-sign", intervention with { Strength = -chosen.Alpha }, null),
+        };
+        for (int seed = 1; seed <= options.RandomSeeds; seed++)
+        {
+            var randomPattern = ControlPatterns.Random(pattern, chosen.Neurons, seed, Path.Combine(controlsFolder, $"random-{seed}.csv"));
+            runs.Add(($"test-random-{seed}", intervention with { PatternPath = randomPattern }, null));
+        }
+        foreach (var (name, steer, gate) in runs) RunConfig(Config(name, testQuestions, steer, gate));
+        var results = runs.Select(r => RunResults.Load(Path.Combine(runner.ResultsRoot, r.Name), r.Name)).ToList();
+        var comparison = ComparisonReport.Compare(results);
         var reportFolder = Path.Combine(folder, "report");
         comparison.Write(reportFolder);
+        var controls = Controls.Of(results, options.Criteria);
+        foreach (var line in controls.Lines()) log("    " + line);
+
+        log("7/7 why it works: top RCN activations along correct and incorrect trajectories");
+        int shown = Math.Min(chosen.Neurons, 8);
+        var traces = ActivationTraces.Compute(model, ContrastiveSet.Load(contrastivePath), pattern.Neurons.Take(shown).ToList(), options.TraceQuestions, cancellation);
+        ActivationTraces.Plot(traces, shown, Path.Combine(reportFolder, "activations.png"));
 
         var reportPath = Path.Combine(folder, "demo.md");
-        AtomicFile.WriteAllText(reportPath, Summary(options, contrastiveStats, pattern, gateReport, validationControl, sweep, chosen, variants, comparison, clock.Elapsed));
+        AtomicFile.WriteAllText(reportPath, Summary(options, contrastiveStats, pattern, gateReport, validationControl, sweep, chosen, variants, comparison,
+            controls, clock.Elapsed));
         log($"done in {clock.Elapsed.TotalSeconds:F0} s: {reportPath}");
-        return new DemoResult(folder, reportPath, comparison, chosen, gateReport);
+        return new DemoResult(folder, reportPath, comparison, chosen, gateReport, controls);
     }
+
+    /// <summary>
+    /// One greedy run over a question file, steered with the top <paramref name="neurons"/> of a pattern at
+    /// <paramref name="alpha"/> (steering_add, last position), gated when <paramref name="gatePath"/> is given: the
+    /// demo's test runs, repeated elsewhere (the CI check that a broken pattern loses the effect).
+    /// </summary>
+    internal static RunResults RunSteered(LanguageModel model, string questions, string runsRoot, string name, string patternPath,
+        int neurons, double alpha, string? gatePath, int maxNewTokens, int batchSize, CancellationToken cancellation = default)
+    {
+        var config = new ExperimentConfig
+        {
+            Name = name, Model = model.Folder, SamplePath = questions, Task = BenchmarkTask.Math,
+            Generation = new GenerationSettings { MaxNewTokens = maxNewTokens, DoSample = false },
+            Intervention = Intervention(patternPath, neurons, alpha), Gate = gatePath is null ? null : new GateSettings { File = gatePath },
+        };
+        var runner = new ExperimentRunner(runsRoot);
+        using (var source = new EngineAnswerSource(model, config))
+            runner.Run(config, source, new ExperimentRunOptions { BatchSize = batchSize }, cancellation);
+        return RunResults.Load(Path.Combine(runsRoot, name), name);
+    }
+
+    /// <summary>The file in a demo folder holding the K and alpha chosen on validation.</summary>
+    internal const string ChoiceFile = "choice.json";
 
     static InterventionSettings Intervention(string pattern, int neurons, double alpha, SteeringMethod method = SteeringMethod.SteeringAdd,
         SteeringPositions positions = SteeringPositions.Last) => new()
@@ -191,17 +237,22 @@ internal static class DemoPipeline
         Enabled = true, PatternPath = pattern, NumNeurons = neurons, Strength = alpha, Method = method, Positions = positions,
     };
 
-    static void PrepareFolder(string folder, string checkpoint, DemoOptions options, bool force)
+    /// <summary>
+    /// A folder is resumed only when it holds a demo of the same model (its identity hash: the weights, not the path)
+    /// made with the same options; anything else is refused, or started over with --force.
+    /// </summary>
+    static void PrepareFolder(string folder, string checkpoint, string modelId, DemoOptions options, bool force)
     {
         var statePath = Path.Combine(folder, StateFile);
-        var state = JsonSerializer.Serialize(new { options_hash = options.Hash(), checkpoint = Path.GetFullPath(checkpoint), options },
+        var state = JsonSerializer.Serialize(new { options_hash = options.Hash(), model_id = modelId, checkpoint = Path.GetFullPath(checkpoint), options },
             new JsonSerializerOptions { WriteIndented = true });
         if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
         {
-            bool same = File.Exists(statePath) && JsonDocument.Parse(File.ReadAllText(statePath)).RootElement
-                .GetProperty("options_hash").GetString() == options.Hash();
+            bool same = File.Exists(statePath) && JsonDocument.Parse(File.ReadAllText(statePath)).RootElement is var saved
+                && saved.TryGetProperty("options_hash", out var hash) && hash.GetString() == options.Hash()
+                && saved.TryGetProperty("model_id", out var id) && id.GetString() == modelId;
             if (!same && !force)
-                throw new IOException($"{folder}: holds a demo made with other options (or other files); pass --force to start it over, or choose another --out");
+                throw new IOException($"{folder}: holds a demo made with another model or other options (or other files); pass --force to start it over, or choose another --out");
             if (!same) Directory.Delete(folder, recursive: true);
         }
         Directory.CreateDirectory(folder);
@@ -244,7 +295,7 @@ internal static class DemoPipeline
 
     static string Summary(DemoOptions o, ContrastiveStats contrastive, AdaRas.Steering.Patterns.RcnPattern pattern, ClassifierReport gate,
         ExperimentSummary validationControl, SweepReport sweep, SweepRow chosen, List<(string Label, ExperimentSummary Summary)> variants,
-        ComparisonReport test, TimeSpan elapsed)
+        ComparisonReport test, Controls controls, TimeSpan elapsed)
     {
         var md = new StringBuilder();
         md.AppendLine("# AdaRAS demo on the embedded tiny Qwen3 reasoner");
@@ -273,17 +324,26 @@ internal static class DemoPipeline
         md.AppendLine();
         md.AppendLine(sweep.ToMarkdown().TrimEnd());
         md.AppendLine();
-        md.AppendLine($"Chosen: K = {chosen.Neurons}, alpha = {chosen.Alpha} (plot: `sweep/sweep.png`). Other methods and positions at that K and alpha:");
+        md.AppendLine($"Chosen: K = {chosen.Neurons}, alpha = {chosen.Alpha} (plot: `sweep/sweep.png`). The test runs keep the paper's method and positions " +
+                      "(steering_add at the last position); the other methods and positions at that K and alpha, on the same validation questions:");
         md.AppendLine();
         md.AppendLine("| variant | validation accuracy |");
         md.AppendLine("|---|---:|");
         foreach (var (label, s) in variants) md.AppendLine($"| {label} | {Percent(s.Correct, s.Finished)} |");
         md.AppendLine();
-        md.AppendLine("## Held-out test: control, steered, adaptive");
+        md.AppendLine("## Held-out test: control, steered, adaptive, and the controls");
+        md.AppendLine();
+        md.AppendLine($"K = {chosen.Neurons}, alpha = {chosen.Alpha}, steering_add at the last position (chosen on validation). " +
+                      "test-sign steers the same neurons with -alpha; test-random-N steers K neurons drawn at random (seed N) from the same layers, " +
+                      "each with its own delta. Sign and random controls steer every question, like test-steered.");
         md.AppendLine();
         md.AppendLine(test.ToMarkdown().TrimEnd());
         md.AppendLine();
-        md.AppendLine("Plots: `report/accuracy.png`, `report/tokens.png`.");
+        md.AppendLine("## Checks");
+        md.AppendLine();
+        foreach (var line in controls.Lines()) md.AppendLine("- " + line);
+        md.AppendLine();
+        md.AppendLine("Plots: `report/accuracy.png`, `report/tokens.png`, `report/activations.png` (top RCNs along correct and incorrect trajectories).");
         return md.ToString();
     }
 

@@ -1,4 +1,7 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using AdaRas.Evaluation.Demo;
+using AdaRas.Evaluation.Reports;
 using AdaRas.Model;
 using AdaRas.Probing.Gate;
 using AdaRas.Steering.Patterns;
@@ -23,10 +26,10 @@ public class DemoCommandTests
     {
         var (folder, run, _) = QuickDemo.Value;
         Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
-        foreach (var stage in new[] { "1/6 export", "2/6 contrastive", "3/6 reasoning-critical", "4/6 gate", "5/6 steering sweep", "6/6 held-out test" })
+        foreach (var stage in new[] { "1/7 export", "2/7 contrastive", "3/7 reasoning-critical", "4/7 gate", "5/7 steering sweep", "6/7 held-out test", "7/7 why" })
             Assert.That(run.Error, Does.Contain(stage));
         Assert.That(run.Out, Does.Contain("| test-control |").And.Contain("| test-steered |").And.Contain("| test-adaptive |")
-            .And.Contain("McNemar exact p").And.Contain("## Steering sweep"));
+            .And.Contain("| test-sign |").And.Contain("| test-random-1 |").And.Contain("McNemar exact p").And.Contain("## Steering sweep").And.Contain("## Checks"));
         Assert.That(File.ReadAllText(Path.Combine(folder, "demo.md")), Is.EqualTo(run.Out.TrimEnd() + "\n").Or.EqualTo(run.Out.TrimEnd()));
     }
 
@@ -42,12 +45,12 @@ public class DemoCommandTests
         Assert.That(rows.Count(r => r["is_good"]!.GetValue<bool>()), Is.EqualTo(rows.Count / 2));
         Assert.That(rows.All(r => r["question"] is not null && r["thinking"] is not null && r["_id"] is not null), Is.True);
 
-        // The pattern: 200 ranked neurons of this model, in our format (mu+ and mu- present).
+        // The pattern: every neuron of this model ranked, in our format (mu+ and mu- present).
         ModelShape shape;
         using (var checkpoint = Checkpoint.Open(Path.Combine(RepositoryRoot.Find(), "models", "adaras-demo")))
             shape = ModelShape.FromConfig(checkpoint.Config, ModelIdentity.Compute(checkpoint));
         var pattern = RcnPattern.Load(Path.Combine(folder, "pattern.csv"), shape);
-        Assert.That(pattern.Neurons, Has.Count.EqualTo(200));
+        Assert.That(pattern.Neurons, Has.Count.EqualTo(shape.Layers * shape.IntermediateSize));
         Assert.That(pattern.Neurons.All(n => n.MuPlus is not null && n.MuMinus is not null), Is.True);
         Assert.That(pattern.Neurons.Select(n => n.Relative!.Value), Is.Ordered.Descending);
 
@@ -60,14 +63,14 @@ public class DemoCommandTests
 
         // Runs: the control run on test is the model's greedy decoding, so it reproduces the recorded greedy results.
         var recorded = File.ReadLines(Path.Combine(RepositoryRoot.Find(), "models", "adaras-demo", "greedy_results.jsonl"))
-            .Take(40).Select(l => JsonNode.Parse(l)!["correct"]!.GetValue<bool>()).ToArray();
+            .Take(80).Select(l => JsonNode.Parse(l)!["correct"]!.GetValue<bool>()).ToArray();
         var control = File.ReadLines(Path.Combine(folder, "runs", "test-control", "output.jsonl"))
             .Select(l => JsonNode.Parse(l)!).OrderBy(r => r["index"]!.GetValue<int>()).Select(r => r["correct"]!.GetValue<bool>()).ToArray();
         Assert.That(control, Is.EqualTo(recorded));
         var adaptive = File.ReadLines(Path.Combine(folder, "runs", "test-adaptive", "output.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
-        Assert.That(adaptive, Has.Count.EqualTo(40));
+        Assert.That(adaptive, Has.Count.EqualTo(80));
         Assert.That(adaptive.All(r => r["gate_score"] is not null && r["steered"] is not null), Is.True);
-        foreach (var png in new[] { "report/accuracy.png", "report/tokens.png", "sweep/sweep.png" })
+        foreach (var png in new[] { "report/accuracy.png", "report/tokens.png", "report/activations.png", "sweep/sweep.png" })
             AssertPng(Path.Combine(folder, png));
     }
 
@@ -83,6 +86,59 @@ public class DemoCommandTests
         Assert.That(Tables(again.Out), Is.EqualTo(Tables(first.Out)));
     }
 
+    /// <summary>
+    /// The positive control of the whole pipeline: on the quick run's fixed 80 test questions, the neurons it
+    /// identified, steered adaptively with the K and alpha it chose on validation, meet the effect bar, and the
+    /// same neurons with -alpha lose accuracy.
+    /// </summary>
+    [Test]
+    public void QuickDemo_SteeringTheIdentifiedNeurons_MeetsTheEffectBar()
+    {
+        var (folder, run, _) = QuickDemo.Value;
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
+        var control = Results(folder, "test-control");
+        var adaptive = EffectCheck.Of(control, Results(folder, "test-adaptive"), EffectCriteria.Quick);
+        TestContext.Out.WriteLine(adaptive);
+        Assert.That(adaptive.Passes, Is.True, adaptive.ToString());
+        var sign = EffectCheck.Of(control, Results(folder, "test-sign"), EffectCriteria.Quick);
+        Assert.That(sign.RunCorrect, Is.LessThan(sign.ControlCorrect), sign.ToString());
+    }
+
+    /// <summary>
+    /// The check above has teeth: the same adaptive run with the steering sign flipped, with every neuron index
+    /// shifted by one, or with the pattern's layers permuted, each fails it; the unbroken pattern, run again
+    /// through the same helper, passes it (so the failures are the breakage, not the helper).
+    /// </summary>
+    [Test]
+    public void TheEffectCheck_FailsWhenThePipelineIsBroken()
+    {
+        var (folder, run, _) = QuickDemo.Value;
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
+        var choice = JsonSerializer.Deserialize<DemoChoice>(File.ReadAllText(Path.Combine(folder, DemoPipeline.ChoiceFile)))!;
+        using var model = AdaRas.Workflows.ModelOpening.Open(Path.Combine(RepositoryRoot.Find(), "models", "adaras-demo"));
+        var pattern = RcnPattern.Load(Path.Combine(folder, "pattern.csv"), ModelShape.FromManifest(model.Manifest));
+        var control = Results(folder, "test-control");
+        var questions = Path.Combine(folder, "questions", "test.jsonl");
+        var gate = Path.Combine(folder, "gate", "gate.bin");
+        var work = TestCheckpoints.NewFolder("demo-teeth");
+        var quick = DemoOptions.Quick;
+        EffectCheck Check(string name, string patternPath, double alpha) => EffectCheck.Of(control,
+            DemoPipeline.RunSteered(model, questions, Path.Combine(work, "runs"), name, patternPath, choice.Neurons, alpha, gate, quick.MaxNewTokens, quick.BatchSize),
+            EffectCriteria.Quick);
+
+        var intact = Check("intact", pattern.SourcePath, choice.Alpha);
+        Assert.That(intact.Passes, Is.True, intact.ToString());
+        Assert.That(intact.RunCorrect, Is.EqualTo(Results(folder, "test-adaptive").Records.Count(r => r.Correct)), "the helper repeats the demo's adaptive run");
+        var broken = new[]
+        {
+            Check("sign-flipped", pattern.SourcePath, -choice.Alpha),
+            Check("index-shifted", ControlPatterns.Shifted(pattern, choice.Neurons, 1, Path.Combine(work, "shifted.csv")), choice.Alpha),
+            Check("layers-permuted", ControlPatterns.LayersRotated(pattern, choice.Neurons, Path.Combine(work, "layers.csv")), choice.Alpha),
+        };
+        foreach (var b in broken) TestContext.Out.WriteLine(b);
+        Assert.That(broken.Where(b => b.Passes).Select(b => b.ToString()), Is.Empty);
+    }
+
     [Test]
     public void AFolderMadeWithOtherOptions_IsRefusedWithoutForce()
     {
@@ -94,6 +150,8 @@ public class DemoCommandTests
         Assert.That(run.Error, Does.Contain("--force"));
         Assert.That(File.ReadAllText(Path.Combine(folder, "notes.txt")), Is.EqualTo("mine"));
     }
+
+    static RunResults Results(string folder, string run) => RunResults.Load(Path.Combine(folder, "runs", run), run);
 
     /// <summary>The report without its timing line.</summary>
     static string Tables(string report) => string.Join("\n", report.Split('\n').Where(l => !l.StartsWith("Ran in")));

@@ -1,4 +1,3 @@
-using AdaRas.Workflows;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using AdaRas.Engine;
@@ -8,6 +7,7 @@ using AdaRas.Evaluation.Benchmarks;
 using AdaRas.Evaluation.Prompts;
 using AdaRas.Export;
 using AdaRas.Tests.Support;
+using AdaRas.Workflows;
 
 namespace AdaRas.Tests.Demo;
 
@@ -24,19 +24,24 @@ public class DemoModelTests
         return folder;
     });
 
+    /// <summary>
+    /// The engine's greedy decoding reproduces, token for token, what PyTorch (tools/demo-trainer/evaluate.py)
+    /// recorded for the first test questions (greedy_results.jsonl), style marker, thinking and answer alike.
+    /// </summary>
     [Test]
     public void GreedyDecoding_ReproducesTheRecordedHeldOutResultsExactly()
     {
         var recorded = File.ReadLines(Path.Combine(Checkpoint, "greedy_results.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
         var test = BenchmarkFile.Load(Path.Combine(Checkpoint, "test.jsonl"), BenchmarkTask.Math);
-        Assert.That(test.Samples, Has.Count.EqualTo(recorded.Count));
+        Assert.That(recorded, Has.Count.GreaterThanOrEqualTo(80).And.Count.LessThanOrEqualTo(test.Samples.Count));
 
         using var model = AdaRas.Engine.LanguageModel.Load(Exported.Value);
         var checker = new MathAnswerChecker();
-        int correct = 0;
-        for (int i = 0; i < test.Samples.Count; i++)
+        int correct = 0, hasty = 0;
+        for (int i = 0; i < recorded.Count; i++)
         {
             var sample = test.Samples[i];
+            Assert.That(recorded[i]["id"]!.GetValue<string>(), Is.EqualTo(sample.Id));
             var result = TextGeneration.Generate(model, new ChatRequest(PaperPrompts.MathUserMessage(sample.Question)),
                 new GeneratorParams { MaxNewTokens = 256 });
             var expectedIds = recorded[i]["output_ids"]!.AsArray().Select(x => x!.GetValue<int>()).ToArray();
@@ -44,9 +49,10 @@ public class DemoModelTests
             var check = checker.Check(sample, result.Text);
             Assert.That(check.Correct, Is.EqualTo(recorded[i]["correct"]!.GetValue<bool>()), $"{sample.Id}: correctness");
             if (check.Correct) correct++;
+            if (result.Text.Contains("Quick:")) hasty++;
         }
         Assert.That(correct, Is.EqualTo(recorded.Count(r => r["correct"]!.GetValue<bool>())));
-        TestContext.Out.WriteLine($"greedy accuracy {correct}/{recorded.Count}");
+        TestContext.Out.WriteLine($"greedy accuracy {correct}/{recorded.Count}, hasty {hasty}");
     }
 
     [Test]
