@@ -29,11 +29,8 @@ public static class BatchedGeneration
         ArgumentNullException.ThrowIfNull(jobs);
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch size must be at least 1, got {batchSize}");
         if (jobs.Count == 0) yield break;
-        foreach (var job in jobs) job.Parameters.Validate();
+        var (prompts, failures, capacity) = Plan(model, jobs);
         var tokenizer = model.Tokenizer;
-        var prompts = jobs.Select(j => tokenizer.Encode(j.Request.Render())).ToArray();
-        var failures = new string?[jobs.Count];
-        int capacity = CapacityFor(model, jobs, prompts, failures);
         for (int j = 0; j < jobs.Count; j++)
             if (failures[j] is { } reason) yield return (j, GenerationResult.Failed(prompts[j].Length, reason));
         if (failures.All(f => f is not null)) yield break;
@@ -84,6 +81,15 @@ public static class BatchedGeneration
             jobOf[row] = -1;
             return (j, TextGeneration.Result(tokenizer, r.Sequence, r.PromptLength, r.StoppedOnStopToken, prefillSeconds[row], clocks[row].Elapsed.TotalSeconds));
         }
+    }
+
+    /// <summary>Checks the jobs' parameters, tokenizes every prompt and marks the jobs that cannot fit (with the reason).</summary>
+    static (int[][] Prompts, string?[] Failures, int Capacity) Plan(LanguageModel model, IReadOnlyList<GenerationJob> jobs)
+    {
+        foreach (var job in jobs) job.Parameters.Validate();
+        var prompts = jobs.Select(j => model.Tokenizer.Encode(j.Request.Render())).ToArray();
+        var failures = new string?[jobs.Count];
+        return (prompts, failures, CapacityFor(model, jobs, prompts, failures));
     }
 
     /// <summary>

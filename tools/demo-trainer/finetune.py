@@ -43,7 +43,7 @@ import task  # noqa: E402
 from bpe import Tokenizer  # noqa: E402
 from generate import generate_batch  # noqa: E402
 from qwen3 import load_model, save_safetensors  # noqa: E402
-from train import build_splits, problem_stream, question_rows, write_json, write_jsonl  # noqa: E402
+from train import build_splits, deterministic, problem_stream, question_rows, write_json, write_jsonl  # noqa: E402
 
 # The base run's settings (train.py defaults): its held-out sets and training stream are regenerated from them.
 BASE_SEED, BASE_STEPS, BASE_BATCH, BASE_BPE_TEXTS = 1234, 1400, 48, 4000
@@ -183,12 +183,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     t_start = time.time()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    try:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    except TypeError:
-        torch.use_deterministic_algorithms(True)
+    deterministic(args.threads, args.seed)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.base, "model.safetensors"), "rb") as f:
         base_digest = hashlib.sha256(f.read()).hexdigest()

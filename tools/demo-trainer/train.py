@@ -109,6 +109,16 @@ def lr_at(step: int, total: int, peak: float, warmup: int) -> float:
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def deterministic(threads: int, seed: int) -> None:
+    """Same seed, thread count and torch build -> the same weights, bit for bit."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    try:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    except TypeError:  # torch < 1.11 has no warn_only
+        torch.use_deterministic_algorithms(True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True, help="model folder to write (Hugging Face layout)")
@@ -137,12 +147,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     t_start = time.time()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    try:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    except TypeError:  # torch < 1.11 has no warn_only
-        torch.use_deterministic_algorithms(True)
+    deterministic(args.threads, args.seed)
     os.makedirs(args.out, exist_ok=True)
     cfg = task.TaskConfig(args.p3_sum, args.p3_prod)
 
