@@ -29,96 +29,31 @@ static class ServeCommand
             host, port, apiKey, modelName, patterns, gates, defaultSteering, maxPrompt, maxTokens, maxConcurrent, maxBody, maxBatch,
         };
         model.AddTo(command);
-        command.Add(CreateBench(console));
+        command.Add(ServeBenchCommand.Create(console));
         command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
         {
-            var served = ServedPatterns(parse.GetValue(patterns) ?? [], parse.GetValue(gates) ?? []);
+            var served = ServedPattern.Parse(parse.GetValue(patterns) ?? [], parse.GetValue(gates) ?? []);
             var servingLimits = new ServingLimits
             {
-                MaxPromptTokens = parse.GetValue(maxPrompt),
-                MaxTokens = parse.GetValue(maxTokens),
-                MaxConcurrentRequests = parse.GetValue(maxConcurrent),
-                MaxBodyBytes = parse.GetValue(maxBody),
-                MaxBatch = parse.GetValue(maxBatch),
+                MaxPromptTokens = parse.GetValue(maxPrompt), MaxTokens = parse.GetValue(maxTokens), MaxConcurrentRequests = parse.GetValue(maxConcurrent),
+                MaxBodyBytes = parse.GetValue(maxBody), MaxBatch = parse.GetValue(maxBatch),
             };
             servingLimits.Validate();
-            var options = new ServerOptions
-            {
-                Host = parse.GetValue(host)!,
-                Port = parse.GetValue(port),
-                ApiKey = parse.GetValue(apiKey) ?? NullIfEmpty(Environment.GetEnvironmentVariable("ADARAS_API_KEY")),
-            };
+            var apiKeyValue = parse.GetValue(apiKey) ?? (Environment.GetEnvironmentVariable("ADARAS_API_KEY") is { Length: > 0 } fromEnv ? fromEnv : null);
+            var options = new ServerOptions { Host = parse.GetValue(host)!, Port = parse.GetValue(port), ApiKey = apiKeyValue };
             using var m = model.Load(parse, console, cancellation);
             // The id clients send as "model": the name given, else the folder or checkpoint named by --model.
             string id = parse.GetValue(modelName) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(model.PathOf(parse)));
             var fallback = parse.GetValue(defaultSteering) is { } json ? SteeringRequest.FromJson(json) : null;
             using var modelHost = new ModelHost(m, served, servingLimits, id, fallback);
-            var app = ServingApp.Create(modelHost, options);
-            try
+            ServingApp.RunUntilStopped(modelHost, options, address =>
             {
-                app.StartAsync(cancellation).GetAwaiter().GetResult();
-                console.Out.WriteLine($"listening on {app.Address} (model '{modelHost.ModelId}', patterns: " +
+                console.Out.WriteLine($"listening on {address} (model '{modelHost.ModelId}', patterns: " +
                     $"{(modelHost.PatternNames.Count == 0 ? "none" : string.Join(", ", modelHost.PatternNames))}{(options.ApiKey is null ? "" : ", API key required")})");
                 console.Out.Flush();
-                app.WaitForShutdownAsync(cancellation).GetAwaiter().GetResult();
-            }
-            finally
-            {
-                app.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            }
+            }, cancellation);
             return 0;
         })));
         return command;
-    }
-
-    /// <summary><c>adaras serve bench</c>: latency through the server against in-process generation, side by side (batch 1).</summary>
-    static Command CreateBench(CliConsole console)
-    {
-        var model = new ModelOption();
-        var prompt = new Option<int>("--prompt") { Description = "prompt tokens", DefaultValueFactory = _ => 32 };
-        var tokens = new Option<int>("--new-tokens") { Description = "generated tokens per run", DefaultValueFactory = _ => 16 };
-        var repeats = new Option<int>("--repeats") { Description = "runs per path (medians)", DefaultValueFactory = _ => 5 };
-        var command = new Command("bench", "Measure first-token and per-token latency through `adaras serve` (127.0.0.1) against in-process generation, and the per-request overhead")
-        {
-            prompt, tokens, repeats,
-        };
-        model.AddTo(command);
-        command.SetAction((parse, cancellation) => Task.FromResult(CommandRunner.Run(console, () =>
-        {
-            using var m = model.Load(parse, console, cancellation);
-            var report = AdaRas.Serving.Bench.ServingLatency.MeasureAsync(m, parse.GetValue(prompt), parse.GetValue(tokens), parse.GetValue(repeats), cancellation)
-                .GetAwaiter().GetResult();
-            console.Out.WriteLine(report.ToMarkdown());
-            return 0;
-        })));
-        return command;
-    }
-
-    /// <summary>Pairs --pattern NAME=CSV with --gate NAME=GATE; a gate for an unknown name is an error.</summary>
-    internal static List<ServedPattern> ServedPatterns(string[] patterns, string[] gates)
-    {
-        var byName = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var p in patterns)
-        {
-            var (name, path) = NameAndPath(p, "--pattern");
-            if (!byName.TryAdd(name, path)) throw new AdaRas.Files.UsageException($"--pattern {name} is given twice");
-        }
-        var gateByName = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var g in gates)
-        {
-            var (name, path) = NameAndPath(g, "--gate");
-            if (!byName.ContainsKey(name)) throw new AdaRas.Files.UsageException($"--gate {name}=...: there is no --pattern {name}=...");
-            if (!gateByName.TryAdd(name, path)) throw new AdaRas.Files.UsageException($"--gate {name} is given twice");
-        }
-        return byName.Select(kv => new ServedPattern(kv.Key, kv.Value, gateByName.GetValueOrDefault(kv.Key))).ToList();
-    }
-
-    static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
-
-    static (string Name, string Path) NameAndPath(string value, string option)
-    {
-        int eq = value.IndexOf('=');
-        if (eq <= 0 || eq == value.Length - 1) throw new AdaRas.Files.UsageException($"{option} takes NAME=PATH, got '{value}'");
-        return (value[..eq], value[(eq + 1)..]);
     }
 }

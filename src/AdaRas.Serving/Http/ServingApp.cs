@@ -77,6 +77,25 @@ public sealed partial class ServingApp : IAsyncDisposable
 
     public Task WaitForShutdownAsync(CancellationToken cancellation) => _app.WaitForShutdownAsync(cancellation);
 
+    /// <summary>
+    /// Serves <paramref name="host"/> until <paramref name="cancellation"/> fires (Ctrl+C): starts, reports the bound
+    /// address through <paramref name="listening"/>, waits, and always shuts the server down.
+    /// </summary>
+    public static void RunUntilStopped(ModelHost host, ServerOptions options, Action<string> listening, CancellationToken cancellation)
+    {
+        var app = Create(host, options);
+        try
+        {
+            app.StartAsync(cancellation).GetAwaiter().GetResult();
+            listening(app.Address);
+            app.WaitForShutdownAsync(cancellation).GetAwaiter().GetResult();
+        }
+        finally
+        {
+            app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));

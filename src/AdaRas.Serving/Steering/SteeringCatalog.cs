@@ -9,7 +9,35 @@ using AdaRas.Steering.Plans;
 namespace AdaRas.Serving.Steering;
 
 /// <summary>A pattern the server starts with, by the name requests use, with an optional gate trained for it.</summary>
-public sealed record ServedPattern(string Name, string PatternPath, string? GatePath = null);
+public sealed record ServedPattern(string Name, string PatternPath, string? GatePath = null)
+{
+    /// <summary>Pairs <c>--pattern NAME=CSV</c> values with <c>--gate NAME=GATE</c> values; a gate for an unknown name, a name given
+    /// twice or a value without NAME=PATH is a usage error.</summary>
+    public static List<ServedPattern> Parse(IEnumerable<string> patterns, IEnumerable<string> gates)
+    {
+        var byName = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in patterns)
+        {
+            var (name, path) = NameAndPath(p, "--pattern");
+            if (!byName.TryAdd(name, path)) throw new AdaRas.Files.UsageException($"--pattern {name} is given twice");
+        }
+        var gateByName = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var g in gates)
+        {
+            var (name, path) = NameAndPath(g, "--gate");
+            if (!byName.ContainsKey(name)) throw new AdaRas.Files.UsageException($"--gate {name}=...: there is no --pattern {name}=...");
+            if (!gateByName.TryAdd(name, path)) throw new AdaRas.Files.UsageException($"--gate {name} is given twice");
+        }
+        return byName.Select(kv => new ServedPattern(kv.Key, kv.Value, gateByName.GetValueOrDefault(kv.Key))).ToList();
+    }
+
+    static (string Name, string Path) NameAndPath(string value, string option)
+    {
+        int eq = value.IndexOf('=');
+        if (eq <= 0 || eq == value.Length - 1) throw new AdaRas.Files.UsageException($"{option} takes NAME=PATH, got '{value}'");
+        return (value[..eq], value[(eq + 1)..]);
+    }
+}
 
 /// <summary>A validated request: the steerer's options, and the gate to ask (or none).</summary>
 sealed record ResolvedSteering(string Name, SteeringOptions Options, GateSetting Gate);
