@@ -40,8 +40,12 @@ public sealed record ServingLatencyReport(string Model, LatencyRow InProcess, La
         """);
 }
 
+/// <summary>Latency through the server (real HTTP on 127.0.0.1, SSE) against in-process generation on the same model.</summary>
 public static class ServingLatency
 {
+    /// <summary>Measures both paths, interleaved, <paramref name="repeats"/> times each (batch 1, greedy).</summary>
+    // Long on purpose: one measurement protocol (warm-up, interleaved rounds, both clocks) read top to bottom; split
+    // into parts, the rounds' shared timing state would have to travel between them.
     public static async Task<ServingLatencyReport> MeasureAsync(LanguageModel model, int promptTokens = 32, int newTokens = 16, int repeats = 5,
         CancellationToken cancellation = default)
     {

@@ -17,6 +17,7 @@ sealed class CommonRequest
     public SteeringRequest? Steering;
 
     /// <summary>Reads one field this class knows; false when the field is the endpoint's own (or unknown).</summary>
+    // Long on purpose: one case per OpenAI request field, each with its own validation, read like the API reference.
     public bool Read(JsonProperty p, ModelHost host)
     {
         var v = p.Value;
