@@ -17,13 +17,14 @@ public sealed record ServingLimits
     /// <summary>Requests decoded together in one batch (continuous batching); more wait for a free row.</summary>
     public int MaxBatch { get; init; } = 8;
 
+    /// <summary>Refuses limits that cannot work, naming the `adaras serve` option that sets each (a usage error, exit 2).</summary>
     public void Validate()
     {
-        if (MaxPromptTokens < 1) throw new ArgumentException($"the prompt token limit must be positive, got {MaxPromptTokens}");
-        if (MaxTokens < 1) throw new ArgumentException($"the max_tokens limit must be positive, got {MaxTokens}");
-        if (MaxConcurrentRequests < 1) throw new ArgumentException($"the concurrent request limit must be positive, got {MaxConcurrentRequests}");
-        if (MaxBodyBytes < 1024) throw new ArgumentException($"the body size limit must be at least 1024 bytes, got {MaxBodyBytes}");
-        if (MaxBatch < 1) throw new ArgumentException($"the batch size must be at least 1, got {MaxBatch}");
+        if (MaxPromptTokens < 1) throw new UsageException($"--max-prompt-tokens must be positive, got {MaxPromptTokens}");
+        if (MaxTokens < 1) throw new UsageException($"--max-tokens must be positive, got {MaxTokens}");
+        if (MaxConcurrentRequests < 1) throw new UsageException($"--max-concurrent must be positive, got {MaxConcurrentRequests}");
+        if (MaxBodyBytes < 1024) throw new UsageException($"--max-body-bytes must be at least 1024, got {MaxBodyBytes}");
+        if (MaxBatch < 1) throw new UsageException($"--max-batch must be at least 1, got {MaxBatch}");
     }
 }
 
@@ -36,14 +37,18 @@ public sealed class ModelHost : IDisposable
     internal SteeringCatalog Steering { get; }
     internal ModelRunner Runner { get; }
 
+    /// <summary>The model every request decodes with (owned by the caller).</summary>
     public AdaRas.Engine.LanguageModel Model { get; }
     /// <summary>The id clients name in "model" and /v1/models lists.</summary>
     public string ModelId { get; }
+    /// <summary>The limits requests are checked against.</summary>
     public ServingLimits Limits { get; }
+    /// <summary>The pattern names requests may steer with.</summary>
     public IReadOnlyCollection<string> PatternNames => Steering.Names;
     /// <summary>Steering for HTTP requests that carry none (e.g. a whole lm-evaluation-harness run); null: none.</summary>
     public SteeringRequest? DefaultSteering { get; }
 
+    /// <summary>Loads the patterns (and their gates) for <paramref name="model"/> and starts its batch.</summary>
     public ModelHost(AdaRas.Engine.LanguageModel model, IEnumerable<ServedPattern>? patterns = null, ServingLimits? limits = null, string? modelId = null,
         SteeringRequest? defaultSteering = null)
     {
@@ -86,6 +91,7 @@ public sealed class ModelHost : IDisposable
             throw RequestException.Invalid($"{param} is {maxTokens}; this server allows at most {Limits.MaxTokens}", param);
     }
 
+    /// <summary>Stops the batch and releases the steerers; the model stays the caller's.</summary>
     public void Dispose()
     {
         Runner.Dispose();   // the batch thread first: it is the one touching the steerers

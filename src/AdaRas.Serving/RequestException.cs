@@ -9,11 +9,16 @@ namespace AdaRas.Serving;
 public sealed class RequestException(int status, string message, string type, string? param = null, string? code = null)
     : Exception(message)
 {
+    /// <summary>The HTTP status of the answer (4xx).</summary>
     public int Status { get; } = status;
+    /// <summary>OpenAI's error <c>type</c> (e.g. invalid_request_error).</summary>
     public string Type { get; } = type;
+    /// <summary>The request field at fault, when there is one.</summary>
     public string? Param { get; } = param;
+    /// <summary>OpenAI's error <c>code</c> (e.g. model_not_found), when there is one.</summary>
     public string? Code { get; } = code;
 
+    /// <summary>A 400 invalid_request_error naming <paramref name="param"/>.</summary>
     public static RequestException Invalid(string message, string? param = null, string? code = null) =>
         new(400, message, "invalid_request_error", param, code);
 }

@@ -11,7 +11,7 @@ namespace AdaRas.Serving.Bench;
 /// First-token and per-token latency of one generation path, in milliseconds: medians over the repeats, and the best
 /// run's (noise on a shared machine only ever adds time, so the best is the steadiest estimate of the path's own cost).
 /// </summary>
-public sealed record LatencyRow(string Path, double FirstTokenMs, double PerTokenMs, double BestFirstTokenMs, double BestPerTokenMs);
+internal sealed record LatencyRow(string Path, double FirstTokenMs, double PerTokenMs, double BestFirstTokenMs, double BestPerTokenMs);
 
 /// <summary>
 /// The server's cost beside generation, measured side by side in one run at batch 1 (one request at a time): the
@@ -19,7 +19,7 @@ public sealed record LatencyRow(string Path, double FirstTokenMs, double PerToke
 /// 127.0.0.1 (an HTTP client reading the server-sent events), alternating; and the per-request overhead: a
 /// non-streamed request's time at the client minus the generation time the server reports (<c>timings</c>).
 /// </summary>
-public sealed record ServingLatencyReport(string Model, LatencyRow InProcess, LatencyRow Server, double RequestOverheadMs, double MinRequestOverheadMs,
+internal sealed record ServingLatencyReport(string Model, LatencyRow InProcess, LatencyRow Server, double RequestOverheadMs, double MinRequestOverheadMs,
     int PromptTokens, int NewTokens, int Repeats)
 {
     public double FirstTokenRatio => Server.FirstTokenMs / InProcess.FirstTokenMs;
@@ -41,7 +41,7 @@ public sealed record ServingLatencyReport(string Model, LatencyRow InProcess, La
 }
 
 /// <summary>Latency through the server (real HTTP on 127.0.0.1, SSE) against in-process generation on the same model.</summary>
-public static class ServingLatency
+internal static class ServingLatency
 {
     /// <summary>Measures both paths, interleaved, <paramref name="repeats"/> times each (batch 1, greedy).</summary>
     // Long on purpose: one measurement protocol (warm-up, interleaved rounds, both clocks) read top to bottom; split

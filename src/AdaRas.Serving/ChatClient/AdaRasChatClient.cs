@@ -17,21 +17,25 @@ public static class AdaRasChatOptions
     /// <summary>The key of the <see cref="SteeringOutcome"/> on responses and on the last streaming update.</summary>
     public const string OutcomeKey = "steering";
 
+    /// <summary>Steers the request with <paramref name="steering"/> (a pattern the host serves, by name).</summary>
     public static ChatOptions WithSteering(this ChatOptions options, SteeringRequest steering)
     {
         (options.AdditionalProperties ??= [])[SteeringKey] = steering;
         return options;
     }
 
+    /// <summary>Turns Qwen3's thinking on (the default) or off for the request.</summary>
     public static ChatOptions WithThinking(this ChatOptions options, bool enabled)
     {
         (options.AdditionalProperties ??= [])[ThinkingKey] = enabled;
         return options;
     }
 
+    /// <summary>What was done: the gate's probability and whether the answer was steered; null when steering was not asked for.</summary>
     public static SteeringOutcome? GetSteeringOutcome(this ChatResponse response) =>
         response.AdditionalProperties?.TryGetValue(OutcomeKey, out var o) == true ? o as SteeringOutcome : null;
 
+    /// <summary>The outcome on a streaming update (the last one carries it).</summary>
     public static SteeringOutcome? GetSteeringOutcome(this ChatResponseUpdate update) =>
         update.AdditionalProperties?.TryGetValue(OutcomeKey, out var o) == true ? o as SteeringOutcome : null;
 }
@@ -47,6 +51,7 @@ public sealed class AdaRasChatClient(ModelHost host) : IChatClient
 {
     readonly ModelHost _host = host ?? throw new ArgumentNullException(nameof(host));
 
+    /// <summary>Generates the whole answer (thinking as reasoning content, then the text), with the steering outcome.</summary>
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         CancellationToken cancellationToken = default)
     {
@@ -58,6 +63,7 @@ public sealed class AdaRasChatClient(ModelHost host) : IChatClient
         return response;
     }
 
+    /// <summary>Streams the answer as it is generated; cancelling the enumeration frees the batch row at once.</summary>
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages,
         ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -140,6 +146,7 @@ public sealed class AdaRasChatClient(ModelHost host) : IChatClient
         };
     }
 
+    /// <summary>The client's metadata, or the client itself, as <see cref="IChatClient"/> implementations expose them.</summary>
     public object? GetService(Type serviceType, object? serviceKey = null)
     {
         ArgumentNullException.ThrowIfNull(serviceType);

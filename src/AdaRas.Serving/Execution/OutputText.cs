@@ -6,8 +6,11 @@ namespace AdaRas.Serving.Execution;
 public readonly struct TextDelta(string reasoning, string content)
 {
     readonly string? _reasoning = reasoning, _content = content;
+    /// <summary>Text inside the thought (empty when none).</summary>
     public string Reasoning => _reasoning ?? "";
+    /// <summary>Text of the answer after the thought (empty when none).</summary>
     public string Content => _content ?? "";
+    /// <summary>True when the piece carries no text at all.</summary>
     public bool IsEmpty => Reasoning.Length == 0 && Content.Length == 0;
 }
 

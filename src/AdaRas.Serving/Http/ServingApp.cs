@@ -35,6 +35,7 @@ public sealed partial class ServingApp : IAsyncDisposable
     /// <summary>The bound base address (http://host:port), known after <see cref="StartAsync"/>.</summary>
     public string Address { get; private set; } = "";
 
+    /// <summary>Builds the server for <paramref name="host"/> (not started; <see cref="StartAsync"/> binds it).</summary>
     public static ServingApp Create(ModelHost host, ServerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(host);
@@ -68,6 +69,7 @@ public sealed partial class ServingApp : IAsyncDisposable
 
     static readonly HashSet<string> Routes = new(["/health", "/v1/models", "/v1/chat/completions", "/v1/completions"], StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Binds and starts listening; <see cref="Address"/> then holds the bound address.</summary>
     public async Task StartAsync(CancellationToken cancellation = default)
     {
         await _app.StartAsync(cancellation).ConfigureAwait(false);
@@ -75,6 +77,7 @@ public sealed partial class ServingApp : IAsyncDisposable
         Address = bound.Replace("[::]", "127.0.0.1");
     }
 
+    /// <summary>Completes when the server stops or <paramref name="cancellation"/> fires.</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellation) => _app.WaitForShutdownAsync(cancellation);
 
     /// <summary>
@@ -96,6 +99,7 @@ public sealed partial class ServingApp : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the server; in-flight requests are cancelled.</summary>
     public async ValueTask DisposeAsync()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));

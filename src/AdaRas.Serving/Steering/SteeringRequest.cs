@@ -5,8 +5,11 @@ namespace AdaRas.Serving.Steering;
 /// <summary>Whether the gate decides: off (steer always), on (the gate file's threshold) or a threshold of its own.</summary>
 public readonly record struct GateSetting(bool Enabled, double? Threshold)
 {
+    /// <summary>No gate: steer every request that asks for steering.</summary>
     public static GateSetting Off => new(false, null);
+    /// <summary>The pattern's gate decides, at its file's threshold.</summary>
     public static GateSetting On => new(true, null);
+    /// <summary>The pattern's gate decides, at this threshold (steer when its failure probability is at least this).</summary>
     public static GateSetting At(double threshold) => new(true, threshold);
 }
 
@@ -25,6 +28,7 @@ public sealed record SteeringRequest(string Pattern)
     public string? Method { get; init; }
     /// <summary>last (default) or all.</summary>
     public string? Positions { get; init; }
+    /// <summary>Whether the gate decides (default off: steer always).</summary>
     public GateSetting Gate { get; init; } = GateSetting.Off;
 
     /// <summary>Parses the steering object's JSON text (e.g. `adaras serve --default-steering '{"pattern":"gsm8k"}'`).</summary>

@@ -56,6 +56,13 @@ public sealed class UserInputExitCodeTests
         Assert.That(Directory.Exists(results), Is.False, "nothing written");
     }
 
+    /// <summary>Serving limits come from options; a limit that cannot work is refused before the model loads.</summary>
+    [TestCase("--max-batch", "0")]
+    [TestCase("--max-body-bytes", "10")]
+    [TestCase("--max-concurrent", "0")]
+    public void Serve_ALimitThatCannotWork(string option, string value) =>
+        AssertInputError(CliRunner.Run("serve", "--model", Demo, option, value, "--port", "0"), option);
+
     [Test]
     public void MakeCheckpoint_UnknownShape()
     {
