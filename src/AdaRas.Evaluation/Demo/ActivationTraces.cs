@@ -20,21 +20,26 @@ internal static class ActivationTraces
         int questions, CancellationToken cancellation = default)
     {
         int size = model.Manifest.IntermediateSize;
+        var ids = neurons.Select(n => (long)n.Layer * size + n.Index).ToList();
         var traces = new List<ActivationTrace>();
         foreach (var group in set.Trajectories.GroupBy(t => t.Id).Take(questions))
             foreach (var t in new[] { group.FirstOrDefault(x => x.IsGood), group.FirstOrDefault(x => !x.IsGood) })
             {
                 if (t is null) continue;
-                var ids = model.Tokenizer.Encode(t.Text);
-                using var generator = new Generator(model, new GeneratorParams { MaxNewTokens = 0, MaxLength = ids.Length });
-                var values = new double[ids.Length];
-                for (int p = 0; p < ids.Length; p++)
+                cancellation.ThrowIfCancellationRequested();
+                var tokens = model.Tokenizer.Encode(t.Text);
+                // One teacher-forced pass; the feature tap gives every position's activations at the neurons.
+                using var generator = new Generator(model, new GeneratorParams { MaxNewTokens = 0, MaxLength = tokens.Length });
+                generator.SetFeatureIndices(ids);
+                generator.AppendTokens(tokens, LogitsScope.None);
+                var column = generator.FeatureIds.Select((id, c) => (id, c)).ToDictionary(x => x.id, x => x.c);
+                int width = column.Count;
+                var features = generator.Features;
+                var values = new double[tokens.Length];
+                for (int p = 0; p < tokens.Length; p++)
                 {
-                    cancellation.ThrowIfCancellationRequested();
-                    generator.AppendTokens(ids.AsSpan(p, 1), LogitsScope.None);
-                    var last = generator.MlpLast;
                     double sum = 0;
-                    foreach (var n in neurons) sum += Math.Sign(n.Delta) * (double)last[n.Layer * size + n.Index];
+                    for (int k = 0; k < neurons.Count; k++) sum += Math.Sign(neurons[k].Delta) * (double)features[p * width + column[ids[k]]];
                     values[p] = sum / neurons.Count;
                 }
                 traces.Add(new ActivationTrace(t.Id, t.SampleId, t.IsGood, t.Thinking, values));
