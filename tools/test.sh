@@ -7,40 +7,33 @@ cd "$(dirname "$0")/.."
 
 log() { echo "[test.sh] $*" >&2; }
 
-# PyTorch (Debian's python3-torch) runs the demo trainer's forward for the ONNX parity test.
-if ! /usr/bin/python3 -c "import torch" >/dev/null 2>&1; then
+# Debian packages some tests need, installed with apt-get when run as root (one `apt-get update` for all of them).
+# install_missing DESCRIPTION WITHOUT APT_ARGS...: WITHOUT says what happens to the tests when it cannot be installed.
+apt_updated=
+install_missing() {
+  local what="$1" without="$2"; shift 2
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    log "installing python3-torch and libopenblas0-pthread with apt-get"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch libopenblas0-pthread) >/dev/null 2>&1 \
-      || log "apt-get could not install python3-torch; the PyTorch parity test will be skipped"
+    log "installing $what with apt-get"
+    { { [ -n "$apt_updated" ] || { apt-get update -qq && apt_updated=1; }; } \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"; } >/dev/null 2>&1 \
+      || log "apt-get could not install $what; $without"
   else
-    log "python3-torch is not installed and apt-get needs root; the PyTorch parity test will be skipped"
+    log "$what is not installed and apt-get needs root; $without"
   fi
-fi
+}
+
+# PyTorch (Debian's python3-torch) runs the demo trainer's forward for the ONNX parity test.
+/usr/bin/python3 -c "import torch" >/dev/null 2>&1 \
+  || install_missing python3-torch "the PyTorch parity test will be skipped" python3-torch libopenblas0-pthread
 
 # bubblewrap (Debian's bubblewrap) isolates model-written code in the code-scoring sandbox; without it the
 # sandbox refuses to run code and its tests fail.
-if ! command -v bwrap >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    log "installing bubblewrap with apt-get"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) >/dev/null 2>&1 \
-      || log "apt-get could not install bubblewrap; the code sandbox tests will fail"
-  else
-    log "bubblewrap is not installed and apt-get needs root; the code sandbox tests will fail"
-  fi
-fi
+command -v bwrap >/dev/null 2>&1 || install_missing bubblewrap "the code sandbox tests will fail" bubblewrap
 
 # kubectl (Debian's kubernetes-client, an 8 MB download) checks the Kubernetes manifests offline
 # (KubectlDryRunTests); without it that test is ignored.
-if ! command -v kubectl >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    log "installing kubernetes-client (kubectl) with apt-get"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client) >/dev/null 2>&1 \
-      || log "apt-get could not install kubernetes-client; the kubectl manifest check will be ignored"
-  else
-    log "kubectl is not installed and apt-get needs root; the kubectl manifest check will be ignored"
-  fi
-fi
+command -v kubectl >/dev/null 2>&1 \
+  || install_missing "kubernetes-client (kubectl)" "the kubectl manifest check will be ignored" --no-install-recommends kubernetes-client
 
 # Independent JavaScript oracles from npm (pinned by package-lock.json, integrity-checked by npm ci).
 for setup in tools/*/setup.sh; do
