@@ -86,12 +86,7 @@ public sealed class SignalTests
         using var child = new ChildAdaras(["make-checkpoint", output, "--shape", "qwen3-0.6b"]);
         child.WaitUntil(() => Directory.GetDirectories(parent, "big.tmp-*").Any(d => Directory.GetFiles(d, "model.safetensors*").Length > 0),
             TimeSpan.FromSeconds(120), "weights being written");
-        child.Signal("INT");
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        int code = child.WaitForExit(TimeSpan.FromSeconds(60));
-        Assert.That(code, Is.EqualTo(130), child.Error);
-        Assert.That(child.Error, Does.Contain("cancelled").And.Not.Contain("did not stop"), "stopped by the token, not the 30 s fallback");
-        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(20)));
+        StopsByItsToken(child, "INT");
         Assert.That(Directory.GetFileSystemEntries(parent), Is.Empty, "no output and no temporary folder");
     }
 
@@ -105,12 +100,7 @@ public sealed class SignalTests
         using var child = new ChildAdaras(["bench", "--shapes", "tiny", "--parts", "decode", "--reps", "100", "--precisions", "fp32",
             "--no-llama", "--prompt", "16", "--new-tokens", "8", "--out", output], new Dictionary<string, string> { ["ADARAS_CACHE"] = cache });
         child.WaitUntil(() => child.Error.Contains("round 2/100"), TimeSpan.FromSeconds(240), "the second decode round");
-        child.Signal("TERM");
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        int code = child.WaitForExit(TimeSpan.FromSeconds(60));
-        Assert.That(code, Is.EqualTo(130), child.Error);
-        Assert.That(child.Error, Does.Contain("cancelled").And.Not.Contain("did not stop"), "stopped by the token, not the 30 s fallback");
-        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(20)));
+        StopsByItsToken(child, "TERM");
         Assert.That(Directory.Exists(output), Is.False, "no half-written report");
         Thread.Sleep(500);
         Assert.That(AdaRas.Tests.Evaluation.PythonSandboxTests.ProcessesWith(cache).Where(p => p.Contains("bench-worker")), Is.Empty,
@@ -121,6 +111,20 @@ public sealed class SignalTests
     /// The quick verbs (and every verb before it starts): a cancellation that is already there when the verb begins
     /// makes it exit 130 having written nothing. Their writes are atomic, so a later signal leaves a whole file or none.
     /// </summary>
+    /// <summary>
+    /// Sends <paramref name="signal"/> and requires exit 130 within 20 s, stopped by the cancellation token (it prints
+    /// "cancelled"), not by the 30 s hard-exit fallback (which prints "did not stop").
+    /// </summary>
+    static void StopsByItsToken(ChildAdaras child, string signal)
+    {
+        child.Signal(signal);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int code = child.WaitForExit(TimeSpan.FromSeconds(60));
+        Assert.That(code, Is.EqualTo(130), child.Error);
+        Assert.That(child.Error, Does.Contain("cancelled").And.Not.Contain("did not stop"), "stopped by the token, not the 30 s fallback");
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(20)));
+    }
+
     [Test]
     public void QuickVerbsOnACancelledTokenExit130AndWriteNothing()
     {

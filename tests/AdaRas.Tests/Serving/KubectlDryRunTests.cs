@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using AdaRas.Tests.Support;
 
@@ -60,21 +59,10 @@ public sealed class KubectlDryRunTests
         return path;
     }
 
-    (int Code, string Output, string Error) DryRun(string path)
-    {
-        var start = new ProcessStartInfo("kubectl")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true,
-            ArgumentList = { "--kubeconfig", Path.Combine(_dir, "kubeconfig"), "--cache-dir", Path.Combine(_dir, "cache"), "--request-timeout", "5s",
-                "create", "--dry-run=client", "--validate=false", "-o", "name", "-f", path },
-        };
-        start.Environment["KUBECONFIG"] = Path.Combine(_dir, "kubeconfig");
-        using var p = Process.Start(start)!;
-        var output = p.StandardOutput.ReadToEndAsync();
-        var error = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(60_000)) { p.Kill(true); Assert.Fail("kubectl did not finish in 60 s"); }
-        return (p.ExitCode, output.Result, error.Result);
-    }
+    (int Code, string Output, string Error) DryRun(string path) => ExternalProcess.Run("kubectl",
+        ["--kubeconfig", Path.Combine(_dir, "kubeconfig"), "--cache-dir", Path.Combine(_dir, "cache"), "--request-timeout", "5s",
+            "create", "--dry-run=client", "--validate=false", "-o", "name", "-f", path],
+        TimeSpan.FromSeconds(60), environment: new Dictionary<string, string> { ["KUBECONFIG"] = Path.Combine(_dir, "kubeconfig") });
 
     [Test]
     public void EveryManifest_IsAcceptedByKubectl_Offline()

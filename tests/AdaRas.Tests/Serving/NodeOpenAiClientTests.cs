@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using AdaRas.Serving.ChatClient;
 using AdaRas.Serving.Steering;
@@ -63,17 +62,8 @@ public sealed class NodeOpenAiClientTests
 
     static string Run(string program, string[] args, string workingDirectory, TimeSpan timeout)
     {
-        var info = new ProcessStartInfo(program) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {program} (is node 20+ installed?)");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{program} did not finish in {timeout}");
-        }
-        Assert.That(process.ExitCode, Is.EqualTo(0), $"{program} {string.Join(' ', args)}: {stderr.Result}");
-        return stdout.Result;
+        var (code, output, error) = ExternalProcess.Run(program, args, timeout, workingDirectory);
+        Assert.That(code, Is.EqualTo(0), $"{program} {string.Join(' ', args)}: {error}");
+        return output;
     }
 }

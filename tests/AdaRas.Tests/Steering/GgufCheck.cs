@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using AdaRas.Tests.Support;
 using System.Text.Json;
 
 namespace AdaRas.Tests.Steering;
@@ -37,23 +37,8 @@ public static class GgufCheck
 
     static string Run(string program, string[] args, string workingDirectory, TimeSpan timeout)
     {
-        var info = new ProcessStartInfo(program)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {program} (is node 20+ installed?)");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish in {timeout}");
-        }
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited with {process.ExitCode}: {stderr.Result}");
-        return stdout.Result;
+        var (code, output, error) = ExternalProcess.Run(program, args, timeout, workingDirectory);
+        if (code != 0) throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited with {code}: {error}");
+        return output;
     }
 }
