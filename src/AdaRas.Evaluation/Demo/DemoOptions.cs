@@ -34,6 +34,12 @@ internal sealed record DemoOptions
     /// <summary>The bar the held-out test is checked against (reported; the CI test asserts it on the quick run).</summary>
     public EffectCriteria Criteria { get; init; } = EffectCriteria.Full;
     public int MaxNewTokens { get; init; } = 128;
+    /// <summary>
+    /// Quantized precisions the chosen steering is repeated at, on the test questions (stage 8). Not part of
+    /// <see cref="Hash"/>: each precision's runs are their own, so adding one extends a finished demo.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string[] Precisions { get; init; } = ["int8", "int4"];
     public int Seed { get; init; }
     /// <summary>Sequences decoded together (continuous batching). Not part of <see cref="Hash"/>: results do not depend on it.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
@@ -56,6 +62,8 @@ internal sealed record DemoOptions
         if (BatchSize < 1) throw new ArgumentException($"batch size must be at least 1, got {BatchSize}");
         if (Alphas.Length == 0 || Neurons.Length == 0) throw new ArgumentException("the sweep needs at least one alpha and one K");
         if (RandomSeeds < 1) throw new ArgumentException("the random-neuron control needs at least one seed");
+        foreach (var p in Precisions)
+            if (p is not ("int8" or "int4")) throw new ArgumentException($"the quantized stage takes int8 or int4, got \"{p}\"");
         if (PatternTop is { } top && top < Neurons.Max()) throw new ArgumentException($"the pattern keeps {PatternTop} neurons but the sweep steers up to {Neurons.Max()}");
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using AdaRas.Engine;
+using AdaRas.Export;
 using AdaRas.Evaluation.Benchmarks;
 using AdaRas.Evaluation.Experiments;
 using AdaRas.Evaluation.Reports;
@@ -22,7 +23,8 @@ internal sealed record ContrastiveStats(int Questions, int Generated, int Correc
 internal sealed record DemoChoice(int Neurons, double Alpha);
 
 /// <summary>What the demo found: the held-out comparison, its controls and where its report is.</summary>
-internal sealed record DemoResult(string Folder, string ReportPath, ComparisonReport Test, SweepRow Chosen, ClassifierReport Gate, Controls Controls);
+internal sealed record DemoResult(string Folder, string ReportPath, ComparisonReport Test, SweepRow Chosen, ClassifierReport Gate, Controls Controls,
+    QuantizedSteering Quantized);
 
 /// <summary>
 /// The whole AdaRAS method on the embedded demo model, end to end, as the README's main job:
@@ -33,7 +35,8 @@ internal sealed record DemoResult(string Folder, string ReportPath, ComparisonRe
 /// <item>label further training questions and the validation questions by the model's greedy correctness, and train the
 ///   attention gate on them (ANOVA F-score features, threshold by Youden's J on validation);</item>
 /// <item>sweep alpha and K (and try the other methods and positions) on the validation questions only;</item>
-/// <item>run control, steered and adaptive on the held-out test questions and compare them (paired flips, McNemar).</item>
+/// <item>run control, steered and adaptive on the held-out test questions and compare them (paired flips, McNemar);</item>
+/// <item>repeat those three runs on int8 and int4 exports with the same steering (does it survive quantization?).</item>
 /// </list>
 /// Every stage writes its output into the demo folder and a rerun reuses it, so an interrupted demo resumes; a folder
 /// made with other options is refused rather than mixed.
@@ -53,7 +56,7 @@ internal static class DemoPipeline
         folder = Path.GetFullPath(folder);
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
-        log("1/7 export");
+        log("1/8 export");
         using var model = ModelOpening.Open(checkpoint, modelOptions);
         PrepareFolder(folder, checkpoint, model.Manifest.ModelId, options, force);
         var exported = model.Folder;
@@ -65,7 +68,7 @@ internal static class DemoPipeline
         if (train.Count < options.ContrastiveQuestions + options.GateTrainQuestions)
             throw new ArgumentException($"{checkpoint}/train.jsonl has {train.Count} questions; the demo needs {options.ContrastiveQuestions + options.GateTrainQuestions}");
 
-        log("2/7 contrastive set (sampled from the model, labelled by checking the boxed answer)");
+        log("2/8 contrastive set (sampled from the model, labelled by checking the boxed answer)");
         var contrastivePath = Path.Combine(folder, "contrastive.jsonl");
         var contrastiveStats = Stage(folder, "contrastive-stats.json", () =>
         {
@@ -79,7 +82,7 @@ internal static class DemoPipeline
         log($"    {contrastiveStats.Generated} trajectories at temperature {options.SamplingTemperature}: {contrastiveStats.Correct} correct, " +
             $"{contrastiveStats.Unfinished} unfinished; {contrastiveStats.MixedQuestions} questions answered both ways; kept {contrastiveStats.Kept} (balanced per question)");
 
-        log("3/7 reasoning-critical neurons (mu+ vs mu- of per-trajectory mean activations, ranked by polarity-aware r)");
+        log("3/8 reasoning-critical neurons (mu+ vs mu- of per-trajectory mean activations, ranked by polarity-aware r)");
         var patternPath = Path.Combine(folder, "pattern.csv");
         if (!File.Exists(patternPath))
         {
@@ -109,7 +112,7 @@ internal static class DemoPipeline
             }, cancellation);
         }
 
-        log("4/7 gate (labels: the model's greedy correctness; features: ANOVA F-score top N; threshold: Youden's J on validation)");
+        log("4/8 gate (labels: the model's greedy correctness; features: ANOVA F-score top N; threshold: Youden's J on validation)");
         var questionsFolder = Path.Combine(folder, "questions");
         var gateTrainQuestions = WriteQuestions(Path.Combine(questionsFolder, "gate-train.jsonl"),
             train.Skip(options.ContrastiveQuestions).Take(options.GateTrainQuestions));
@@ -142,7 +145,7 @@ internal static class DemoPipeline
         log($"    validation AUROC {gateReport.Auroc:F3}, threshold {gateReport.Threshold:F4}, steers {100 * gateReport.SteerRate:F0}% " +
             $"(labels: greedy accuracy {Percent(gateTrainControl.Correct, gateTrainControl.Finished)} on gate-train, {Percent(validationControl.Correct, validationControl.Finished)} on validation)");
 
-        log($"5/7 steering sweep on the {validation.Count} validation questions (test questions are not used to choose)");
+        log($"5/8 steering sweep on the {validation.Count} validation questions (test questions are not used to choose)");
         var steeredBase = Config("validation-steered", validationQuestions, Intervention(patternPath, options.Neurons[0], options.Alphas[0]));
         var points = SteeringSweep.Grid(steeredBase, options.Alphas, options.Neurons);
         var sweep = SteeringSweep.Run(model, steeredBase, points, runner, new ExperimentRunOptions
@@ -173,7 +176,7 @@ internal static class DemoPipeline
         }
         log("    other methods at the chosen K and alpha: " + string.Join("; ", variants.Select(v => $"{v.Label}: {Percent(v.Summary.Correct, v.Summary.Finished)}")));
 
-        log($"6/7 held-out test on {test.Count} questions: control, steered, adaptive; sign control (-alpha); random-neuron control ({options.RandomSeeds} seeds)");
+        log($"6/8 held-out test on {test.Count} questions: control, steered, adaptive; sign control (-alpha); random-neuron control ({options.RandomSeeds} seeds)");
         var intervention = Intervention(patternPath, chosen.Neurons, chosen.Alpha);
         var controlsFolder = Path.Combine(folder, "controls");
         var runs = new List<(string Name, InterventionSettings? Intervention, GateSettings? Gate)>
@@ -196,31 +199,40 @@ internal static class DemoPipeline
         var controls = Controls.Of(results, options.Criteria);
         foreach (var line in controls.Lines()) log("    " + line);
 
-        log("7/7 why it works: top RCN activations along correct and incorrect trajectories");
+        log("7/8 why it works: top RCN activations along correct and incorrect trajectories");
         int shown = Math.Min(chosen.Neurons, 8);
         var traces = ActivationTraces.Compute(model, ContrastiveSet.Load(contrastivePath), pattern.Neurons.Take(shown).ToList(), options.TraceQuestions, cancellation);
         ActivationTraces.Plot(traces, shown, Path.Combine(reportFolder, "activations.png"));
 
+        log($"8/8 quantized: the same steering (pattern, K, alpha, gate) on {string.Join(" and ", options.Precisions)} exports of the checkpoint");
+        RunResults Test(string name) => results.Single(r => r.Name == name);
+        var quantized = QuantizedSteering.Run(checkpoint, options.Precisions,
+            PrecisionRow.Of("fp32", Test("test-control"), Test("test-steered"), Test("test-adaptive")), testQuestions, runner.ResultsRoot, patternPath,
+            new DemoChoice(chosen.Neurons, chosen.Alpha), gatePath, options.MaxNewTokens, options.BatchSize, modelOptions, status, cancellation);
+        foreach (var line in quantized.Lines()) log("    " + line);
+
         var reportPath = Path.Combine(folder, "demo.md");
         AtomicFile.WriteAllText(reportPath, Summary(options, contrastiveStats, pattern, gateReport, validationControl, sweep, chosen, variants, comparison,
-            controls, clock.Elapsed));
+            controls, quantized, clock.Elapsed));
         log($"done in {clock.Elapsed.TotalSeconds:F0} s: {reportPath}");
-        return new DemoResult(folder, reportPath, comparison, chosen, gateReport, controls);
+        return new DemoResult(folder, reportPath, comparison, chosen, gateReport, controls, quantized);
     }
 
     /// <summary>
     /// One greedy run over a question file, steered with the top <paramref name="neurons"/> of a pattern at
-    /// <paramref name="alpha"/> (steering_add, last position), gated when <paramref name="gatePath"/> is given: the
-    /// demo's test runs, repeated elsewhere (the CI check that a broken pattern loses the effect).
+    /// <paramref name="alpha"/> (steering_add, last position), gated when <paramref name="gatePath"/> is given, or
+    /// unsteered when <paramref name="patternPath"/> is null: the demo's test runs, repeated elsewhere (the CI check
+    /// that a broken pattern loses the effect, the quantized precisions).
     /// </summary>
-    internal static RunResults RunSteered(LanguageModel model, string questions, string runsRoot, string name, string patternPath,
+    internal static RunResults RunSteered(LanguageModel model, string questions, string runsRoot, string name, string? patternPath,
         int neurons, double alpha, string? gatePath, int maxNewTokens, int batchSize, CancellationToken cancellation = default)
     {
         var config = new ExperimentConfig
         {
             Name = name, Model = model.Folder, SamplePath = questions, Task = BenchmarkTask.Math,
             Generation = new GenerationSettings { MaxNewTokens = maxNewTokens, DoSample = false },
-            Intervention = Intervention(patternPath, neurons, alpha), Gate = gatePath is null ? null : new GateSettings { File = gatePath },
+            Intervention = patternPath is null ? new InterventionSettings() : Intervention(patternPath, neurons, alpha),
+            Gate = gatePath is null ? null : new GateSettings { File = gatePath },
         };
         var runner = new ExperimentRunner(runsRoot);
         using (var source = new EngineAnswerSource(model, config))
@@ -295,7 +307,7 @@ internal static class DemoPipeline
 
     static string Summary(DemoOptions o, ContrastiveStats contrastive, AdaRas.Steering.Patterns.RcnPattern pattern, ClassifierReport gate,
         ExperimentSummary validationControl, SweepReport sweep, SweepRow chosen, List<(string Label, ExperimentSummary Summary)> variants,
-        ComparisonReport test, Controls controls, TimeSpan elapsed)
+        ComparisonReport test, Controls controls, QuantizedSteering quantized, TimeSpan elapsed)
     {
         var md = new StringBuilder();
         md.AppendLine("# AdaRAS demo on the embedded tiny Qwen3 reasoner");
@@ -342,6 +354,15 @@ internal static class DemoPipeline
         md.AppendLine("## Checks");
         md.AppendLine();
         foreach (var line in controls.Lines()) md.AppendLine("- " + line);
+        md.AppendLine();
+        md.AppendLine("## Quantized exports: does the steering keep its effect?");
+        md.AppendLine();
+        md.AppendLine($"The same pattern, K, alpha and gate (all chosen at fp32) on int8 and int4 exports of the checkpoint (block {new ExportOptions().BlockSize}, " +
+                      "symmetric, the exporter's default accuracy levels), on the same held-out questions; each gain is over that precision's own control.");
+        md.AppendLine();
+        md.AppendLine(quantized.ToMarkdown().TrimEnd());
+        md.AppendLine();
+        foreach (var line in quantized.Lines()) md.AppendLine("- " + line);
         md.AppendLine();
         md.AppendLine("Plots: `report/accuracy.png`, `report/tokens.png`, `report/activations.png` (top RCNs along correct and incorrect trajectories).");
         return md.ToString();

@@ -102,7 +102,7 @@ internal static class BenchSuite
                 json.Add(new { shape = shape.Name, identify });
             }
             if (options.Parts.Contains("batch"))
-                json.Add(Batch(options, shape, steerable, log, md));
+                json.Add(Batch(options, shape, checkpoint, log, md));
         }
         if (options.Parts.Contains("ranking"))
             json.Add(Ranking(r, log, md));
@@ -261,22 +261,32 @@ internal static class BenchSuite
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    static object Batch(BenchOptions options, CheckpointShape shape, string steerable, Action<string> log, StringBuilder md)
+    /// <summary>Batched decoding at each engine precision: one row against 4 and <see cref="BenchOptions.BatchRows"/> rows, at the stated threads.</summary>
+    static object Batch(BenchOptions options, CheckpointShape shape, string checkpoint, Action<string> log, StringBuilder md)
     {
-        int p = options.PromptTokens, n = options.NewTokens, r = options.Repetitions, rows = options.BatchRows;
-        log($"[{shape.Name}] batched decoding: 1 vs {rows} rows, {r} x ({p} prompt + {n} new tokens), every other row steered...");
-        using var model = AdaRas.Engine.LanguageModel.Load(steerable);
-        var batch = BatchBench.Measure(model, rows, p, n, r);
+        int p = options.PromptTokens, n = options.NewTokens, r = options.Repetitions, t = options.EffectiveThreads;
+        int[] sizes = options.BatchRows > 4 ? [4, options.BatchRows] : [options.BatchRows];
+        var results = new List<(string Precision, BatchThroughput Result)>();
+        foreach (var precision in options.Precisions)
+        {
+            log($"[{shape.Name}] batched decoding, engine {precision}: 1 vs {string.Join(" and ", sizes)} rows, {r} x ({p} prompt + {n} new tokens), every other row steered...");
+            var folder = ModelResolver.Resolve(checkpoint, new ExportOptions { Precision = Enum.Parse<ExportPrecision>(precision, ignoreCase: true), Steerable = true });
+            using var model = AdaRas.Engine.LanguageModel.Load(folder, new AdaRas.Engine.ModelOptions { IntraOpThreads = t });
+            results.Add((precision, BatchBench.Measure(model, sizes, p, n, r)));
+        }
         md.AppendLine();
-        md.AppendLine($"Batched decoding (one process, interleaved, median of {r}; every other row steered on 50 neurons per layer, the single row steered too):");
+        md.AppendLine($"Batched decoding (one process per precision, {t} threads, interleaved, median of {r}; every other row steered on 50 neurons per layer, " +
+                      "the single row steered too): aggregate decode tok/s.");
         md.AppendLine();
-        md.AppendLine("| rows | aggregate decode tok/s |");
-        md.AppendLine("|---:|---:|");
-        md.AppendLine($"| 1 | {batch.SingleTokensPerSecond:F2} |");
-        md.AppendLine($"| {rows} | {batch.BatchTokensPerSecond:F2} |");
+        md.AppendLine("| precision | " + string.Join(" | ", results[0].Result.Rows.Select(b => $"{b} row{(b == 1 ? "" : "s")}")) + " | " +
+                      string.Join(" | ", sizes.Select(b => $"batch {b} / batch 1")) + " |");
+        md.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---:|", results[0].Result.Rows.Count + sizes.Length)));
+        foreach (var (precision, result) in results)
+            md.AppendLine($"| {precision} | " + string.Join(" | ", result.TokensPerSecond.Select(v => $"{v:F1}")) + " | " +
+                          string.Join(" | ", sizes.Select(b => $"**{result.RatioAt(b):F2}x**")) + " |");
         md.AppendLine();
-        md.AppendLine($"- batch {rows} / batch 1 aggregate decode: **{batch.Ratio:F2}x** (target >= 4 at 8 rows on the 0.6B shape)");
-        return new { shape = shape.Name, batch };
+        md.AppendLine($"- target: batch 8 >= 4x batch 1 on the 0.6B shape, fp32 and int4, per-row steering included");
+        return new { shape = shape.Name, threads = t, batch = results.Select(x => new { precision = x.Precision, x.Result }) };
     }
 
     static object Ranking(int repetitions, Action<string> log, StringBuilder md)

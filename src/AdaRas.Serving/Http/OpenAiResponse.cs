@@ -8,7 +8,8 @@ namespace AdaRas.Serving.Http;
 /// steering did and the generation's timings, as a whole body or as stream chunks. Chat has one generation, so its
 /// steering and timings sit beside the choices; completions may have several prompts, so steering is per choice.
 /// </summary>
-sealed class OpenAiResponse(string model, bool chat)
+/// <param name="received">When the server received the request (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>): timings.server_ms counts from it.</param>
+sealed class OpenAiResponse(string model, bool chat, long received)
 {
     public string Id { get; } = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
     public long Created { get; } = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -53,7 +54,7 @@ sealed class OpenAiResponse(string model, bool chat)
         var done = choices.Where(c => c.Outcome is not null).Select(c => c.Outcome!).ToList();
         if (usage) OpenAiWriter.Usage(w, done.Sum(o => o.PromptTokens), done.Sum(o => o.CompletionTokens));
         if (chat && done.Count == 1) OpenAiWriter.Steering(w, done[0].Steering);
-        if (done.Count > 0) OpenAiWriter.Timings(w, done);
+        if (done.Count > 0) OpenAiWriter.Timings(w, done, received);
         w.WriteEndObject();
     }
 

@@ -51,14 +51,18 @@ static class OpenAiWriter
 
     /// <summary>
     /// How long generation took inside the server (llama.cpp's <c>timings</c>): prompt and decode time and tokens
-    /// made, summed over the response's generations; a client's request time minus these is the server's overhead.
+    /// made, summed over the response's generations; and <c>server_ms</c>, the request's whole time in the server so
+    /// far (from its arrival to this body being written), so <c>server_ms - prompt_ms - predicted_ms</c> is the
+    /// server's own overhead: reading and parsing, queueing, handing over to the generation thread and back, and
+    /// writing the response. (A client's request time minus generation adds its own HTTP stack and the loopback.)
     /// </summary>
-    public static void Timings(Utf8JsonWriter w, IReadOnlyList<GenerationOutcome> outcomes)
+    public static void Timings(Utf8JsonWriter w, IReadOnlyList<GenerationOutcome> outcomes, long received)
     {
         w.WriteStartObject("timings");
         w.WriteNumber("prompt_ms", outcomes.Sum(o => o.PrefillSeconds) * 1000);
         w.WriteNumber("predicted_ms", outcomes.Sum(o => o.DecodeSeconds) * 1000);
         w.WriteNumber("predicted_n", outcomes.Sum(o => o.CompletionTokens));
+        w.WriteNumber("server_ms", System.Diagnostics.Stopwatch.GetElapsedTime(received).TotalMilliseconds);
         w.WriteEndObject();
     }
 

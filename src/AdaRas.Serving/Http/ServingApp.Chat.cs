@@ -82,7 +82,7 @@ public sealed partial class ServingApp
     {
         ChatCall call;
         using (var doc = await ReadJson(ctx).ConfigureAwait(false)) call = ParseChat(doc.RootElement);
-        var response = new OpenAiResponse(_host.ModelId, chat: true);
+        var response = new OpenAiResponse(_host.ModelId, chat: true, Received(ctx));
         if (call.Common.Stream) { await StreamChat(ctx, call, response).ConfigureAwait(false); return; }
 
         var reasoning = new StringBuilder();

@@ -94,7 +94,7 @@ public sealed partial class ServingApp
     {
         CompletionCall call;
         using (var doc = await ReadJson(ctx).ConfigureAwait(false)) call = ParseCompletion(doc.RootElement);
-        var response = new OpenAiResponse(_host.ModelId, chat: false);
+        var response = new OpenAiResponse(_host.ModelId, chat: false, Received(ctx));
         if (call.Common.Stream) { await StreamCompletions(ctx, call, response).ConfigureAwait(false); return; }
 
         var choices = new List<OpenAiResponse.Choice>();

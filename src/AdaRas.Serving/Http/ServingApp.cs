@@ -111,6 +111,7 @@ public sealed partial class ServingApp : IAsyncDisposable
 
     async Task Guard(HttpContext ctx, RequestDelegate next)
     {
+        ctx.Items[ReceivedKey] = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             if (_apiKey is not null && ctx.Request.Path.StartsWithSegments("/v1") && !Authorized(ctx.Request))
@@ -138,6 +139,11 @@ public sealed partial class ServingApp : IAsyncDisposable
             await WriteError(ctx, 500, $"internal error: {e.GetType().Name}: {e.Message}", "server_error", null, null).ConfigureAwait(false);
         }
     }
+
+    static readonly object ReceivedKey = new();
+
+    /// <summary>When the request reached the server (the first middleware), as a <see cref="System.Diagnostics.Stopwatch"/> timestamp.</summary>
+    static long Received(HttpContext ctx) => (long)ctx.Items[ReceivedKey]!;
 
     bool Authorized(HttpRequest request)
     {

@@ -10,7 +10,8 @@ namespace AdaRas.Workflows;
 /// </summary>
 internal static class ModelOpening
 {
+    /// <param name="export">How a checkpoint is exported (precision, ...); ignored for an exported folder.</param>
     public static LanguageModel Open(string path, ModelOptions? options = null, IProgress<ExportProgress>? exportProgress = null,
-        CancellationToken cancellation = default) =>
-        LanguageModel.Load(ModelResolver.Resolve(path, progress: exportProgress, cancellation: cancellation), options);
+        CancellationToken cancellation = default, ExportOptions? export = null) =>
+        LanguageModel.Load(ModelResolver.Resolve(path, export, exportProgress, cancellation), options);
 }

@@ -24,7 +24,7 @@ public class ServerLatencyRatioTests
     };
 
     [Test]
-    public async Task ThroughTheServer_WithinMarginsOfInProcess_AndUnderAMillisecondOrTwoPerRequest()
+    public async Task ThroughTheServer_WithinMarginsOfInProcess_AndUnderAMillisecondPerRequestInsideTheServer()
     {
         var folder = TestCheckpoints.NewFolder("perf-serve");
         Qwen3Exporter.Export(TestCheckpoints.Folder(Mid), folder, new ExportOptions { Steerable = true });
@@ -40,11 +40,15 @@ public class ServerLatencyRatioTests
         Assert.That(best!.InProcess.PerTokenMs, Is.GreaterThan(1), "the model's token takes milliseconds, as a real model's does");
         Assert.That(best.BestPerTokenRatio, Is.LessThan(1.10), "per token through the server (target 1.05)");
         Assert.That(best.BestFirstTokenRatio, Is.LessThan(1.10), "first token through the server (target 1.05)");
-        Assert.That(best.MinRequestOverheadMs, Is.LessThan(2.0), "server overhead per request, ms (target 1)");
+        Assert.That(best.ServerOverhead.Best, Is.LessThan(1.0), "server overhead per request inside the server, ms (target 1)");
+        Assert.That(best.ServerOverhead.Median, Is.LessThan(2.0), "server overhead per request inside the server, median ms (target 1; margin for a noisy machine)");
+        Assert.That(best.ClientOverhead.Best, Is.LessThan(best.ServerOverhead.Best + best.BareRoundTrip.Median + 2.0),
+            "at the client, the request costs what the server and a bare round trip cost, and little else");
     }
 
-    static bool WithinMargins(ServingLatencyReport r) => r.BestPerTokenRatio < 1.10 && r.BestFirstTokenRatio < 1.10 && r.MinRequestOverheadMs < 2.0;
+    static bool WithinMargins(ServingLatencyReport r) => r.BestPerTokenRatio < 1.10 && r.BestFirstTokenRatio < 1.10 && r.ServerOverhead.Best < 1.0
+        && r.ServerOverhead.Median < 2.0;
 
     /// <summary>How far over its margin the worst of the three measures is (lower is better).</summary>
-    static double Score(ServingLatencyReport r) => Math.Max(Math.Max(r.BestPerTokenRatio - 1.10, r.BestFirstTokenRatio - 1.10), (r.MinRequestOverheadMs - 2.0) / 20);
+    static double Score(ServingLatencyReport r) => Math.Max(Math.Max(r.BestPerTokenRatio - 1.10, r.BestFirstTokenRatio - 1.10), (r.ServerOverhead.Median - 2.0) / 20);
 }

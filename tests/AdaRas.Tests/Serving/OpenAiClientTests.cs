@@ -186,6 +186,25 @@ public sealed class OpenAiClientTests
         Assert.That(Generate(steer: false, raw: true, prompt), Is.Not.EqualTo(expected), "control: unsteered differs");
     }
 
+    /// <summary>
+    /// timings (llama.cpp's fields plus server_ms): the server's whole time holds the generation it reports, and fits
+    /// inside the request's time at the client; so server_ms - prompt_ms - predicted_ms is the server's own overhead.
+    /// </summary>
+    [Test]
+    public async Task Timings_ServerTimeHoldsTheGenerationAndFitsInTheClientsTime()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (status, body) = await _server.PostAsync("/v1/completions", new { model = "tiny-model", prompt = "How many apples", max_tokens = Tokens, temperature = 0 });
+        double client = clock.Elapsed.TotalMilliseconds;
+        Assert.That(status, Is.EqualTo(200), body?.ToJsonString());
+        var t = body!["timings"]!;
+        double prompt = (double)t["prompt_ms"]!, predicted = (double)t["predicted_ms"]!, server = (double)t["server_ms"]!;
+        Assert.That((int)t["predicted_n"]!, Is.EqualTo((int)body["usage"]!["completion_tokens"]!));
+        Assert.That(prompt, Is.GreaterThan(0));
+        Assert.That(server, Is.GreaterThanOrEqualTo(prompt + predicted), "the server's time holds its generation");
+        Assert.That(server, Is.LessThanOrEqualTo(client), "and fits inside the client's");
+    }
+
     [Test]
     public async Task Gate_ReportsTheGatesProbabilityAndSteersExactlyBelowTheThreshold()
     {

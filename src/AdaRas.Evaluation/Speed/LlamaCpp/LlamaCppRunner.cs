@@ -127,6 +127,11 @@ sealed class LlamaCppRunner : IDecodeRunner
     /// <summary>Quantizes a GGUF with llama.cpp's own quantizer (llama_model_quantize).</summary>
     public static void Quantize(string source, string destination, LLamaFtype type, int threads)
     {
+        // LLamaSharp installs its native-library resolver (which picks runtimes/<rid>/native/<cpu flavour>/libllama)
+        // in NativeApi's static constructor; the quantizer's own P/Invoke does not run it, so a process that
+        // quantizes before loading any model fails with DllNotFoundException. Load the library first.
+        Quiet(); // the quantizer logs every tensor otherwise
+        NativeApi.llama_empty_call();
         if (!LLamaQuantizer.Quantize(source, destination, type, threads))
             throw new InvalidOperationException($"llama.cpp could not quantize {source} to {type}");
     }
