@@ -15,9 +15,20 @@ internal enum ExportPrecision
 
 internal enum ExternalDataMode { Auto, Always, Never }
 
+/// <summary>Element type of the KV cache.</summary>
+internal enum KvCachePrecision
+{
+    /// <summary>The activations' type: float32, or float16 in an fp16 export.</summary>
+    Model,
+    /// <summary>float16 in any export: half the cache memory of fp32/int8/int4 graphs (attention runs in float16).</summary>
+    Fp16,
+}
+
 internal sealed record ExportOptions
 {
     public ExportPrecision Precision { get; init; } = ExportPrecision.Fp32;
+    /// <summary>The KV cache's element type (fp16 halves its memory at long contexts; measured with `adaras quantization`).</summary>
+    public KvCachePrecision KvCache { get; init; } = KvCachePrecision.Model;
     /// <summary>False exports plain Qwen3 without steering inputs or taps, to measure what steerability costs.</summary>
     public bool Steerable { get; init; } = true;
     /// <summary>Auto puts weights in <c>model.onnx.data</c> once they approach the 2 GiB protobuf limit.</summary>

@@ -68,7 +68,7 @@ internal static class ModelResolver
 
     static string CacheKey(string folder, ExportOptions options)
     {
-        var text = new StringBuilder(folder).Append('|').Append(options.Precision).Append('|').Append(options.Steerable)
+        var text = new StringBuilder(folder).Append('|').Append(options.Precision).Append('|').Append(options.KvCache).Append('|').Append(options.Steerable)
             .Append('|').Append(options.ContextLength).Append('|').Append(options.BlockSize).Append('|').Append(options.AccuracyLevels).Append('|').Append(typeof(Qwen3Exporter).Assembly.ManifestModule.ModuleVersionId);
         foreach (var file in Directory.GetFiles(folder).Order(StringComparer.Ordinal))
         {

@@ -20,7 +20,8 @@ sealed class Qwen3GraphBuilder
     readonly ExportOptions _options;
     readonly WeightStore _weights;
     readonly OnnxGraph _g = new();
-    readonly int _io;          // element type of activations, weights and KV cache
+    readonly int _io;          // element type of activations and weights
+    readonly int _kv;          // element type of the KV cache (and of attention's inputs and rotary tables)
     readonly int _bits;        // 4 or 8: projections are MatMulNBits; 0: float MatMul
     QuantizedWeight? _tiedQuantized; // tied embeddings, quantized: the lookup and lm_head share one table
     readonly int _contextLength;
@@ -35,6 +36,7 @@ sealed class Qwen3GraphBuilder
         _options = options;
         _weights = weights;
         _io = options.Precision == ExportPrecision.Fp16 ? OnnxGraph.Float16 : OnnxGraph.Float;
+        _kv = options.KvCache == KvCachePrecision.Fp16 ? OnnxGraph.Float16 : _io;
         _bits = options.Precision switch { ExportPrecision.Int8 => 8, ExportPrecision.Int4 => 4, _ => 0 };
         _contextLength = contextLength;
         _progress = progress;
@@ -121,8 +123,8 @@ sealed class Qwen3GraphBuilder
         _g.Input(GraphNames.AttentionMask, OnnxGraph.Int64, Batch, Total);
         for (int l = 0; l < layers; l++)
         {
-            _g.Input(GraphNames.PastKey(l), _io, Batch, kv, Past, hd);
-            _g.Input(GraphNames.PastValue(l), _io, Batch, kv, Past, hd);
+            _g.Input(GraphNames.PastKey(l), _kv, Batch, kv, Past, hd);
+            _g.Input(GraphNames.PastValue(l), _kv, Batch, kv, Past, hd);
         }
         _g.Input(GraphNames.LogitsFrom, OnnxGraph.Int64, 1);
         _g.Initializer(Int64Tensor(GraphNames.LogitsFrom, [0]));
@@ -149,8 +151,8 @@ sealed class Qwen3GraphBuilder
         _g.Output(GraphNames.Logits, OnnxGraph.Float, Batch, "logits_length", _c.VocabSize);
         for (int l = 0; l < layers; l++)
         {
-            _g.Output(GraphNames.PresentKey(l), _io, Batch, kv, Total, hd);
-            _g.Output(GraphNames.PresentValue(l), _io, Batch, kv, Total, hd);
+            _g.Output(GraphNames.PresentKey(l), _kv, Batch, kv, Total, hd);
+            _g.Output(GraphNames.PresentValue(l), _kv, Batch, kv, Total, hd);
         }
         if (_options.Steerable)
         {
@@ -198,8 +200,8 @@ sealed class Qwen3GraphBuilder
                 sin[(long)pos * half + i] = MathF.Sin(angle);
             }
         }
-        _g.Initializer(_weights.Add("cos_cache", cos, _contextLength, half));
-        _g.Initializer(_weights.Add("sin_cache", sin, _contextLength, half));
+        _g.Initializer(_kv == _io ? _weights.Add("cos_cache", cos, _contextLength, half) : _weights.AddFloat16("cos_cache", cos, _contextLength, half));
+        _g.Initializer(_kv == _io ? _weights.Add("sin_cache", sin, _contextLength, half) : _weights.AddFloat16("sin_cache", sin, _contextLength, half));
         return ("cos_cache", "sin_cache");
     }
 
@@ -242,14 +244,20 @@ sealed class Qwen3GraphBuilder
         var parts = _g.Node("Split", $"{p}/Split", [qkv, _g.Int64Constant([q, kv, kv])], 3, "", ("axis", -1L));
         string qn = HeadNorm($"{p}/q_norm", parts[0], Qwen3Weights.Layer(l, Qwen3Weights.QNorm), heads);
         string kn = HeadNorm($"{p}/k_norm", parts[1], Qwen3Weights.Layer(l, Qwen3Weights.KNorm), kvHeads);
+        string v = parts[2];
+        if (_kv != _io) // a float16 cache in a float32 graph: attention runs in float16, its output comes back as float32
+            (qn, kn, v) = (ToKv($"{p}/q", qn), ToKv($"{p}/k", kn), ToKv($"{p}/v", v));
         var outputs = _g.NodeWithOutputs("GroupQueryAttention", $"{p}/GroupQueryAttention",
-            [qn, kn, parts[2], GraphNames.PastKey(l), GraphNames.PastValue(l), seqlensK, totalSeqLen, cos, sin],
+            [qn, kn, v, GraphNames.PastKey(l), GraphNames.PastValue(l), seqlensK, totalSeqLen, cos, sin],
             [$"{p}/GroupQueryAttention/output_0", GraphNames.PresentKey(l), GraphNames.PresentValue(l)],
             OnnxGraph.MicrosoftDomain,
             ("num_heads", (long)heads), ("kv_num_heads", (long)kvHeads), ("do_rotary", 1L), ("rotary_interleaved", 0L),
             ("scale", (float)(1.0 / Math.Sqrt(hd))), ("local_window_size", -1L));
-        return Linear($"{p}/o_proj", "o_proj", outputs[0], Qwen3Weights.Layer(l, Qwen3Weights.OProj));
+        string attended = _kv == _io ? outputs[0] : _g.One("Cast", $"{p}/GroupQueryAttention/Cast", [outputs[0]], "", ("to", (long)_io));
+        return Linear($"{p}/o_proj", "o_proj", attended, Qwen3Weights.Layer(l, Qwen3Weights.OProj));
     }
+
+    string ToKv(string p, string input) => _g.One("Cast", $"{p}/Cast", [input], "", ("to", (long)_kv));
 
     /// <summary>Qwen3's per-head RMSNorm of q and k over head_dim, applied before rotary embedding.</summary>
     string HeadNorm(string p, string input, string weightName, int heads)

@@ -36,6 +36,10 @@ sealed class WeightStore : IDisposable
     public TensorProto AddFloat32(string name, ReadOnlySpan<float> values, params long[] dims) =>
         AddBytes(name, OnnxGraph.Float, MemoryMarshal.AsBytes(values), dims);
 
+    /// <summary>Adds a tensor that is float16 whatever the export precision (a float16 KV cache's rotary tables).</summary>
+    public TensorProto AddFloat16(string name, ReadOnlySpan<float> values, params long[] dims) =>
+        AddBytes(name, OnnxGraph.Float16, ToHalfBytes(values), dims);
+
     /// <summary>Adds a tensor from its raw little-endian bytes (quantized weights).</summary>
     public TensorProto AddRaw(string name, int elemType, ReadOnlySpan<byte> bytes, params long[] dims) =>
         AddBytes(name, elemType, bytes, dims);

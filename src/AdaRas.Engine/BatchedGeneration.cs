@@ -99,7 +99,7 @@ public static class BatchedGeneration
     public static int RowsThatFit(LanguageModel model, int rows, int capacity, long? availableBytes = null)
     {
         var m = model.Manifest;
-        long perToken = 2L * m.NumLayers * m.NumKeyValueHeads * m.HeadDim * (m.Precision == "fp16" ? 2 : 4);
+        long perToken = 2L * m.NumLayers * m.NumKeyValueHeads * m.HeadDim * (m.HalfKvCache ? 2 : 4);
         long budget = (availableBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes) / 2;
         long fit = budget / Math.Max(1, perToken * capacity);
         return (int)Math.Clamp(fit, 1, rows);

@@ -29,7 +29,7 @@ public sealed class LanguageModel : IDisposable
     {
         Folder = folder; Manifest = manifest; Generation = generation; Options = options; Session = session;
         _tokenizer = new Lazy<QwenTokenizer>(() => QwenTokenizer.FromFolder(folder));
-        CacheElementType = manifest.Precision == "fp16" ? TensorElementType.Float16 : TensorElementType.Float;
+        CacheElementType = manifest.HalfKvCache ? TensorElementType.Float16 : TensorElementType.Float;
         DeviceMemory = options.Provider == ExecutionProvider.Cuda
             ? new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, options.CudaDeviceId, OrtMemType.Default)
             : OrtMemoryInfo.DefaultInstance;

@@ -23,8 +23,17 @@ public sealed record ModelManifest
     public int FormatVersion { get; init; } = CurrentVersion;
     /// <summary>Stable identity of the source weights (hash of config and tensor bytes); patterns and gates record it.</summary>
     public required string ModelId { get; init; }
-    /// <summary>Weight precision of the graph: <c>fp32</c> or <c>fp16</c> (the KV cache follows it).</summary>
+    /// <summary>Weight precision of the graph: <c>fp32</c>, <c>fp16</c>, <c>int8</c> or <c>int4</c>.</summary>
     public required string Precision { get; init; }
+    /// <summary>
+    /// Element type of the KV cache, <c>fp32</c> or <c>fp16</c>. Null in manifests written before it existed: the
+    /// cache then follows the activations (fp16 in an fp16 export, fp32 otherwise).
+    /// </summary>
+    [JsonPropertyName("kv_cache")]
+    public string? KvCache { get; init; }
+    /// <summary>Whether the KV cache holds float16 (see <see cref="KvCache"/>).</summary>
+    [JsonIgnore]
+    public bool HalfKvCache => (KvCache ?? (Precision == "fp16" ? "fp16" : "fp32")) == "fp16";
     /// <summary>Whether the graph has the steering inputs and taps (false for <c>export --plain</c>).</summary>
     public required bool Steerable { get; init; }
     /// <summary>The ONNX file in the folder (<c>model.onnx</c>).</summary>

@@ -73,8 +73,8 @@ internal sealed record QuantizedSteering(IReadOnlyList<PrecisionRow> Rows)
         md.AppendLine("| precision | control | steered | adaptive | steered - control | adaptive - control | steered gain vs fp32 |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|---|");
         foreach (var r in Rows)
-            md.AppendLine(string.Create(c, $"| {r.Precision} | {r.ControlAccuracy:F1}% | {100.0 * r.Steered / r.Questions:F1}% | {100.0 * r.Adaptive / r.Questions:F1}% | " +
-                                           $"{r.SteeredGain:+0.0;-0.0;0.0} | {r.AdaptiveGain:+0.0;-0.0;0.0} | {(r.Precision == "fp32" ? "-" : Keeps(r) ? "within" : "NOT within")} {(r.Precision == "fp32" ? "" : $"{TolerancePoints:G} points")} |"));
+            md.AppendLine(string.Create(c, $"| {r.Precision} | {r.ControlAccuracy:F2}% | {100.0 * r.Steered / r.Questions:F2}% | {100.0 * r.Adaptive / r.Questions:F2}% | " +
+                                           $"{r.SteeredGain:+0.00;-0.00;0.00} | {r.AdaptiveGain:+0.00;-0.00;0.00} | {(r.Precision == "fp32" ? "-" : Keeps(r) ? "within" : "NOT within")} {(r.Precision == "fp32" ? "" : $"{TolerancePoints:G} points")} |"));
         return md.ToString();
     }
 
@@ -82,8 +82,8 @@ internal sealed record QuantizedSteering(IReadOnlyList<PrecisionRow> Rows)
     {
         var c = CultureInfo.InvariantCulture;
         foreach (var r in Rows.Where(r => r.Precision != "fp32"))
-            yield return string.Create(c, $"{(Keeps(r) ? "PASS" : "FAIL")} {r.Precision}: steered gain {r.SteeredGain:+0.0;-0.0;0.0} points vs fp32's " +
-                                          $"{Fp32.SteeredGain:+0.0;-0.0;0.0} (must be within {TolerancePoints:G}); control {r.ControlAccuracy:F1}% vs {Fp32.ControlAccuracy:F1}%, " +
-                                          $"adaptive gain {r.AdaptiveGain:+0.0;-0.0;0.0}");
+            yield return string.Create(c, $"{(Keeps(r) ? "PASS" : "FAIL")} {r.Precision}: steered gain {r.SteeredGain:+0.00;-0.00;0.00} points vs fp32's " +
+                                          $"{Fp32.SteeredGain:+0.00;-0.00;0.00} (must be within {TolerancePoints:G}); control {r.ControlAccuracy:F2}% vs {Fp32.ControlAccuracy:F2}%, " +
+                                          $"adaptive gain {r.AdaptiveGain:+0.00;-0.00;0.00}");
     }
 }

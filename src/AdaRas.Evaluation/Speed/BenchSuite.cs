@@ -118,14 +118,17 @@ internal static class BenchSuite
         int p = options.PromptTokens, n = options.NewTokens, rounds = options.Repetitions, t = options.EffectiveThreads;
         var rows = DecodeRows(options, shape, checkpoint, log);
 
-        // Interleaved rounds: every row once per round, each in its own worker process (a warm-up, then one timed
-        // generation), so a slow spell of this shared machine hits all rows alike instead of one row's repetitions.
+        // Interleaved rounds: every row once per round, each in its own worker process (a warm-up, then three timed
+        // generations, their median the round's sample), so a slow spell of this shared machine hits all rows alike
+        // instead of one row's repetitions. One timed generation per worker was measured too noisy: the first after
+        // the warm-up still pays for page faults and allocator growth (steerable / plain at int4 read 0.84 that way,
+        // 0.97 with three).
         var samples = rows.ToDictionary(row => row, _ => new List<BenchResult>());
         for (int round = 1; round <= rounds; round++)
             foreach (var row in rows)
             {
                 log($"[{shape.Name}] round {round}/{rounds}: {row.Config.Name} ({p} prompt + {n} new tokens, {t} threads)...");
-                samples[row].Add(SpeedBench.RunInWorker(row.Config with { Repetitions = 1 }, startWorker, cancellation));
+                samples[row].Add(SpeedBench.RunInWorker(row.Config with { Repetitions = 3 }, startWorker, cancellation));
             }
 
         var results = rows.Select(row =>
@@ -143,7 +146,7 @@ internal static class BenchSuite
         }).ToList();
 
         md.AppendLine();
-        md.AppendLine($"Decode: prompt {p}, {n} new tokens, greedy; {rounds} interleaved rounds, each row in its own process per round; " +
+        md.AppendLine($"Decode: prompt {p}, {n} new tokens, greedy; {rounds} interleaved rounds, each row in its own process per round (median of 3 generations after a warm-up); " +
                       $"medians (decode spread min-max); **{t} threads for every row**. Bandwidth: weight bytes read per token / measured copy bandwidth.");
         md.AppendLine();
         md.AppendLine("| configuration | threads | prefill tok/s | decode tok/s | decode min-max | peak RSS MB | weights/token MB | % of copy bandwidth |");
