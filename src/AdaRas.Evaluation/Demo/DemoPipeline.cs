@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using AdaRas.Engine;
-using AdaRas.Export;
 using AdaRas.Evaluation.Benchmarks;
 using AdaRas.Evaluation.Experiments;
 using AdaRas.Evaluation.Reports;
@@ -355,14 +354,7 @@ internal static class DemoPipeline
         md.AppendLine();
         foreach (var line in controls.Lines()) md.AppendLine("- " + line);
         md.AppendLine();
-        md.AppendLine("## Quantized exports: does the steering keep its effect?");
-        md.AppendLine();
-        md.AppendLine($"The same pattern, K, alpha and gate (all chosen at fp32) on int8 and int4 exports of the checkpoint (block {new ExportOptions().BlockSize}, " +
-                      "symmetric, the exporter's default accuracy levels), on the same held-out questions; each gain is over that precision's own control.");
-        md.AppendLine();
         md.AppendLine(quantized.ToMarkdown().TrimEnd());
-        md.AppendLine();
-        foreach (var line in quantized.Lines()) md.AppendLine("- " + line);
         md.AppendLine();
         md.AppendLine("Plots: `report/accuracy.png`, `report/tokens.png`, `report/activations.png` (top RCNs along correct and incorrect trajectories).");
         return md.ToString();

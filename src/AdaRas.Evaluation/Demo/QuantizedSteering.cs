@@ -66,15 +66,24 @@ internal sealed record QuantizedSteering(IReadOnlyList<PrecisionRow> Rows)
         return new QuantizedSteering(rows);
     }
 
+    /// <summary>The demo report's section: what was run, the table, and the checks.</summary>
     public string ToMarkdown()
     {
         var c = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
+        md.AppendLine("## Quantized exports: does the steering keep its effect?");
+        md.AppendLine();
+        md.AppendLine($"The same pattern, K, alpha and gate (all chosen at fp32) on {string.Join(" and ", Rows.Skip(1).Select(r => r.Precision))} exports of the " +
+                      $"checkpoint (block {new ExportOptions().BlockSize}, symmetric, the exporter's default accuracy levels), on the same held-out questions; " +
+                      "each gain is over that precision's own control.");
+        md.AppendLine();
         md.AppendLine("| precision | control | steered | adaptive | steered - control | adaptive - control | steered gain vs fp32 |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|---|");
         foreach (var r in Rows)
             md.AppendLine(string.Create(c, $"| {r.Precision} | {r.ControlAccuracy:F2}% | {100.0 * r.Steered / r.Questions:F2}% | {100.0 * r.Adaptive / r.Questions:F2}% | " +
                                            $"{r.SteeredGain:+0.00;-0.00;0.00} | {r.AdaptiveGain:+0.00;-0.00;0.00} | {(r.Precision == "fp32" ? "-" : Keeps(r) ? "within" : "NOT within")} {(r.Precision == "fp32" ? "" : $"{TolerancePoints:G} points")} |"));
+        md.AppendLine();
+        foreach (var line in Lines()) md.AppendLine("- " + line);
         return md.ToString();
     }
 

@@ -14,10 +14,7 @@ namespace AdaRas.Tests.Performance;
 [Category("Performance")]
 public class BatchSpeedRatioTests
 {
-    static readonly CheckpointShape Mid = CheckpointShapes.Tiny with
-    {
-        Name = "perf-batch", Hidden = 512, Intermediate = 1536, Layers = 8, Heads = 8, KvHeads = 4, HeadDim = 64, MaxPositions = 512,
-    };
+    static readonly CheckpointShape Mid = PerformanceShapes.Small;
 
     [Test]
     public void Batch8_DecodesSeveralTimesTheAggregateTokensPerSecondOfOneRow()

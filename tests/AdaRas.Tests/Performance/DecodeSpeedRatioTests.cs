@@ -14,10 +14,7 @@ namespace AdaRas.Tests.Performance;
 [Category("Performance")]
 public class DecodeSpeedRatioTests
 {
-    static readonly CheckpointShape Small = CheckpointShapes.Tiny with
-    {
-        Name = "perf-small", Hidden = 512, Intermediate = 1536, Layers = 8, Heads = 8, KvHeads = 4, HeadDim = 64, MaxPositions = 512,
-    };
+    static readonly CheckpointShape Small = PerformanceShapes.Small;
 
     static (string Steerable, string Plain) Folders()
     {

@@ -21,10 +21,7 @@ namespace AdaRas.Tests.Performance;
 [Category("Performance")]
 public sealed class GeneratorOverheadTests
 {
-    static readonly CheckpointShape Mid = CheckpointShapes.Tiny with
-    {
-        Name = "perf-overhead", Hidden = 512, Intermediate = 1536, Layers = 8, Heads = 8, KvHeads = 4, HeadDim = 64, MaxPositions = 512,
-    };
+    static readonly CheckpointShape Mid = PerformanceShapes.Small;
 
     sealed record Measurement(double StepMicros, double RawMicros, double BytesPerStep)
     {

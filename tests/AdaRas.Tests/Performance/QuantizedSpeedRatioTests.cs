@@ -17,10 +17,7 @@ namespace AdaRas.Tests.Performance;
 [Category("Performance")]
 public class QuantizedSpeedRatioTests
 {
-    static readonly CheckpointShape Mid = CheckpointShapes.Tiny with
-    {
-        Name = "perf-quant", Hidden = 1024, Intermediate = 3072, Layers = 4, Heads = 16, KvHeads = 8, HeadDim = 64, MaxPositions = 512,
-    };
+    static readonly CheckpointShape Mid = PerformanceShapes.Wide;
 
     [Test]
     public void Int4AndInt8_DecodeAboutAsFastAsLlamaCppQ4_0AndQ8_0_AndSteeringCostsLittle()

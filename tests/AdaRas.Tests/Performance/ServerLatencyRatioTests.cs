@@ -18,10 +18,7 @@ namespace AdaRas.Tests.Performance;
 [Category("Performance")]
 public class ServerLatencyRatioTests
 {
-    static readonly CheckpointShape Mid = CheckpointShapes.Tiny with
-    {
-        Name = "perf-serve", Hidden = 1024, Intermediate = 3072, Layers = 4, Heads = 16, KvHeads = 8, HeadDim = 64, MaxPositions = 512,
-    };
+    static readonly CheckpointShape Mid = PerformanceShapes.Wide;
 
     [Test]
     public async Task ThroughTheServer_WithinMarginsOfInProcess_AndUnderAMillisecondPerRequestInsideTheServer()
