@@ -250,7 +250,12 @@ internal static class BenchSuite
             {
                 log($"quantizing to {type} with llama.cpp...");
                 var temp = path + ".tmp";
-                LlamaCpp.LlamaCppRunner.Quantize(f32, temp, ftype, Environment.ProcessorCount);
+                if (!LlamaCpp.LlamaCppRunner.TryQuantize(f32, temp, ftype, Environment.ProcessorCount))
+                {
+                    log($"llama.cpp cannot quantize this shape to {type} (its rows are not whole {type} blocks): no {type} rows");
+                    File.Delete(temp);
+                    continue;
+                }
                 File.Move(temp, path, overwrite: true);
             }
             yield return (type, path);

@@ -36,7 +36,7 @@ public class QuantizedSpeedRatioTests
         string Quantize(string type, LLamaFtype ftype)
         {
             var path = Path.Combine(ggufFolder, $"{type}.gguf");
-            LlamaCppRunner.Quantize(f32, path, ftype, threads: 1);
+            Assert.That(LlamaCppRunner.TryQuantize(f32, path, ftype, threads: 1), Is.True, $"llama.cpp quantizes to {type}");
             return path;
         }
 

@@ -124,16 +124,18 @@ sealed class LlamaCppRunner : IDecodeRunner
         return best;
     }
 
-    /// <summary>Quantizes a GGUF with llama.cpp's own quantizer (llama_model_quantize).</summary>
-    public static void Quantize(string source, string destination, LLamaFtype type, int threads)
+    /// <summary>
+    /// Quantizes a GGUF with llama.cpp's own quantizer (llama_model_quantize); false when llama.cpp refuses (a shape
+    /// whose rows are not whole blocks of the type, as the tiny test shapes are).
+    /// </summary>
+    public static bool TryQuantize(string source, string destination, LLamaFtype type, int threads)
     {
         // LLamaSharp installs its native-library resolver (which picks runtimes/<rid>/native/<cpu flavour>/libllama)
         // in NativeApi's static constructor; the quantizer's own P/Invoke does not run it, so a process that
         // quantizes before loading any model fails with DllNotFoundException. Load the library first.
         Quiet(); // the quantizer logs every tensor otherwise
         NativeApi.llama_empty_call();
-        if (!LLamaQuantizer.Quantize(source, destination, type, threads))
-            throw new InvalidOperationException($"llama.cpp could not quantize {source} to {type}");
+        return LLamaQuantizer.Quantize(source, destination, type, threads);
     }
 
     public void Dispose() => _weights.Dispose();
