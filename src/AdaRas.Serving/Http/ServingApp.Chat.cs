@@ -88,7 +88,7 @@ public sealed partial class ServingApp
         var reasoning = new StringBuilder();
         var content = new StringBuilder();
         var outcome = await _host.Runner.RunAsync(call.Job, null, t => { reasoning.Append(t.Text.Reasoning); content.Append(t.Text.Content); },
-            ctx.RequestAborted).ConfigureAwait(false);
+            ctx.RequestAborted, runHere: true).ConfigureAwait(false);
         reasoning.Append(outcome.Tail.Reasoning);
         content.Append(outcome.Tail.Content);
         await WriteJson(ctx, response.Whole([new(0, w =>

@@ -104,7 +104,7 @@ public sealed partial class ServingApp
             var generated = new StringBuilder();
             var tokenLogprobs = new List<TokenLogprob?>();
             var outcome = await _host.Runner.RunAsync(job, null, t => { generated.Append(t.Text.Content); tokenLogprobs.Add(t.Logprob); },
-                ctx.RequestAborted).ConfigureAwait(false);
+                ctx.RequestAborted, runHere: true).ConfigureAwait(false);
             generated.Append(outcome.Tail.Content);
             choices.Add(new(i, w =>
             {

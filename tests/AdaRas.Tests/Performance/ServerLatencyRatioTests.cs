@@ -8,7 +8,7 @@ namespace AdaRas.Tests.Performance;
 /// <summary>
 /// The server adds (almost) nothing to generation at batch 1: streamed first-token and per-token latency through
 /// `adaras serve` on 127.0.0.1 against the same greedy generation in-process, side by side in one run, and the
-/// per-request overhead (request time at the client minus the server's own generation time). The targets are 5%
+/// per-request overhead (inside the server: timings.server_ms minus the generation it reports). The targets are 5%
 /// and 1 ms (`adaras serve bench`, README "Serve"); the model is a mid-sized random one whose token takes a few
 /// milliseconds, as a real model's does (on the tiny model a token is 0.04 ms and HTTP noise is all there is). Each
 /// path is judged by its best run (noise only adds time), the margins are wider than the targets for a noisy shared
@@ -38,14 +38,14 @@ public class ServerLatencyRatioTests
         Assert.That(best.BestPerTokenRatio, Is.LessThan(1.10), "per token through the server (target 1.05)");
         Assert.That(best.BestFirstTokenRatio, Is.LessThan(1.10), "first token through the server (target 1.05)");
         Assert.That(best.ServerOverhead.Best, Is.LessThan(1.0), "server overhead per request inside the server, ms (target 1)");
-        Assert.That(best.ServerOverhead.Median, Is.LessThan(2.0), "server overhead per request inside the server, median ms (target 1; margin for a noisy machine)");
+        Assert.That(best.ServerOverhead.Median, Is.LessThan(1.5), "server overhead per request inside the server, median ms (target 1; margin for a noisy machine)");
         Assert.That(best.ClientOverhead.Best, Is.LessThan(best.ServerOverhead.Best + best.BareRoundTrip.Median + 2.0),
             "at the client, the request costs what the server and a bare round trip cost, and little else");
     }
 
     static bool WithinMargins(ServingLatencyReport r) => r.BestPerTokenRatio < 1.10 && r.BestFirstTokenRatio < 1.10 && r.ServerOverhead.Best < 1.0
-        && r.ServerOverhead.Median < 2.0;
+        && r.ServerOverhead.Median < 1.5;
 
     /// <summary>How far over its margin the worst of the three measures is (lower is better).</summary>
-    static double Score(ServingLatencyReport r) => Math.Max(Math.Max(r.BestPerTokenRatio - 1.10, r.BestFirstTokenRatio - 1.10), (r.ServerOverhead.Median - 2.0) / 20);
+    static double Score(ServingLatencyReport r) => Math.Max(Math.Max(r.BestPerTokenRatio - 1.10, r.BestFirstTokenRatio - 1.10), (r.ServerOverhead.Median - 1.5) / 20);
 }
