@@ -57,7 +57,7 @@ sealed class ModelRunner : IDisposable
     /// <summary>Decode steps run (one forward pass each, whatever the rows in it): fewer than the tokens made when requests share steps.</summary>
     public long Steps => Interlocked.Read(ref _steps);
 
-    /// <summary>Called on the generation thread after each token with the row's count so far (tests pace and watch generation with it).</summary>
+    /// <summary>Called on the thread running the batch after each token with the row's count so far (tests pace and watch generation with it).</summary>
     internal Action<int>? AfterToken { get; set; }
 
     /// <summary>A request on its way through the batch.</summary>
@@ -82,7 +82,7 @@ sealed class ModelRunner : IDisposable
 
     /// <summary>
     /// Waits for a row, then generates, calling <paramref name="onStart"/> once steering is decided and
-    /// <paramref name="onToken"/> for each token (on the generation thread: keep them quick). Cancelling frees the
+    /// <paramref name="onToken"/> for each token (on the thread running the batch: keep them quick). Cancelling frees the
     /// row before the next step (or drops the request from the queue); the answer task ends cancelled at once.
     /// Over the concurrency limit it refuses at once (429).
     /// </summary>
