@@ -41,6 +41,11 @@ sealed class ModelRunner : IDisposable
         if (maxInFlight < 1) throw new ArgumentException($"the concurrent request limit must be at least 1, got {maxInFlight}");
         if (maxBatch < 1) throw new ArgumentException($"the batch size must be at least 1, got {maxBatch}");
         _model = model; _steering = steering; _maxInFlight = maxInFlight; MaxBatch = maxBatch;
+        // A request that runs the batch on its own thread (runHere) holds a thread-pool thread for its generation;
+        // keep enough pool threads ready that the server's other work (reading requests, noticing clients that went
+        // away) never waits for the pool to grow.
+        ThreadPool.GetMinThreads(out int workers, out int io);
+        ThreadPool.SetMinThreads(Math.Max(workers, Environment.ProcessorCount + 4), io);
         _thread = new Thread(Loop) { IsBackground = true, Name = "adaras-batch" };
         _thread.Start();
     }
