@@ -29,6 +29,8 @@ internal sealed record ExportOptions
     public ExportPrecision Precision { get; init; } = ExportPrecision.Fp32;
     /// <summary>The KV cache's element type (fp16 halves its memory at long contexts; measured with `adaras quantization`).</summary>
     public KvCachePrecision KvCache { get; init; } = KvCachePrecision.Model;
+    /// <summary>Whether the exported KV cache holds float16: asked for, or an fp16 export's own.</summary>
+    public bool HalfKvCache => KvCache == KvCachePrecision.Fp16 || Precision == ExportPrecision.Fp16;
     /// <summary>False exports plain Qwen3 without steering inputs or taps, to measure what steerability costs.</summary>
     public bool Steerable { get; init; } = true;
     /// <summary>Auto puts weights in <c>model.onnx.data</c> once they approach the 2 GiB protobuf limit.</summary>

@@ -142,7 +142,7 @@ internal static class Qwen3Exporter
         {
             ModelId = modelId,
             Precision = options.Precision.ToString().ToLowerInvariant(),
-            KvCache = options.Precision == ExportPrecision.Fp16 || options.KvCache == KvCachePrecision.Fp16 ? "fp16" : "fp32",
+            KvCache = options.HalfKvCache ? "fp16" : "fp32",
             Steerable = options.Steerable,
             GraphFile = GraphFile,
             ExternalDataFile = external ? ExternalDataFile : null,

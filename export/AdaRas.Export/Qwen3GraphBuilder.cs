@@ -36,7 +36,7 @@ sealed class Qwen3GraphBuilder
         _options = options;
         _weights = weights;
         _io = options.Precision == ExportPrecision.Fp16 ? OnnxGraph.Float16 : OnnxGraph.Float;
-        _kv = options.KvCache == KvCachePrecision.Fp16 ? OnnxGraph.Float16 : _io;
+        _kv = options.HalfKvCache ? OnnxGraph.Float16 : OnnxGraph.Float;
         _bits = options.Precision switch { ExportPrecision.Int8 => 8, ExportPrecision.Int4 => 4, _ => 0 };
         _contextLength = contextLength;
         _progress = progress;
@@ -200,8 +200,11 @@ sealed class Qwen3GraphBuilder
                 sin[(long)pos * half + i] = MathF.Sin(angle);
             }
         }
-        _g.Initializer(_kv == _io ? _weights.Add("cos_cache", cos, _contextLength, half) : _weights.AddFloat16("cos_cache", cos, _contextLength, half));
-        _g.Initializer(_kv == _io ? _weights.Add("sin_cache", sin, _contextLength, half) : _weights.AddFloat16("sin_cache", sin, _contextLength, half));
+        // In the cache's type: GroupQueryAttention takes q/k/v, the cache and the rotary tables in one type.
+        TensorProto Table(string name, float[] values) =>
+            _kv == OnnxGraph.Float16 ? _weights.AddFloat16(name, values, _contextLength, half) : _weights.AddFloat32(name, values, _contextLength, half);
+        _g.Initializer(Table("cos_cache", cos));
+        _g.Initializer(Table("sin_cache", sin));
         return ("cos_cache", "sin_cache");
     }
 

@@ -15,8 +15,10 @@ namespace AdaRas.Evaluation.Demo;
 internal sealed record PrecisionRow(string Precision, int Questions, int Control, int Steered, int Adaptive)
 {
     public double ControlAccuracy => Percent(Control);
-    public double SteeredGain => Percent(Steered) - Percent(Control);
-    public double AdaptiveGain => Percent(Adaptive) - Percent(Control);
+    public double SteeredAccuracy => Percent(Steered);
+    public double AdaptiveAccuracy => Percent(Adaptive);
+    public double SteeredGain => SteeredAccuracy - ControlAccuracy;
+    public double AdaptiveGain => AdaptiveAccuracy - ControlAccuracy;
     double Percent(int correct) => Questions == 0 ? 0 : 100.0 * correct / Questions;
 
     public static PrecisionRow Of(string precision, RunResults control, RunResults steered, RunResults adaptive) =>
@@ -36,7 +38,6 @@ internal sealed record QuantizedSteering(IReadOnlyList<PrecisionRow> Rows)
 
     /// <summary>Whether <paramref name="row"/>'s steered gain is within the tolerance of fp32's.</summary>
     public bool Keeps(PrecisionRow row) => Math.Abs(row.SteeredGain - Fp32.SteeredGain) <= TolerancePoints;
-    public bool AllKeep => Rows.All(Keeps);
 
     /// <summary>
     /// Exports <paramref name="checkpoint"/> at each of <paramref name="precisions"/> (block-quantized, the
@@ -80,7 +81,7 @@ internal sealed record QuantizedSteering(IReadOnlyList<PrecisionRow> Rows)
         md.AppendLine("| precision | control | steered | adaptive | steered - control | adaptive - control | steered gain vs fp32 |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|---|");
         foreach (var r in Rows)
-            md.AppendLine(string.Create(c, $"| {r.Precision} | {r.ControlAccuracy:F2}% | {100.0 * r.Steered / r.Questions:F2}% | {100.0 * r.Adaptive / r.Questions:F2}% | " +
+            md.AppendLine(string.Create(c, $"| {r.Precision} | {r.ControlAccuracy:F2}% | {r.SteeredAccuracy:F2}% | {r.AdaptiveAccuracy:F2}% | " +
                                            $"{r.SteeredGain:+0.00;-0.00;0.00} | {r.AdaptiveGain:+0.00;-0.00;0.00} | {(r.Precision == "fp32" ? "-" : Keeps(r) ? "within" : "NOT within")} {(r.Precision == "fp32" ? "" : $"{TolerancePoints:G} points")} |"));
         md.AppendLine();
         foreach (var line in Lines()) md.AppendLine("- " + line);
