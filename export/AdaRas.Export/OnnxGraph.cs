@@ -9,9 +9,26 @@ namespace AdaRas.Export;
 /// </summary>
 sealed class OnnxGraph
 {
-    public GraphProto Proto { get; } = new() { Name = "qwen3" };
-    readonly Dictionary<string, string> _constants = new();
-    readonly HashSet<string> _names = new();
+    public GraphProto Proto { get; }
+    readonly Dictionary<string, string> _constants;
+    readonly HashSet<string> _names;
+    readonly OnnxGraph? _root;
+
+    public OnnxGraph() : this("qwen3", null) { }
+
+    OnnxGraph(string name, OnnxGraph? root)
+    {
+        Proto = new GraphProto { Name = name };
+        _root = root;
+        _constants = root?._constants ?? new();
+        _names = root?._names ?? new();
+    }
+
+    /// <summary>
+    /// A branch graph for an If node: its nodes read this graph's values from the outer scope, node names stay
+    /// unique across both, and its constants are stored once, in the root graph.
+    /// </summary>
+    public OnnxGraph Subgraph(string name) => new(name, _root ?? this);
 
     public const int Float = (int)TensorProto.Types.DataType.Float;
     public const int Float16 = (int)TensorProto.Types.DataType.Float16;
@@ -51,6 +68,8 @@ sealed class OnnxGraph
         double d => new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = (float)d },
         string s => new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(s) },
         long[] ls => WithInts(new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints }, ls),
+        TensorProto t => new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Tensor, T = t },
+        GraphProto g => new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Graph, G = g },
         _ => throw new ArgumentException($"unsupported attribute type {value.GetType()} for {name}"),
     };
 
@@ -65,7 +84,7 @@ sealed class OnnxGraph
         var t = new TensorProto { Name = name, DataType = Int64 };
         if (!scalar) t.Dims.Add(values.Length);
         t.Int64Data.AddRange(values);
-        Proto.Initializer.Add(t);
+        (_root ?? this).Proto.Initializer.Add(t);
         _constants[key] = name;
         return name;
     }
@@ -74,6 +93,10 @@ sealed class OnnxGraph
 
     public void Input(string name, int elemType, params object[] dims) => Proto.Input.Add(ValueInfo(name, elemType, dims));
     public void Output(string name, int elemType, params object[] dims) => Proto.Output.Add(ValueInfo(name, elemType, dims));
+
+    /// <summary>An output whose shape is left to the runtime (an If branch's output).</summary>
+    public void UnshapedOutput(string name, int elemType) =>
+        Proto.Output.Add(new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = elemType } } });
 
     static ValueInfoProto ValueInfo(string name, int elemType, object[] dims)
     {

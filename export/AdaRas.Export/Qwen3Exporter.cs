@@ -170,6 +170,7 @@ internal static class Qwen3Exporter
         GraphNames.Logits => "next-token logits for positions from logits_from on",
         GraphNames.LogitsFrom => "first position whose logits are computed; negative counts from the end; default 0",
         GraphNames.SteeringFrom => "first steered position; negative counts from the end; default -1 (last position)",
+        GraphNames.TapsEnabled => "compute the three taps in this call; default true; false returns them empty and skips their work",
         GraphNames.TapLast => "pre-steering MLP intermediate at the call's last position",
         GraphNames.TapSum => "pre-steering MLP intermediate summed over the call's positions",
         GraphNames.TapFeatures => "pre-steering MLP intermediate per token at features.{l}.indices, layers in order",

@@ -11,7 +11,7 @@ namespace AdaRas.Export;
 ///   a   = silu(gate(x)) * up(x)                  the MLP intermediate, [batch, seq, I] per layer
 ///   a'  = where(steered position, a*scale + shift, a)   steering.{l}.scale / .shift, positions from steering_from
 ///   taps: mlp.last (a at the last position), mlp.sum (a summed over positions), mlp.features (a gathered
-///         at features.{l}.indices per token) — all pre-steering, float32.
+///         at features.{l}.indices per token) — all pre-steering, float32, computed only when taps_enabled.
 /// </summary>
 sealed class Qwen3GraphBuilder
 {
@@ -56,9 +56,7 @@ sealed class Qwen3GraphBuilder
         var (cos, sin) = RotaryCaches();
         string? steerMask = _options.Steerable ? SteeredPositionMask() : null;
 
-        var lastTaps = new List<string>();
-        var sumTaps = new List<string>();
-        var featureTaps = new List<string>();
+        var tapSites = new List<string>(); // each layer's pre-steering intermediate, float32
 
         string residual = x;
         string? pendingAdd = null; // output of the previous block, added to the residual by the next SkipSimplifiedLayerNorm
@@ -81,10 +79,7 @@ sealed class Qwen3GraphBuilder
 
             if (steerMask is not null)
             {
-                string a32 = _io == OnnxGraph.Float ? a : _g.One("Cast", $"{p}/mlp/taps/Cast", [a], "", ("to", (long)OnnxGraph.Float));
-                lastTaps.Add(_g.One("Slice", $"{p}/mlp/taps/last", [a32, _g.Int64Constant([-1]), _g.Int64Constant([long.MaxValue]), _g.Int64Constant([1])]));
-                sumTaps.Add(_g.One("ReduceSum", $"{p}/mlp/taps/sum", [a32, _g.Int64Constant([1])], "", ("keepdims", 1L)));
-                featureTaps.Add(_g.One("Gather", $"{p}/mlp/taps/features", [a32, GraphNames.FeatureIndices(l)], "", ("axis", 2L)));
+                tapSites.Add(a);
                 a = Steer(l, a, steerMask);
             }
 
@@ -101,13 +96,44 @@ sealed class Qwen3GraphBuilder
             _g.NodeWithOutputs("Cast", "/lm_head/Cast", [logits], [GraphNames.Logits], "", ("to", (long)OnnxGraph.Float));
         _progress("lm_head", (long)_c.VocabSize * _c.HiddenSize);
 
-        if (steerMask is not null)
-        {
-            _g.NodeWithOutputs("Concat", "/model/taps/last", lastTaps, [GraphNames.TapLast], "", ("axis", 1L));
-            _g.NodeWithOutputs("Concat", "/model/taps/sum", sumTaps, [GraphNames.TapSum], "", ("axis", 1L));
-            _g.NodeWithOutputs("Concat", "/model/taps/features", featureTaps, [GraphNames.TapFeatures], "", ("axis", 2L));
-        }
+        if (steerMask is not null) Taps(tapSites);
         return _g.Proto;
+    }
+
+    /// <summary>
+    /// mlp.last, mlp.sum and mlp.features behind an If on taps_enabled: three small nodes per layer are a few percent
+    /// of a quantized decode step, so a call that reads no taps skips them and gets empty outputs instead.
+    /// </summary>
+    void Taps(IReadOnlyList<string> sites)
+    {
+        string[] names = [GraphNames.TapLast, GraphNames.TapSum, GraphNames.TapFeatures];
+        var compute = _g.Subgraph("taps_compute");
+        var last = new List<string>();
+        var sum = new List<string>();
+        var features = new List<string>();
+        for (int l = 0; l < sites.Count; l++)
+        {
+            string p = $"/model/layers.{l}/mlp/taps";
+            string a = _io == OnnxGraph.Float ? sites[l] : compute.One("Cast", $"{p}/Cast", [sites[l]], "", ("to", (long)OnnxGraph.Float));
+            last.Add(compute.One("Slice", $"{p}/last", [a, _g.Int64Constant([-1]), _g.Int64Constant([long.MaxValue]), _g.Int64Constant([1])]));
+            sum.Add(compute.One("ReduceSum", $"{p}/sum", [a, _g.Int64Constant([1])], "", ("keepdims", 1L)));
+            features.Add(compute.One("Gather", $"{p}/features", [a, GraphNames.FeatureIndices(l)], "", ("axis", 2L)));
+        }
+        long[] axes = [1, 1, 2];
+        List<string>[] parts = [last, sum, features];
+        var skip = _g.Subgraph("taps_skip");
+        for (int t = 0; t < names.Length; t++)
+        {
+            string computed = $"/model/taps/compute/{names[t]}", empty = $"/model/taps/skip/{names[t]}";
+            compute.NodeWithOutputs("Concat", $"/model/taps/{names[t]}/Concat", parts[t], [computed], "", ("axis", axes[t]));
+            compute.UnshapedOutput(computed, OnnxGraph.Float);
+            var none = new TensorProto { Name = empty, DataType = OnnxGraph.Float };
+            none.Dims.AddRange([0, t < 2 ? sites.Count : 0, t < 2 ? _c.IntermediateSize : 0]);
+            skip.NodeWithOutputs("Constant", $"/model/taps/{names[t]}/Empty", [], [empty], "", ("value", none));
+            skip.UnshapedOutput(empty, OnnxGraph.Float);
+        }
+        _g.NodeWithOutputs("If", "/model/taps/If", [GraphNames.TapsEnabled], names, "",
+            ("then_branch", compute.Proto), ("else_branch", skip.Proto));
     }
 
     long LayerBytes()
@@ -146,6 +172,8 @@ sealed class Qwen3GraphBuilder
             }
             _g.Input(GraphNames.SteeringFrom, OnnxGraph.Int64, 1);
             _g.Initializer(Int64Tensor(GraphNames.SteeringFrom, [-1]));
+            _g.Input(GraphNames.TapsEnabled, OnnxGraph.Bool, 1);
+            _g.Initializer(new TensorProto { Name = GraphNames.TapsEnabled, DataType = OnnxGraph.Bool, Dims = { 1 }, Int32Data = { 1 } });
         }
 
         _g.Output(GraphNames.Logits, OnnxGraph.Float, Batch, "logits_length", _c.VocabSize);

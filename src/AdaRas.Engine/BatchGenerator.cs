@@ -95,6 +95,13 @@ public sealed class BatchGenerator : IDisposable
     }
     int _chunkSize = 512;
 
+    /// <summary>
+    /// Compute the activation taps (each row's MlpLast, MlpSum and Features) in the following calls; true by default.
+    /// False skips them inside the graph, so a steerable export generates at nearly a plain one's speed; a row's taps
+    /// then throw until its next call with taps on. Exports from before this switch always compute them.
+    /// </summary>
+    public bool ActivationTaps { get; set; } = true;
+
     /// <summary>Row <paramref name="row"/>: its tokens, state, logits, taps and steering.</summary>
     public GeneratorRow this[int row] => _rows[row];
 
@@ -301,7 +308,7 @@ public sealed class BatchGenerator : IDisposable
                 _boundLogits = null;
                 break;
         }
-        _taps?.Bind(_binding, row, 1, n);
+        _taps?.Bind(_binding, row, 1, n, ActivationTaps);
         _steering?.BindPrefill(_binding, row, lastChunk);
         try
         {
@@ -347,14 +354,13 @@ public sealed class BatchGenerator : IDisposable
         _cache!.Bind(_binding, 0, count);
         _logitsFrom[0] = -1;
         BindLogits(LogitsView(0, count));
-        _taps?.Bind(_binding, 0, count, 1);
+        _taps?.Bind(_binding, 0, count, 1, ActivationTaps);
         _steering?.BindDecode(_binding, count, _live);
         _model.Session.RunWithBinding(_runOptions, _binding);
         for (int i = 0; i < count; i++)
         {
             if (!_live[i]) continue;
-            _taps?.Begin(i);
-            _taps?.Accumulate(i, i, 1);
+            _taps?.AccumulateStep(i);
             _rows[i].Append([_pending[i]]);
         }
     }

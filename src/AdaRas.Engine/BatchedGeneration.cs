@@ -34,7 +34,8 @@ public static class BatchedGeneration
         for (int j = 0; j < jobs.Count; j++)
             if (failures[j] is { } reason) yield return (j, GenerationResult.Failed(prompts[j].Length, reason));
         if (failures.All(f => f is not null)) yield break;
-        using var batch = new BatchGenerator(model, RowsThatFit(model, Math.Min(batchSize, jobs.Count), capacity), capacity);
+        using var batch = new BatchGenerator(model, RowsThatFit(model, Math.Min(batchSize, jobs.Count), capacity), capacity)
+            { ActivationTaps = jobs.Any(j => j.OnStep is not null) }; // only OnStep could read taps: skip them otherwise
 
         var jobOf = new int[batch.Rows];
         var prefillSeconds = new double[batch.Rows];

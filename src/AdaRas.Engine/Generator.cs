@@ -59,6 +59,9 @@ public sealed class Generator : IDisposable
     /// <summary>Tokens per forward call when appending long inputs (memory stays flat whatever the length).</summary>
     public int ChunkSize { get => _batch.ChunkSize; init => _batch.ChunkSize = value; }
 
+    /// <inheritdoc cref="BatchGenerator.ActivationTaps"/>
+    public bool ActivationTaps { get => _batch.ActivationTaps; set => _batch.ActivationTaps = value; }
+
     /// <summary>
     /// Steering read at every following step (null: none). The tensors stay owned by the caller and may be
     /// rewritten in place between steps.

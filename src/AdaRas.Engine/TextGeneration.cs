@@ -46,7 +46,8 @@ public static class TextGeneration
     {
         var tokenizer = model.Tokenizer;
         var prompt = tokenizer.Encode(request.Render());
-        using var generator = new Generator(model, parameters);
+        // Taps can only be read from onStep here: without it, skip their work (configure may turn them back on).
+        using var generator = new Generator(model, parameters) { ActivationTaps = onStep is not null };
         configure?.Invoke(generator);
         var stream = tokenizer.CreateStream();
         var clock = Stopwatch.StartNew();

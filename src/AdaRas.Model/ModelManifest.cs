@@ -168,6 +168,11 @@ public static class GraphNames
     /// <summary>Per-layer int64 [n_l] local neuron indices to gather per token; default empty.</summary>
     public static string FeatureIndices(int layer) => $"features.{layer}.indices";
 
+    /// <summary>
+    /// bool [1]: compute the taps (mlp.last, mlp.sum, mlp.features) in this call; default true. False skips them
+    /// inside the graph and they come back empty, so a call that reads no taps costs what a plain export's does.
+    /// </summary>
+    public const string TapsEnabled = "taps_enabled";
     /// <summary>float32 [batch, layers, I]: pre-steering MLP intermediate at the call's last position.</summary>
     public const string TapLast = "mlp.last";
     /// <summary>float32 [batch, layers, I]: pre-steering MLP intermediate summed over the call's positions.</summary>

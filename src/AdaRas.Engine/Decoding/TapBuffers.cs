@@ -7,7 +7,8 @@ namespace AdaRas.Engine.Decoding;
 /// The activation taps of a steerable graph for a batch: mlp.last and mlp.sum are written by every call into
 /// [rows, layers, I] host buffers (a call over rows [start, start + count) writes that slice); each row keeps its
 /// own running sum and per-token features across the chunks of one append. The gathered neurons
-/// (features.N.indices) are shared by all rows.
+/// (features.N.indices) are shared by all rows. A call bound with taps off skips them inside the graph
+/// (taps_enabled false), and the rows it ran hold no taps until their next call with taps on.
 /// </summary>
 sealed class TapBuffers : IDisposable
 {
@@ -24,6 +25,12 @@ sealed class TapBuffers : IDisposable
     bool _featuresBound;
     float[] _featureBuffer = [];
     (int, int) _boundRows = (-1, 0);
+    readonly bool _switchable;                    // the graph has taps_enabled; older exports always compute taps
+    readonly bool[] _enabled = [true];
+    readonly OrtValue _enabledValue;
+    bool _computed;                               // the bound call computes taps
+    bool _inputBound;
+    readonly bool[] _rowHasTaps;
 
     public TapBuffers(ModelManifest manifest, int rows)
     {
@@ -35,6 +42,9 @@ sealed class TapBuffers : IDisposable
         _rowSumCount = new int[rows];
         _rowFeatures = new List<float>[rows];
         for (int r = 0; r < rows; r++) { _rowSum[r] = new float[_width]; _rowFeatures[r] = new(); }
+        _rowHasTaps = new bool[rows];
+        _switchable = manifest.Inputs.Any(i => i.Name == GraphNames.TapsEnabled);
+        _enabledValue = OrtValue.CreateTensorValueFromMemory(_enabled, [1]);
     }
 
     public int FeatureCount { get; private set; }
@@ -59,9 +69,29 @@ sealed class TapBuffers : IDisposable
         FeatureIds = sorted;
     }
 
-    /// <summary>Binds the tap outputs of a call over rows [start, start + count) with <paramref name="tokens"/> positions each.</summary>
-    public void Bind(OrtIoBinding binding, int start, int count, int tokens)
+    /// <summary>
+    /// Binds the tap outputs of a call over rows [start, start + count) with <paramref name="tokens"/> positions
+    /// each, or, when <paramref name="enabled"/> is false and the graph can skip them, turns them off.
+    /// </summary>
+    public void Bind(OrtIoBinding binding, int start, int count, int tokens, bool enabled)
     {
+        bool compute = enabled || !_switchable;
+        if (_switchable)
+        {
+            if (!_inputBound) binding.BindInput(GraphNames.TapsEnabled, _enabledValue); // reads _enabled at every run
+            _inputBound = true;
+            if (_enabled[0] != compute && !compute)
+            {
+                // The skipped branch returns empty tensors: let ONNX Runtime allocate them.
+                foreach (var name in new[] { GraphNames.TapLast, GraphNames.TapSum, GraphNames.TapFeatures })
+                    binding.BindOutputToDevice(name, OrtMemoryInfo.DefaultInstance);
+                _boundRows = (-1, 0);
+                _featuresBound = false;
+            }
+            _enabled[0] = compute;
+        }
+        _computed = compute;
+        if (!compute) return;
         if (_boundRows != (start, count))
         {
             if (!_views.TryGetValue((start, count), out var views))
@@ -94,11 +124,17 @@ sealed class TapBuffers : IDisposable
         Array.Clear(_rowSum[row]);
         _rowSumCount[row] = 0;
         _rowFeatures[row].Clear();
+        _rowHasTaps[row] = true;
     }
 
     /// <summary>After a call: adds slot <paramref name="slot"/> of the call's outputs to <paramref name="row"/>'s running values.</summary>
     public void Accumulate(int row, int slot, int tokens)
     {
+        if (!_computed)
+        {
+            _rowHasTaps[row] = false;
+            return;
+        }
         var sum = _rowSum[row];
         var call = _sumCall.AsSpan(row * _width, _width);
         for (int i = 0; i < sum.Length; i++) sum[i] += call[i];
@@ -107,10 +143,20 @@ sealed class TapBuffers : IDisposable
         _rowFeatures[row].AddRange(_featureBuffer.AsSpan(slot * perRow, perRow));
     }
 
-    public ReadOnlySpan<float> Last(int row) => _last.AsSpan(row * _width, _width);
-    public ReadOnlySpan<float> Sum(int row) => _rowSum[row];
-    public int SumCount(int row) => _rowSumCount[row];
-    public ReadOnlySpan<float> Features(int row) => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_rowFeatures[row]);
+    /// <summary>After a decode step: the row's taps are this step's alone (no clearing when the step skipped them).</summary>
+    public void AccumulateStep(int row)
+    {
+        if (_computed) Begin(row);
+        Accumulate(row, row, 1);
+    }
+
+    public ReadOnlySpan<float> Last(int row) => _last.AsSpan(Checked(row) * _width, _width);
+    public ReadOnlySpan<float> Sum(int row) => _rowSum[Checked(row)];
+    public int SumCount(int row) => _rowSumCount[Checked(row)];
+    public ReadOnlySpan<float> Features(int row) => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_rowFeatures[Checked(row)]);
+
+    int Checked(int row) => _rowHasTaps[row] ? row
+        : throw new InvalidOperationException($"row {row}'s last call ran with activation taps off: set ActivationTaps before the call whose taps you read");
 
     public void Dispose()
     {
@@ -118,5 +164,6 @@ sealed class TapBuffers : IDisposable
         _views.Clear();
         foreach (var v in _indexValues) v.Dispose();
         _featuresValue?.Dispose();
+        _enabledValue.Dispose();
     }
 }

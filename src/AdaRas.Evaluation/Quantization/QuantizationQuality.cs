@@ -66,7 +66,7 @@ internal sealed record QuantizationQuality(
 
     static int[] Greedy(AdaRas.Engine.LanguageModel model, int[] prompt, int tokens)
     {
-        using var generator = new Generator(model, new GeneratorParams { MaxNewTokens = tokens, MaxLength = prompt.Length + tokens, StopTokenIds = [] });
+        using var generator = new Generator(model, new GeneratorParams { MaxNewTokens = tokens, MaxLength = prompt.Length + tokens, StopTokenIds = [] }) { ActivationTaps = false };
         generator.AppendTokens(prompt);
         while (!generator.IsDone) generator.GenerateNextToken();
         return generator.Sequence.Skip(prompt.Length).ToArray();

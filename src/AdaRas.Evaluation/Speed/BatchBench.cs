@@ -42,7 +42,7 @@ internal static class BatchBench
         var prompts = Enumerable.Range(0, sizes.Max())
             .Select(r => Enumerable.Range(0, promptTokens).Select(i => (i * 37 + r * 101 + 11) % Math.Min(vocab, 1000)).ToArray()).ToArray();
         int capacity = promptTokens + newTokens + 2;
-        var generators = sizes.Select(b => new BatchGenerator(model, b, capacity)).ToArray();
+        var generators = sizes.Select(b => new BatchGenerator(model, b, capacity) { ActivationTaps = false }).ToArray();
         try
         {
             var rates = sizes.Select(_ => new List<double>()).ToArray();

@@ -25,7 +25,7 @@ internal sealed class EngineRunner(string name, AdaRas.Engine.LanguageModel mode
 
     public DecodeTiming Run(int[] prompt, int newTokens)
     {
-        using var generator = new Generator(model, new GeneratorParams { MaxNewTokens = newTokens + 1, StopTokenIds = [] });
+        using var generator = new Generator(model, new GeneratorParams { MaxNewTokens = newTokens + 1, StopTokenIds = [] }) { ActivationTaps = false };
         if (steering is not null) generator.Steering = steering;
         var clock = Stopwatch.StartNew();
         generator.AppendTokens(prompt);

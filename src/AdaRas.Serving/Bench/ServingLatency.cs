@@ -71,7 +71,7 @@ internal static class ServingLatency
         (double First, double PerToken) InProcess()
         {
             var clock = Stopwatch.StartNew();
-            using var g = new Generator(model, parameters);
+            using var g = new Generator(model, parameters) { ActivationTaps = false };
             g.AppendTokens(prompt);
             g.GenerateNextToken();
             double first = clock.Elapsed.TotalMilliseconds;

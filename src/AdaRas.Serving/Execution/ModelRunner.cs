@@ -242,7 +242,7 @@ sealed class ModelRunner : IDisposable
         _batch?.Dispose();
         _batch = null;
         int rows = BatchedGeneration.RowsThatFit(_model, MaxBatch, capacity);
-        _batch = new BatchGenerator(_model, rows, capacity);
+        _batch = new BatchGenerator(_model, rows, capacity) { ActivationTaps = false }; // no request reads them
         _rows = new Work?[rows];
         return true;
     }
