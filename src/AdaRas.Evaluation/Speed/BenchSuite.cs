@@ -147,7 +147,8 @@ internal static class BenchSuite
 
         md.AppendLine();
         md.AppendLine($"Decode: prompt {p}, {n} new tokens, greedy; {rounds} interleaved rounds, each row in its own process per round (median of 3 generations after a warm-up); " +
-                      $"medians (decode spread min-max); **{t} threads for every row**. Bandwidth: weight bytes read per token / measured copy bandwidth.");
+                      $"medians (decode spread min-max); **{t} threads for every row**. Bandwidth: weight bytes read per token / measured copy bandwidth. " +
+                      "Ratios below: median over rounds of the two rows' ratio in the same round.");
         md.AppendLine();
         md.AppendLine("| configuration | threads | prefill tok/s | decode tok/s | decode min-max | peak RSS MB | weights/token MB | % of copy bandwidth |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
@@ -156,9 +157,10 @@ internal static class BenchSuite
                           $"{r.row.BytesPerToken / 1e6:F1} | {100 * r.decode * r.row.BytesPerToken / copy:F0}% |");
         md.AppendLine();
 
-        double Decode(string runtime, string precision, string variant) =>
-            results.FirstOrDefault(r => r.row.Runtime == runtime && r.row.Precision == precision && r.row.Variant == variant)?.decode ?? double.NaN;
-        AppendRatios(md, options.Precisions, Decode);
+        double[]? Rounds(string runtime, string precision, string variant) =>
+            results.FirstOrDefault(r => r.row.Runtime == runtime && r.row.Precision == precision && r.row.Variant == variant) is { } r
+                ? samples[r.row].Select(x => x.DecodeTokensPerSecond).ToArray() : null;
+        AppendRatios(md, options.Precisions, Rounds);
         return new
         {
             shape = shape.Name, threads = t, rounds, prompt_tokens = p, new_tokens = n,
@@ -173,13 +175,16 @@ internal static class BenchSuite
         };
     }
 
-    /// <summary>The side-by-side decode ratios the speed goals name (a pair missing from the run is left out).</summary>
-    static void AppendRatios(StringBuilder md, IEnumerable<string> precisions, Func<string, string, string, double> decode)
+    /// <summary>
+    /// The side-by-side decode ratios the speed goals name (a pair missing from the run is left out): the median over
+    /// rounds of each round's ratio, so a slow spell that hits both rows of a round cancels out.
+    /// </summary>
+    static void AppendRatios(StringBuilder md, IEnumerable<string> precisions, Func<string, string, string, double[]?> decode)
     {
-        void Ratio(string label, double a, double b, string target)
+        void Ratio(string label, double[]? a, double[]? b, string target)
         {
-            if (double.IsNaN(a) || double.IsNaN(b)) return;
-            md.AppendLine($"- {label}: **{a / b:F3}x** ({target})");
+            if (a is null || b is null) return;
+            md.AppendLine($"- {label}: **{Median(a.Zip(b, (x, y) => x / y)):F3}x** ({target})");
         }
         foreach (var precision in precisions)
         {
