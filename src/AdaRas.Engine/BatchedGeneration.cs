@@ -34,8 +34,7 @@ public static class BatchedGeneration
         for (int j = 0; j < jobs.Count; j++)
             if (failures[j] is { } reason) yield return (j, GenerationResult.Failed(prompts[j].Length, reason));
         if (failures.All(f => f is not null)) yield break;
-        using var batch = new BatchGenerator(model, RowsThatFit(model, Math.Min(batchSize, jobs.Count), capacity), capacity)
-            { ActivationTaps = jobs.Any(j => j.OnStep is not null) }; // only OnStep could read taps: skip them otherwise
+        using var batch = NewBatch(model, jobs, batchSize, capacity);
 
         var jobOf = new int[batch.Rows];
         var prefillSeconds = new double[batch.Rows];
@@ -83,6 +82,10 @@ public static class BatchedGeneration
             return (j, TextGeneration.Result(tokenizer, r.Sequence, r.PromptLength, r.StoppedOnStopToken, prefillSeconds[row], clocks[row].Elapsed.TotalSeconds));
         }
     }
+
+    /// <summary>The batch the jobs run through; only a job's OnStep could read taps, so without one they are skipped.</summary>
+    static BatchGenerator NewBatch(LanguageModel model, IReadOnlyList<GenerationJob> jobs, int batchSize, int capacity) =>
+        new(model, RowsThatFit(model, Math.Min(batchSize, jobs.Count), capacity), capacity) { ActivationTaps = jobs.Any(j => j.OnStep is not null) };
 
     /// <summary>Checks the jobs' parameters, tokenizes every prompt and marks the jobs that cannot fit (with the reason).</summary>
     static (int[][] Prompts, string?[] Failures, int Capacity) Plan(LanguageModel model, IReadOnlyList<GenerationJob> jobs)

@@ -88,15 +88,19 @@ public sealed class Generator : IDisposable
     public ReadOnlySpan<float> AllLogits => _row.AllLogits;
 
     /// <summary>Pre-steering MLP intermediate at the most recent call's last position, [layers * intermediate].</summary>
+    /// <exception cref="InvalidOperationException">That pass ran with <see cref="BatchGenerator.ActivationTaps"/> off.</exception>
     public ReadOnlySpan<float> MlpLast => _row.MlpLast;
 
     /// <summary>Pre-steering MLP intermediate summed over every position of the most recent append or step, [layers * intermediate].</summary>
+    /// <exception cref="InvalidOperationException">That pass ran with <see cref="BatchGenerator.ActivationTaps"/> off.</exception>
     public ReadOnlySpan<float> MlpSum => _row.MlpSum;
 
     /// <summary>Positions summed into <see cref="MlpSum"/>.</summary>
+    /// <exception cref="InvalidOperationException">That pass ran with <see cref="BatchGenerator.ActivationTaps"/> off.</exception>
     public int MlpSumCount => _row.MlpSumCount;
 
     /// <summary>Per-token activations at <see cref="FeatureIds"/> for the most recent append or step, [tokens, features].</summary>
+    /// <exception cref="InvalidOperationException">That pass ran with <see cref="BatchGenerator.ActivationTaps"/> off.</exception>
     public ReadOnlySpan<float> Features => _row.Features;
 
     /// <summary>

@@ -18,6 +18,7 @@ public sealed class GenerationStep
     /// <summary>The most recent token.</summary>
     public int LastToken => _row.LastToken;
     /// <summary>Pre-steering MLP intermediate at the most recent forward pass's last position, [layers * intermediate].</summary>
+    /// <exception cref="InvalidOperationException">That pass ran with <see cref="BatchGenerator.ActivationTaps"/> off.</exception>
     public ReadOnlySpan<float> MlpLast => _row.MlpLast;
     /// <summary>The steering bound from the next forward pass on (null: none).</summary>
     public SteeringTensors? Steering
@@ -82,12 +83,16 @@ public sealed class GeneratorRow
     /// <summary>After an append with <see cref="LogitsScope.All"/>: logits [tokens, vocab].</summary>
     public ReadOnlySpan<float> AllLogits => AllLogitsBuffer;
     /// <summary>Pre-steering MLP intermediate at the row's last position of its most recent forward pass, [layers * intermediate].</summary>
+    /// <exception cref="InvalidOperationException">That pass ran with <see cref="BatchGenerator.ActivationTaps"/> off.</exception>
     public ReadOnlySpan<float> MlpLast => _owner.MlpLast(Index);
     /// <summary>Pre-steering MLP intermediate summed over every position of the most recent append or step.</summary>
+    /// <exception cref="InvalidOperationException">That pass ran with <see cref="BatchGenerator.ActivationTaps"/> off.</exception>
     public ReadOnlySpan<float> MlpSum => _owner.MlpSum(Index);
     /// <summary>Positions summed into <see cref="MlpSum"/>.</summary>
+    /// <exception cref="InvalidOperationException">That pass ran with <see cref="BatchGenerator.ActivationTaps"/> off.</exception>
     public int MlpSumCount => _owner.MlpSumCount(Index);
     /// <summary>Per-token activations at the batch's feature ids for the most recent append or step, [tokens, features].</summary>
+    /// <exception cref="InvalidOperationException">That pass ran with <see cref="BatchGenerator.ActivationTaps"/> off.</exception>
     public ReadOnlySpan<float> Features => _owner.Features(Index);
 
     internal void Reset(GeneratorParams parameters, HashSet<int> stopIds)

@@ -80,7 +80,7 @@ sealed class TapBuffers : IDisposable
         {
             if (!_inputBound) binding.BindInput(GraphNames.TapsEnabled, _enabledValue); // reads _enabled at every run
             _inputBound = true;
-            if (_enabled[0] != compute && !compute)
+            if (!compute && _enabled[0])
             {
                 // The skipped branch returns empty tensors: let ONNX Runtime allocate them.
                 foreach (var name in new[] { GraphNames.TapLast, GraphNames.TapSum, GraphNames.TapFeatures })

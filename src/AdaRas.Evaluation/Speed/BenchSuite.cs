@@ -157,10 +157,8 @@ internal static class BenchSuite
                           $"{r.row.BytesPerToken / 1e6:F1} | {100 * r.decode * r.row.BytesPerToken / copy:F0}% |");
         md.AppendLine();
 
-        double[]? Rounds(string runtime, string precision, string variant) =>
-            results.FirstOrDefault(r => r.row.Runtime == runtime && r.row.Precision == precision && r.row.Variant == variant) is { } r
-                ? samples[r.row].Select(x => x.DecodeTokensPerSecond).ToArray() : null;
-        AppendRatios(md, options.Precisions, Rounds);
+        AppendRatios(md, options.Precisions, (runtime, precision, variant) =>
+            samples.FirstOrDefault(kv => kv.Key.Runtime == runtime && kv.Key.Precision == precision && kv.Key.Variant == variant).Value?.Select(x => x.DecodeTokensPerSecond).ToArray());
         return new
         {
             shape = shape.Name, threads = t, rounds, prompt_tokens = p, new_tokens = n,
