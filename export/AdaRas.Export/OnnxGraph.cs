@@ -12,14 +12,14 @@ sealed class OnnxGraph
     public GraphProto Proto { get; }
     readonly Dictionary<string, string> _constants;
     readonly HashSet<string> _names;
-    readonly OnnxGraph? _root;
+    readonly OnnxGraph _root;                               // this graph, or the one an If branch belongs to
 
     public OnnxGraph() : this("qwen3", null) { }
 
     OnnxGraph(string name, OnnxGraph? root)
     {
         Proto = new GraphProto { Name = name };
-        _root = root;
+        _root = root ?? this;
         _constants = root?._constants ?? new();
         _names = root?._names ?? new();
     }
@@ -28,7 +28,7 @@ sealed class OnnxGraph
     /// A branch graph for an If node: its nodes read this graph's values from the outer scope, node names stay
     /// unique across both, and its constants are stored once, in the root graph.
     /// </summary>
-    public OnnxGraph Subgraph(string name) => new(name, _root ?? this);
+    public OnnxGraph Subgraph(string name) => new(name, _root);
 
     public const int Float = (int)TensorProto.Types.DataType.Float;
     public const int Float16 = (int)TensorProto.Types.DataType.Float16;
@@ -84,7 +84,7 @@ sealed class OnnxGraph
         var t = new TensorProto { Name = name, DataType = Int64 };
         if (!scalar) t.Dims.Add(values.Length);
         t.Int64Data.AddRange(values);
-        (_root ?? this).Proto.Initializer.Add(t);
+        _root.Proto.Initializer.Add(t);
         _constants[key] = name;
         return name;
     }

@@ -106,7 +106,7 @@ sealed class Qwen3GraphBuilder
     /// </summary>
     void Taps(IReadOnlyList<string> sites)
     {
-        string[] names = [GraphNames.TapLast, GraphNames.TapSum, GraphNames.TapFeatures];
+        var names = GraphNames.TapOutputs;
         var compute = _g.Subgraph("taps_compute");
         var last = new List<string>();
         var sum = new List<string>();
@@ -122,7 +122,7 @@ sealed class Qwen3GraphBuilder
         long[] axes = [1, 1, 2];
         List<string>[] parts = [last, sum, features];
         var skip = _g.Subgraph("taps_skip");
-        for (int t = 0; t < names.Length; t++)
+        for (int t = 0; t < names.Count; t++)
         {
             string computed = $"/model/taps/compute/{names[t]}", empty = $"/model/taps/skip/{names[t]}";
             compute.NodeWithOutputs("Concat", $"/model/taps/{names[t]}/Concat", parts[t], [computed], "", ("axis", axes[t]));

@@ -72,7 +72,7 @@ public sealed class BatchGenerator : IDisposable
         if (_m.Steerable)
         {
             _steering = new SteeringInputs(_m, rows);
-            _taps = new TapBuffers(_m, rows);
+            _taps = new TapBuffers(_m, rows, _binding);
             _taps.SetFeatureIndices(_binding, []);
             // Bind identity steering up front rather than leaving the inputs to their initializers: measured on
             // ONNX Runtime 1.31, a run with unbound overridable initializers is several times slower per step on

@@ -173,6 +173,8 @@ public static class GraphNames
     /// inside the graph and they come back empty, so a call that reads no taps costs what a plain export's does.
     /// </summary>
     public const string TapsEnabled = "taps_enabled";
+    /// <summary>The three tap outputs, in graph order: <see cref="TapLast"/>, <see cref="TapSum"/>, <see cref="TapFeatures"/>.</summary>
+    public static IReadOnlyList<string> TapOutputs { get; } = [TapLast, TapSum, TapFeatures];
     /// <summary>float32 [batch, layers, I]: pre-steering MLP intermediate at the call's last position.</summary>
     public const string TapLast = "mlp.last";
     /// <summary>float32 [batch, layers, I]: pre-steering MLP intermediate summed over the call's positions.</summary>

@@ -26,13 +26,11 @@ sealed class TapBuffers : IDisposable
     float[] _featureBuffer = [];
     (int, int) _boundRows = (-1, 0);
     readonly bool _switchable;                    // the graph has taps_enabled; older exports always compute taps
-    readonly bool[] _enabled = [true];
+    readonly bool[] _enabled = [true];            // taps_enabled, bound once: every run reads its current value
     readonly OrtValue _enabledValue;
-    bool _computed;                               // the bound call computes taps
-    bool _inputBound;
     readonly bool[] _rowHasTaps;
 
-    public TapBuffers(ModelManifest manifest, int rows)
+    public TapBuffers(ModelManifest manifest, int rows, OrtIoBinding binding)
     {
         _m = manifest;
         _width = manifest.NumLayers * manifest.IntermediateSize;
@@ -45,7 +43,11 @@ sealed class TapBuffers : IDisposable
         _rowHasTaps = new bool[rows];
         _switchable = manifest.Inputs.Any(i => i.Name == GraphNames.TapsEnabled);
         _enabledValue = OrtValue.CreateTensorValueFromMemory(_enabled, [1]);
+        if (_switchable) binding.BindInput(GraphNames.TapsEnabled, _enabledValue);
     }
+
+    /// <summary>Whether the bound call computes the taps.</summary>
+    bool Computed => _enabled[0];
 
     public int FeatureCount { get; private set; }
     public IReadOnlyList<long> FeatureIds { get; private set; } = [];
@@ -76,21 +78,14 @@ sealed class TapBuffers : IDisposable
     public void Bind(OrtIoBinding binding, int start, int count, int tokens, bool enabled)
     {
         bool compute = enabled || !_switchable;
-        if (_switchable)
+        if (!compute && Computed)
         {
-            if (!_inputBound) binding.BindInput(GraphNames.TapsEnabled, _enabledValue); // reads _enabled at every run
-            _inputBound = true;
-            if (!compute && _enabled[0])
-            {
-                // The skipped branch returns empty tensors: let ONNX Runtime allocate them.
-                foreach (var name in new[] { GraphNames.TapLast, GraphNames.TapSum, GraphNames.TapFeatures })
-                    binding.BindOutputToDevice(name, OrtMemoryInfo.DefaultInstance);
-                _boundRows = (-1, 0);
-                _featuresBound = false;
-            }
-            _enabled[0] = compute;
+            // The skipped branch returns empty tensors: let ONNX Runtime allocate them.
+            foreach (var name in GraphNames.TapOutputs) binding.BindOutputToDevice(name, OrtMemoryInfo.DefaultInstance);
+            _boundRows = (-1, 0);
+            _featuresBound = false;
         }
-        _computed = compute;
+        _enabled[0] = compute;
         if (!compute) return;
         if (_boundRows != (start, count))
         {
@@ -130,7 +125,7 @@ sealed class TapBuffers : IDisposable
     /// <summary>After a call: adds slot <paramref name="slot"/> of the call's outputs to <paramref name="row"/>'s running values.</summary>
     public void Accumulate(int row, int slot, int tokens)
     {
-        if (!_computed)
+        if (!Computed)
         {
             _rowHasTaps[row] = false;
             return;
@@ -146,7 +141,7 @@ sealed class TapBuffers : IDisposable
     /// <summary>After a decode step: the row's taps are this step's alone (no clearing when the step skipped them).</summary>
     public void AccumulateStep(int row)
     {
-        if (_computed) Begin(row);
+        if (Computed) Begin(row);
         Accumulate(row, row, 1);
     }
 
