@@ -118,18 +118,7 @@ internal static class BenchSuite
         int p = options.PromptTokens, n = options.NewTokens, rounds = options.Repetitions, t = options.EffectiveThreads;
         var rows = DecodeRows(options, shape, checkpoint, log);
 
-        // Interleaved rounds: every row once per round, each in its own worker process (a warm-up, then three timed
-        // generations, their median the round's sample), so a slow spell of this shared machine hits all rows alike
-        // instead of one row's repetitions. One timed generation per worker was measured too noisy: the first after
-        // the warm-up still pays for page faults and allocator growth (steerable / plain at int4 read 0.84 that way,
-        // 0.97 with three).
-        var samples = rows.ToDictionary(row => row, _ => new List<BenchResult>());
-        for (int round = 1; round <= rounds; round++)
-            foreach (var row in rows)
-            {
-                log($"[{shape.Name}] round {round}/{rounds}: {row.Config.Name} ({p} prompt + {n} new tokens, {t} threads)...");
-                samples[row].Add(SpeedBench.RunInWorker(row.Config with { Repetitions = 3 }, startWorker, cancellation));
-            }
+        var samples = RunRounds(rows, options, shape.Name, startWorker, log, cancellation);
 
         var results = rows.Select(row =>
         {
@@ -171,6 +160,32 @@ internal static class BenchSuite
                 weight_bytes_per_token = r.row.BytesPerToken, copy_bandwidth_fraction = r.decode * r.row.BytesPerToken / copy,
             }),
         };
+    }
+
+    /// <summary>
+    /// Interleaved rounds: every row once per round, each in its own worker process (a warm-up, then three timed
+    /// generations, their median the round's sample), so a slow spell of this shared machine hits all rows alike
+    /// instead of one row's repetitions. One timed generation per worker was measured too noisy: the first after the
+    /// warm-up still pays for page faults and allocator growth (steerable / plain at int4 read 0.84 that way, 0.97
+    /// with three).
+    /// </summary>
+    static Dictionary<DecodeRow, List<BenchResult>> RunRounds(IReadOnlyList<DecodeRow> rows, BenchOptions options, string shape,
+        Func<BenchConfig, ProcessStartInfo> startWorker, Action<string> log, CancellationToken cancellation)
+    {
+        int p = options.PromptTokens, n = options.NewTokens, rounds = options.Repetitions, t = options.EffectiveThreads;
+        var samples = rows.ToDictionary(row => row, _ => new List<BenchResult>());
+        var clock = Stopwatch.StartNew();
+        int done = 0, total = rounds * rows.Count;
+        for (int round = 1; round <= rounds; round++)
+            foreach (var row in rows)
+            {
+                log($"[{shape}] round {round}/{rounds}: {row.Config.Name} ({p} prompt + {n} new tokens, {t} threads)...");
+                var sample = SpeedBench.RunInWorker(row.Config with { Repetitions = 3 }, startWorker, cancellation);
+                samples[row].Add(sample);
+                var eta = TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / ++done * (total - done));
+                log($"[{shape}]   {sample.DecodeTokensPerSecond:F1} tok/s decode, {sample.PrefillTokensPerSecond:F0} prefill; {done}/{total} runs, ETA of the decode part {(int)eta.TotalMinutes} min {eta.Seconds:00} s");
+            }
+        return samples;
     }
 
     /// <summary>
