@@ -4,6 +4,7 @@ using System.Text.Json;
 using AdaRas.Export;
 using AdaRas.Model;
 using AdaRas.Model.Synthetic;
+using AdaRas.Workflows;
 
 namespace AdaRas.Evaluation.Speed;
 
@@ -127,8 +128,8 @@ internal static class BenchSuite
             return new
             {
                 row,
-                prefill = Median(s.Select(x => x.PrefillTokensPerSecond)),
-                decode = Median(decode),
+                prefill = Medians.Of(s.Select(x => x.PrefillTokensPerSecond)),
+                decode = Medians.Of(decode),
                 low = decode[0], high = decode[^1],
                 peak = s.Max(x => x.PeakResidentBytes),
             };
@@ -197,7 +198,7 @@ internal static class BenchSuite
         void Ratio(string label, double[]? a, double[]? b, string target)
         {
             if (a is null || b is null) return;
-            md.AppendLine($"- {label}: **{Median(a.Zip(b, (x, y) => x / y)):F3}x** ({target})");
+            md.AppendLine($"- {label}: **{Medians.OfPairedRatios(a, b):F3}x** ({target})");
         }
         foreach (var precision in precisions)
         {
@@ -281,11 +282,6 @@ internal static class BenchSuite
 #endif
     }
 
-    static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
 
     /// <summary>Batched decoding at each engine precision: one row against 4 and <see cref="BenchOptions.BatchRows"/> rows, at the stated threads.</summary>
     static object Batch(BenchOptions options, CheckpointShape shape, string checkpoint, Action<string> log, StringBuilder md)

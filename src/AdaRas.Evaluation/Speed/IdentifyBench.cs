@@ -3,6 +3,7 @@ using AdaRas.Engine;
 using AdaRas.Evaluation.Speed;
 using AdaRas.Steering.Kernels;
 using AdaRas.Steering.Rcn;
+using AdaRas.Workflows;
 
 namespace AdaRas.Evaluation.Speed;
 
@@ -51,7 +52,7 @@ internal static class IdentifyBench
             Scoring.Score(model, ids);
             scoringRates.Add(tokens / clock.Elapsed.TotalSeconds);
         }
-        return new IdentifyThroughput(model.Manifest.ModelId, tokens, chunkSize, repetitions, Median(identifyRates), Median(scoringRates));
+        return new IdentifyThroughput(model.Manifest.ModelId, tokens, chunkSize, repetitions, Medians.Of(identifyRates), Medians.Of(scoringRates));
     }
 
     /// <summary>Ranking all neurons of Qwen3-1.7B's shape (28 x 6144) on the CPU accelerator: kernels versus LINQ.</summary>
@@ -61,9 +62,4 @@ internal static class IdentifyBench
         return RankingBench.Run(device, layers, intermediateSize, repetitions: repetitions);
     }
 
-    static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
 }

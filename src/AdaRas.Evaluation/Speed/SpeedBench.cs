@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using AdaRas.Engine;
+using AdaRas.Workflows;
 
 namespace AdaRas.Evaluation.Speed;
 
@@ -76,8 +77,8 @@ internal static class SpeedBench
             runner.Run(prompt, Math.Min(8, config.NewTokens)); // warm-up: first-touch of weights, allocator growth
             var timings = Enumerable.Range(0, config.Repetitions).Select(_ => runner.Run(prompt, config.NewTokens)).ToArray();
             return new BenchResult(config.Name,
-                Median(timings.Select(t => t.PrefillTokensPerSecond)),
-                Median(timings.Select(t => t.DecodeTokensPerSecond)),
+                Medians.Of(timings.Select(t => t.PrefillTokensPerSecond)),
+                Medians.Of(timings.Select(t => t.DecodeTokensPerSecond)),
                 PeakResidentBytes(),
                 timings.Select(t => t.DecodeTokensPerSecond).ToArray());
         }
@@ -153,11 +154,6 @@ internal static class SpeedBench
     public static BenchConfig ConfigFromJson(string json) => JsonSerializer.Deserialize<BenchConfig>(json, Json)
         ?? throw new InvalidDataException("empty benchmark configuration");
 
-    static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
 
     /// <summary>Peak resident set size of this process (Linux VmHWM); 0 where /proc is unavailable.</summary>
     public static long PeakResidentBytes()

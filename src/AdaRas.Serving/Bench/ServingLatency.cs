@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using AdaRas.Engine;
 using AdaRas.Serving.Http;
+using AdaRas.Workflows;
 
 namespace AdaRas.Serving.Bench;
 
@@ -23,9 +24,8 @@ internal readonly record struct Millis(double Median, double Best);
 /// non-streamed request: inside the server (<c>timings.server_ms</c>, from its arrival to its body, minus the
 /// generation) and at the client (its request time minus the generation), beside a bare <c>GET /health</c> round
 /// trip made at the same point of each round (right after a generation: the loopback's own cost on this machine).
+/// The paired ratios are <see cref="Medians.OfPairedRatios"/> of the two paths' rounds.
 /// </summary>
-/// The paired ratios are the median over rounds of each round's server / in-process ratio: the two runs of a round sit
-/// side by side in time, so a slow spell that hits both cancels, and one that hits a single run moves one ratio of many.
 internal sealed record ServingLatencyReport(string Model, LatencyRow InProcess, LatencyRow Server, Millis ServerOverhead, Millis ClientOverhead,
     Millis BareRoundTrip, int PromptTokens, int NewTokens, int Repeats, double PairedFirstTokenRatio, double PairedPerTokenRatio)
 {
@@ -150,20 +150,16 @@ internal static class ServingLatency
             overhead.Add(await Overhead());
         }
 
-        static double Median(IEnumerable<double> values)
-        {
-            var sorted = values.OrderBy(v => v).ToArray();
-            return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-        }
         var m = model.Manifest;
         string described = $"{m.NumLayers} layers, hidden {m.HiddenSize}, {m.Precision}, {m.WeightBytesPerToken / 1e6:F0} MB of weights per token";
         return new ServingLatencyReport(described,
-            new LatencyRow("in-process (Generator loop)", Median(local.Select(l => l.First)), Median(local.Select(l => l.PerToken)),
+            new LatencyRow("in-process (Generator loop)", Medians.Of(local.Select(l => l.First)), Medians.Of(local.Select(l => l.PerToken)),
                 local.Min(l => l.First), local.Min(l => l.PerToken)),
-            new LatencyRow("adaras serve, streamed over HTTP", Median(served.Select(s => s.First)), Median(served.Select(s => s.PerToken)),
+            new LatencyRow("adaras serve, streamed over HTTP", Medians.Of(served.Select(s => s.First)), Medians.Of(served.Select(s => s.PerToken)),
                 served.Min(s => s.First), served.Min(s => s.PerToken)),
             Of(overhead.Select(o => o.Server)), Of(overhead.Select(o => o.Client)), Of(bare), promptTokens, newTokens, repeats,
-            Median(served.Zip(local, (s, l) => s.First / l.First)), Median(served.Zip(local, (s, l) => s.PerToken / l.PerToken)));
-        Millis Of(IEnumerable<double> values) => new(Median(values), values.Min());
+            Medians.OfPairedRatios(served.Select(s => s.First), local.Select(l => l.First)),
+            Medians.OfPairedRatios(served.Select(s => s.PerToken), local.Select(l => l.PerToken)));
+        Millis Of(IEnumerable<double> values) => new(Medians.Of(values), values.Min());
     }
 }
